@@ -1,0 +1,225 @@
+/* test-module.c: handlers used by the test suites, the examples' tests and
+ * the benchmarks, loaded with `mpel-worker --module`.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <mpel.h>
+
+G_MODULE_EXPORT void mpel_module_init (MpelWorker *worker);
+
+/* add_vals (value, value2=1): the seed's quick start. value2 may come as a
+ * second argument or as the keyword argument "value2". */
+static void
+add_vals (MpelInvocation *invocation,
+          gpointer        user_data)
+{
+  GVariant *args = mpel_invocation_get_args (invocation);
+  g_autoptr(GVariant) kw = NULL;
+  gint32 value, value2 = 1;
+
+  if (g_variant_is_of_type (args, G_VARIANT_TYPE ("(i)")))
+    g_variant_get (args, "(i)", &value);
+  else if (g_variant_is_of_type (args, G_VARIANT_TYPE ("(ii)")))
+    g_variant_get (args, "(ii)", &value, &value2);
+  else
+    {
+      mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                    "add_vals takes (i) or (ii), not %s",
+                                    g_variant_get_type_string (args));
+      return;
+    }
+
+  if ((kw = mpel_invocation_lookup_kwarg (invocation, "value2", G_VARIANT_TYPE_INT32)))
+    value2 = g_variant_get_int32 (kw);
+
+  mpel_invocation_return_value (invocation, g_variant_new_int32 (value + value2));
+}
+
+/* add (a, b) -> a + b: the benchmarks' add(i, 1). */
+static void
+add (MpelInvocation *invocation,
+     gpointer        user_data)
+{
+  gint32 a, b;
+
+  if (!g_variant_is_of_type (mpel_invocation_get_args (invocation), G_VARIANT_TYPE ("(ii)")))
+    {
+      mpel_invocation_return_error_literal (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                            "add takes (ii)");
+      return;
+    }
+  g_variant_get (mpel_invocation_get_args (invocation), "(ii)", &a, &b);
+  mpel_invocation_return_value (invocation, g_variant_new_int32 (a + b));
+}
+
+/* my_event (n) -> [0, …, n-1]: the seed's MyEvent. */
+static void
+my_event (MpelInvocation *invocation,
+          gpointer        user_data)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("ai"));
+  gint32 n;
+
+  if (!g_variant_is_of_type (mpel_invocation_get_args (invocation), G_VARIANT_TYPE ("(i)")))
+    {
+      mpel_invocation_return_error_literal (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                            "my_event takes (i)");
+      return;
+    }
+  g_variant_get (mpel_invocation_get_args (invocation), "(i)", &n);
+  for (gint32 i = 0; i < n; i++)
+    g_variant_builder_add (&builder, "i", i);
+  mpel_invocation_return_value (invocation, g_variant_builder_end (&builder));
+}
+
+typedef struct
+{
+  MpelInvocation *invocation;
+  char *name;
+  guint n;
+  guint i;
+} YieldRange;
+
+static void
+yield_range_free (gpointer data)
+{
+  YieldRange *state = data;
+
+  g_clear_object (&state->invocation);
+  g_free (state->name);
+  g_free (state);
+}
+
+static gboolean
+yield_range_step (gpointer data)
+{
+  YieldRange *state = data;
+
+  if (g_cancellable_is_cancelled (mpel_invocation_get_cancellable (state->invocation)))
+    {
+      mpel_invocation_return_error_literal (state->invocation, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                            "yield_range was cancelled");
+      return G_SOURCE_REMOVE;
+    }
+
+  if (state->i < state->n)
+    {
+      g_autofree char *item = g_strdup_printf ("%s %u", state->name, state->i++);
+
+      mpel_invocation_yield (state->invocation, g_variant_new_string (item));
+      return G_SOURCE_CONTINUE;
+    }
+
+  mpel_invocation_return_value (state->invocation, g_variant_new_uint32 (state->n));
+  return G_SOURCE_REMOVE;
+}
+
+/* yield_range (n, name): the seed's async generator. One item per main loop
+ * iteration, so that two invocations running at once interleave. Returns n. */
+static void
+yield_range (MpelInvocation *invocation,
+             gpointer        user_data)
+{
+  YieldRange *state;
+
+  if (!g_variant_is_of_type (mpel_invocation_get_args (invocation), G_VARIANT_TYPE ("(us)")))
+    {
+      mpel_invocation_return_error_literal (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                            "yield_range takes (us)");
+      return;
+    }
+
+  state = g_new0 (YieldRange, 1);
+  state->invocation = g_object_ref (invocation);
+  g_variant_get (mpel_invocation_get_args (invocation), "(us)", &state->n, &state->name);
+  g_idle_add_full (G_PRIORITY_DEFAULT, yield_range_step, state, yield_range_free);
+}
+
+/* fail_not_found (path): fails with G_IO_ERROR_NOT_FOUND. */
+static void
+fail_not_found (MpelInvocation *invocation,
+                gpointer        user_data)
+{
+  const char *path = "(none)";
+
+  if (g_variant_is_of_type (mpel_invocation_get_args (invocation), G_VARIANT_TYPE ("(s)")))
+    g_variant_get (mpel_invocation_get_args (invocation), "(&s)", &path);
+  mpel_invocation_return_error (invocation, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                                "No such file: %s", path);
+}
+
+/* die (signal): kills the worker with that signal (0: exit (3)). Nothing is
+ * answered: the app must notice the death. */
+static void
+die (MpelInvocation *invocation,
+     gpointer        user_data)
+{
+  gint32 sig = 0;
+
+  if (g_variant_is_of_type (mpel_invocation_get_args (invocation), G_VARIANT_TYPE ("(i)")))
+    g_variant_get (mpel_invocation_get_args (invocation), "(i)", &sig);
+  if (sig == 0)
+    _exit (3);
+  kill (getpid (), sig);
+  for (;;)
+    pause ();
+}
+
+static gboolean
+is_prime (guint32 n)
+{
+  if (n < 2)
+    return FALSE;
+  for (guint32 d = 2; d * d <= n; d++)
+    if (n % d == 0)
+      return FALSE;
+  return TRUE;
+}
+
+/* count_primes (from, to): a CPU-bound handler for the pool benchmark and
+ * for workers stuck in a handler that cannot be cancelled. */
+static void
+count_primes (MpelInvocation *invocation,
+              gpointer        user_data)
+{
+  guint32 from, to, count = 0;
+
+  if (!g_variant_is_of_type (mpel_invocation_get_args (invocation), G_VARIANT_TYPE ("(uu)")))
+    {
+      mpel_invocation_return_error_literal (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                            "count_primes takes (uu)");
+      return;
+    }
+  g_variant_get (mpel_invocation_get_args (invocation), "(uu)", &from, &to);
+  for (guint32 n = from; n < to; n++)
+    count += is_prime (n);
+  mpel_invocation_return_value (invocation, g_variant_new_uint32 (count));
+}
+
+/* forget: returns without answering and without keeping the invocation. */
+static void
+forget (MpelInvocation *invocation,
+        gpointer        user_data)
+{
+}
+
+void
+mpel_module_init (MpelWorker *worker)
+{
+  mpel_worker_add_handler (worker, "add_vals", add_vals, NULL, NULL);
+  mpel_worker_add_handler (worker, "add_one", add_vals, NULL, NULL);
+  mpel_worker_add_handler (worker, "add", add, NULL, NULL);
+  mpel_worker_add_handler (worker, "my_event", my_event, NULL, NULL);
+  mpel_worker_add_handler (worker, "yield_range", yield_range, NULL, NULL);
+  mpel_worker_add_handler (worker, "fail_not_found", fail_not_found, NULL, NULL);
+  mpel_worker_add_handler (worker, "die", die, NULL, NULL);
+  mpel_worker_add_handler (worker, "count_primes", count_primes, NULL, NULL);
+  mpel_worker_add_handler (worker, "forget", forget, NULL, NULL);
+}
