@@ -1,0 +1,55 @@
+/* mpel-event-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "mpel-event.h"
+
+G_BEGIN_DECLS
+
+struct _MpelEvent
+{
+  GObject         parent_instance;
+
+  /* Link in the loop's queue while QUEUED; data is the event. */
+  GList           link;
+
+  MpelLoop       *loop;      /* weak; set while the loop holds the event */
+  gpointer        worker;    /* the loop's worker slot while in flight */
+  GVariant       *args;
+  GVariant       *kwargs;
+  char           *key;
+  GVariant       *result;
+  GError         *error;
+  GTask          *task;
+  GSource        *timeout_source;
+  GSource        *cancel_source;
+  guint64         id;
+  GQuark          target;
+  int             priority;
+  guint           timeout;
+  guint           flags : 8;
+  guint           state : 8;
+  guint           pushed : 1;
+  guint           deferred : 1;
+};
+
+void     _mpel_event_attach      (MpelEvent      *self,
+                                  MpelLoop       *loop,
+                                  guint64         id);
+void     _mpel_event_set_running (MpelEvent      *self);
+gboolean _mpel_event_finish      (MpelEvent      *self,
+                                  MpelEventState  state,
+                                  GVariant       *result,
+                                  GError         *error);
+void     _mpel_event_emit_item   (MpelEvent      *self,
+                                  GVariant       *item);
+
+/* Implemented in mpel-loop.c */
+void     _mpel_loop_cancel_event (MpelLoop       *loop,
+                                  MpelEvent      *event,
+                                  GError         *error);
+
+G_END_DECLS

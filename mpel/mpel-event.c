@@ -1,0 +1,810 @@
+/* mpel-event.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "mpel-enums.h"
+#include "mpel-event-private.h"
+#include "mpel-marshal.h"
+#include "mpel-util-private.h"
+
+/**
+ * MpelEvent:
+ *
+ * One unit of work sent to a worker: a target name and its arguments.
+ *
+ * Most events are made by [method@Mpel.Loop.add_event] or
+ * [method@Mpel.Loop.call_async]. Make one with [ctor@Mpel.Event.new] to set
+ * options first — keyword arguments, a key, flags, a priority or a timeout —
+ * then give it to [method@Mpel.Loop.push].
+ *
+ * An event ends exactly once: with a result ([enum@Mpel.EventState].DONE),
+ * an error (FAILED) or because the caller cancelled it (CANCELLED). The
+ * [signal@Mpel.Event::finished] signal tells when; streamed items arrive
+ * before it through [signal@Mpel.Event::item].
+ *
+ * Options can be set only before the event is pushed.
+ */
+
+G_DEFINE_FINAL_TYPE (MpelEvent, mpel_event, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_TARGET,
+  PROP_ARGS,
+  PROP_KWARGS,
+  PROP_KEY,
+  PROP_FLAGS,
+  PROP_PRIORITY,
+  PROP_TIMEOUT,
+  PROP_ID,
+  PROP_STATE,
+  PROP_RESULT,
+  PROP_ERROR,
+  N_PROPS
+};
+
+enum {
+  FINISHED,
+  ITEM,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static GVariant *
+empty_tuple (void)
+{
+  static GVariant *unit;
+
+  if (g_once_init_enter (&unit))
+    g_once_init_leave (&unit, g_variant_ref_sink (g_variant_new_tuple (NULL, 0)));
+
+  return g_variant_ref (unit);
+}
+
+/* Takes a reference (sinking a floating one) and makes a tuple of it. */
+static GVariant *
+normalize_args (GVariant *args)
+{
+  GVariant *ret;
+
+  if (args == NULL)
+    return empty_tuple ();
+
+  g_variant_ref_sink (args);
+  if (g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE))
+    return args;
+
+  ret = g_variant_ref_sink (g_variant_new_tuple (&args, 1));
+  g_variant_unref (args);
+
+  return ret;
+}
+
+static void
+mpel_event_finalize (GObject *object)
+{
+  MpelEvent *self = (MpelEvent *)object;
+
+  g_assert (self->task == NULL);
+  g_assert (self->timeout_source == NULL);
+  g_assert (self->cancel_source == NULL);
+
+  g_clear_pointer (&self->args, g_variant_unref);
+  g_clear_pointer (&self->kwargs, g_variant_unref);
+  g_clear_pointer (&self->key, g_free);
+  g_clear_pointer (&self->result, g_variant_unref);
+  g_clear_error (&self->error);
+
+  G_OBJECT_CLASS (mpel_event_parent_class)->finalize (object);
+}
+
+static void
+mpel_event_get_property (GObject    *object,
+                         guint       prop_id,
+                         GValue     *value,
+                         GParamSpec *pspec)
+{
+  MpelEvent *self = MPEL_EVENT (object);
+
+  switch (prop_id)
+    {
+    case PROP_TARGET:
+      g_value_set_string (value, mpel_event_get_target (self));
+      break;
+
+    case PROP_ARGS:
+      g_value_set_variant (value, self->args);
+      break;
+
+    case PROP_KWARGS:
+      g_value_set_variant (value, mpel_event_get_kwargs (self));
+      break;
+
+    case PROP_KEY:
+      g_value_set_string (value, self->key);
+      break;
+
+    case PROP_FLAGS:
+      g_value_set_flags (value, self->flags);
+      break;
+
+    case PROP_PRIORITY:
+      g_value_set_int (value, self->priority);
+      break;
+
+    case PROP_TIMEOUT:
+      g_value_set_uint (value, self->timeout);
+      break;
+
+    case PROP_ID:
+      g_value_set_uint64 (value, self->id);
+      break;
+
+    case PROP_STATE:
+      g_value_set_enum (value, self->state);
+      break;
+
+    case PROP_RESULT:
+      g_value_set_variant (value, self->result);
+      break;
+
+    case PROP_ERROR:
+      g_value_set_boxed (value, self->error);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+mpel_event_set_property (GObject      *object,
+                         guint         prop_id,
+                         const GValue *value,
+                         GParamSpec   *pspec)
+{
+  MpelEvent *self = MPEL_EVENT (object);
+
+  switch (prop_id)
+    {
+    case PROP_TARGET:
+      self->target = g_quark_from_string (g_value_get_string (value));
+      break;
+
+    case PROP_ARGS:
+      g_clear_pointer (&self->args, g_variant_unref);
+      self->args = normalize_args (g_value_get_variant (value));
+      break;
+
+    case PROP_KWARGS:
+      mpel_event_set_kwargs (self, g_value_get_variant (value));
+      break;
+
+    case PROP_KEY:
+      mpel_event_set_key (self, g_value_get_string (value));
+      break;
+
+    case PROP_FLAGS:
+      mpel_event_set_flags (self, g_value_get_flags (value));
+      break;
+
+    case PROP_PRIORITY:
+      mpel_event_set_priority (self, g_value_get_int (value));
+      break;
+
+    case PROP_TIMEOUT:
+      mpel_event_set_timeout (self, g_value_get_uint (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+mpel_event_class_init (MpelEventClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = mpel_event_finalize;
+  object_class->get_property = mpel_event_get_property;
+  object_class->set_property = mpel_event_set_property;
+
+  /**
+   * MpelEvent:target:
+   *
+   * The name of the handler that runs the event in the worker.
+   */
+  properties[PROP_TARGET] =
+    g_param_spec_string ("target", NULL, NULL,
+                         NULL,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * MpelEvent:args:
+   *
+   * The positional arguments, always a tuple.
+   */
+  properties[PROP_ARGS] =
+    g_param_spec_variant ("args", NULL, NULL,
+                          G_VARIANT_TYPE_TUPLE, NULL,
+                          (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * MpelEvent:kwargs:
+   *
+   * The keyword arguments, a `a{sv}` dictionary.
+   */
+  properties[PROP_KWARGS] =
+    g_param_spec_variant ("kwargs", NULL, NULL,
+                          G_VARIANT_TYPE_VARDICT, NULL,
+                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * MpelEvent:key:
+   *
+   * A string of the caller's that names the event in output handlers, like
+   * the seed's `event_key`. mpel does not look at it.
+   */
+  properties[PROP_KEY] =
+    g_param_spec_string ("key", NULL, NULL,
+                         NULL,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * MpelEvent:flags:
+   *
+   * Flags, such as %MPEL_EVENT_FLAGS_NO_REPLY.
+   */
+  properties[PROP_FLAGS] =
+    g_param_spec_flags ("flags", NULL, NULL,
+                        MPEL_TYPE_EVENT_FLAGS, MPEL_EVENT_FLAGS_NONE,
+                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * MpelEvent:priority:
+   *
+   * The priority among queued events, as for GLib sources: lower values go
+   * first. Events of equal priority keep the order they were pushed in.
+   */
+  properties[PROP_PRIORITY] =
+    g_param_spec_int ("priority", NULL, NULL,
+                      G_MININT, G_MAXINT, G_PRIORITY_DEFAULT,
+                      (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * MpelEvent:timeout:
+   *
+   * Milliseconds from the push after which the event fails with
+   * %MPEL_ERROR_TIMED_OUT; 0 for none.
+   */
+  properties[PROP_TIMEOUT] =
+    g_param_spec_uint ("timeout", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * MpelEvent:id:
+   *
+   * The id the loop gave the event when it was pushed; 0 before.
+   */
+  properties[PROP_ID] =
+    g_param_spec_uint64 ("id", NULL, NULL,
+                         0, G_MAXUINT64, 0,
+                         (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * MpelEvent:state:
+   *
+   * Where the event is in its life cycle.
+   */
+  properties[PROP_STATE] =
+    g_param_spec_enum ("state", NULL, NULL,
+                       MPEL_TYPE_EVENT_STATE, MPEL_EVENT_STATE_QUEUED,
+                       (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * MpelEvent:result:
+   *
+   * What the handler returned, once the event is DONE; %NULL if it returned
+   * no value.
+   */
+  properties[PROP_RESULT] =
+    g_param_spec_variant ("result", NULL, NULL,
+                          G_VARIANT_TYPE_ANY, NULL,
+                          (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * MpelEvent:error:
+   *
+   * Why the event failed or was cancelled, once it is FAILED or CANCELLED.
+   */
+  properties[PROP_ERROR] =
+    g_param_spec_boxed ("error", NULL, NULL,
+                        G_TYPE_ERROR,
+                        (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * MpelEvent::finished:
+   * @self: the event
+   *
+   * Emitted once, when the event ends, whatever the way. Look at
+   * [property@Mpel.Event:state] to know which.
+   */
+  signals[FINISHED] =
+    g_signal_new ("finished",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0,
+                  NULL, NULL,
+                  NULL,
+                  G_TYPE_NONE, 0);
+
+  /**
+   * MpelEvent::item:
+   * @self: the event
+   * @item: the item
+   *
+   * Emitted for every item the handler streams with
+   * [method@Mpel.Invocation.yield], before [signal@Mpel.Event::finished].
+   */
+  signals[ITEM] =
+    g_signal_new ("item",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0,
+                  NULL, NULL,
+                  _mpel_marshal_VOID__VARIANT,
+                  G_TYPE_NONE, 1, G_TYPE_VARIANT);
+  g_signal_set_va_marshaller (signals[ITEM],
+                              G_TYPE_FROM_CLASS (klass),
+                              _mpel_marshal_VOID__VARIANTv);
+}
+
+static void
+mpel_event_init (MpelEvent *self)
+{
+  self->link.data = self;
+  self->state = MPEL_EVENT_STATE_QUEUED;
+  self->priority = G_PRIORITY_DEFAULT;
+}
+
+/**
+ * mpel_event_new:
+ * @target: the name of the handler in the worker
+ * @args: (nullable): the arguments: a tuple, or a single value that is
+ *   wrapped into a one-element tuple, or %NULL for none
+ *
+ * Makes an event to give to [method@Mpel.Loop.push]. A floating @args is
+ * sunk.
+ *
+ * Returns: (transfer full): a new event
+ */
+MpelEvent *
+mpel_event_new (const char *target,
+                GVariant   *args)
+{
+  MpelEvent *self;
+
+  g_return_val_if_fail (target != NULL, NULL);
+
+  self = g_object_new (MPEL_TYPE_EVENT, NULL);
+  self->target = g_quark_from_string (target);
+  self->args = normalize_args (args);
+
+  return self;
+}
+
+/**
+ * mpel_event_get_target:
+ * @self: a #MpelEvent
+ *
+ * Returns: the target name
+ */
+const char *
+mpel_event_get_target (MpelEvent *self)
+{
+  g_return_val_if_fail (MPEL_IS_EVENT (self), NULL);
+
+  return g_quark_to_string (self->target);
+}
+
+/**
+ * mpel_event_get_args:
+ * @self: a #MpelEvent
+ *
+ * Returns: (transfer none): the arguments, a tuple
+ */
+GVariant *
+mpel_event_get_args (MpelEvent *self)
+{
+  g_return_val_if_fail (MPEL_IS_EVENT (self), NULL);
+
+  if (self->args == NULL)
+    self->args = empty_tuple ();
+
+  return self->args;
+}
+
+/**
+ * mpel_event_get_kwargs:
+ * @self: a #MpelEvent
+ *
+ * Returns: (transfer none) (nullable): the keyword arguments, an `a{sv}`,
+ *   or %NULL if none were set
+ */
+GVariant *
+mpel_event_get_kwargs (MpelEvent *self)
+{
+  g_return_val_if_fail (MPEL_IS_EVENT (self), NULL);
+
+  return self->kwargs;
+}
+
+/**
+ * mpel_event_set_kwargs:
+ * @self: a #MpelEvent
+ * @kwargs: (nullable): an `a{sv}` of keyword arguments
+ *
+ * Sets the keyword arguments, which the handler reads with
+ * [method@Mpel.Invocation.get_kwargs]. A floating @kwargs is sunk.
+ */
+void
+mpel_event_set_kwargs (MpelEvent *self,
+                       GVariant  *kwargs)
+{
+  g_return_if_fail (MPEL_IS_EVENT (self));
+  g_return_if_fail (!self->pushed);
+  g_return_if_fail (kwargs == NULL || g_variant_is_of_type (kwargs, G_VARIANT_TYPE_VARDICT));
+
+  if (kwargs != NULL)
+    g_variant_ref_sink (kwargs);
+  g_clear_pointer (&self->kwargs, g_variant_unref);
+  self->kwargs = kwargs;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_KWARGS]);
+}
+
+/**
+ * mpel_event_get_key:
+ * @self: a #MpelEvent
+ *
+ * Returns: (nullable): the caller's key for the event
+ */
+const char *
+mpel_event_get_key (MpelEvent *self)
+{
+  g_return_val_if_fail (MPEL_IS_EVENT (self), NULL);
+
+  return self->key;
+}
+
+/**
+ * mpel_event_set_key:
+ * @self: a #MpelEvent
+ * @key: (nullable): a key
+ *
+ * Sets a key that output handlers can use to recognise the event.
+ */
+void
+mpel_event_set_key (MpelEvent  *self,
+                    const char *key)
+{
+  g_return_if_fail (MPEL_IS_EVENT (self));
+
+  if (_mpel_set_str (&self->key, key))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_KEY]);
+}
+
+/**
+ * mpel_event_get_flags:
+ * @self: a #MpelEvent
+ *
+ * Returns: the event's flags
+ */
+MpelEventFlags
+mpel_event_get_flags (MpelEvent *self)
+{
+  g_return_val_if_fail (MPEL_IS_EVENT (self), 0);
+
+  return self->flags;
+}
+
+/**
+ * mpel_event_set_flags:
+ * @self: a #MpelEvent
+ * @flags: flags
+ *
+ * Sets the flags. Only before the event is pushed.
+ */
+void
+mpel_event_set_flags (MpelEvent      *self,
+                      MpelEventFlags  flags)
+{
+  g_return_if_fail (MPEL_IS_EVENT (self));
+  g_return_if_fail (!self->pushed);
+
+  if (self->flags == flags)
+    return;
+
+  self->flags = flags;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FLAGS]);
+}
+
+/**
+ * mpel_event_get_priority:
+ * @self: a #MpelEvent
+ *
+ * Returns: the priority; lower values go first
+ */
+int
+mpel_event_get_priority (MpelEvent *self)
+{
+  g_return_val_if_fail (MPEL_IS_EVENT (self), 0);
+
+  return self->priority;
+}
+
+/**
+ * mpel_event_set_priority:
+ * @self: a #MpelEvent
+ * @priority: a priority, such as %G_PRIORITY_DEFAULT
+ *
+ * Sets the priority among queued events. Only before the event is pushed.
+ */
+void
+mpel_event_set_priority (MpelEvent *self,
+                         int        priority)
+{
+  g_return_if_fail (MPEL_IS_EVENT (self));
+  g_return_if_fail (!self->pushed);
+
+  if (self->priority == priority)
+    return;
+
+  self->priority = priority;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PRIORITY]);
+}
+
+/**
+ * mpel_event_get_timeout:
+ * @self: a #MpelEvent
+ *
+ * Returns: the timeout in milliseconds, 0 for none
+ */
+guint
+mpel_event_get_timeout (MpelEvent *self)
+{
+  g_return_val_if_fail (MPEL_IS_EVENT (self), 0);
+
+  return self->timeout;
+}
+
+/**
+ * mpel_event_set_timeout:
+ * @self: a #MpelEvent
+ * @timeout_msec: milliseconds, or 0 for no timeout
+ *
+ * Sets how long after the push the event may take before it fails with
+ * %MPEL_ERROR_TIMED_OUT. A running event that times out is cancelled in the
+ * worker too. Only before the event is pushed.
+ */
+void
+mpel_event_set_timeout (MpelEvent *self,
+                        guint      timeout_msec)
+{
+  g_return_if_fail (MPEL_IS_EVENT (self));
+  g_return_if_fail (!self->pushed);
+
+  if (self->timeout == timeout_msec)
+    return;
+
+  self->timeout = timeout_msec;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMEOUT]);
+}
+
+/**
+ * mpel_event_get_id:
+ * @self: a #MpelEvent
+ *
+ * Returns: the id given by the loop, unique within it; 0 before the push
+ */
+guint64
+mpel_event_get_id (MpelEvent *self)
+{
+  g_return_val_if_fail (MPEL_IS_EVENT (self), 0);
+
+  return self->id;
+}
+
+/**
+ * mpel_event_get_state:
+ * @self: a #MpelEvent
+ *
+ * Returns: the state of the event
+ */
+MpelEventState
+mpel_event_get_state (MpelEvent *self)
+{
+  g_return_val_if_fail (MPEL_IS_EVENT (self), 0);
+
+  return self->state;
+}
+
+/**
+ * mpel_event_is_finished:
+ * @self: a #MpelEvent
+ *
+ * Returns: whether the event has ended (DONE, FAILED or CANCELLED)
+ */
+gboolean
+mpel_event_is_finished (MpelEvent *self)
+{
+  g_return_val_if_fail (MPEL_IS_EVENT (self), FALSE);
+
+  return self->state >= MPEL_EVENT_STATE_DONE;
+}
+
+/**
+ * mpel_event_get_result:
+ * @self: a #MpelEvent
+ *
+ * Returns: (transfer none) (nullable): the result once the event is DONE,
+ *   or %NULL
+ */
+GVariant *
+mpel_event_get_result (MpelEvent *self)
+{
+  g_return_val_if_fail (MPEL_IS_EVENT (self), NULL);
+
+  return self->result;
+}
+
+/**
+ * mpel_event_get_error:
+ * @self: a #MpelEvent
+ *
+ * Returns: (transfer none) (nullable): the error once the event is FAILED
+ *   or CANCELLED, or %NULL
+ */
+const GError *
+mpel_event_get_error (MpelEvent *self)
+{
+  g_return_val_if_fail (MPEL_IS_EVENT (self), NULL);
+
+  return self->error;
+}
+
+/**
+ * mpel_event_propagate:
+ * @self: a finished #MpelEvent
+ * @result: (out) (optional) (nullable) (transfer full): the result
+ * @error: the error, if the event did not end with a result
+ *
+ * Gives the outcome of a finished event the way a `_finish` function does,
+ * which suits bindings: an exception in Python and JavaScript.
+ *
+ * Returns: %TRUE if the event is DONE
+ */
+gboolean
+mpel_event_propagate (MpelEvent  *self,
+                      GVariant  **result,
+                      GError    **error)
+{
+  g_return_val_if_fail (MPEL_IS_EVENT (self), FALSE);
+
+  if (result != NULL)
+    *result = NULL;
+
+  switch ((MpelEventState) self->state)
+    {
+    case MPEL_EVENT_STATE_DONE:
+      if (result != NULL && self->result != NULL)
+        *result = g_variant_ref (self->result);
+      return TRUE;
+
+    case MPEL_EVENT_STATE_FAILED:
+    case MPEL_EVENT_STATE_CANCELLED:
+      g_propagate_error (error, g_error_copy (self->error));
+      return FALSE;
+
+    case MPEL_EVENT_STATE_QUEUED:
+    case MPEL_EVENT_STATE_RUNNING:
+    default:
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PENDING,
+                   _("Event “%s” has not finished yet"), mpel_event_get_target (self));
+      return FALSE;
+    }
+}
+
+/**
+ * mpel_event_cancel:
+ * @self: a #MpelEvent
+ *
+ * Cancels the event. One not yet sent is removed from the queue; one that is
+ * running is cancelled in the worker (its invocation's cancellable fires)
+ * and ends here at once. Either way it ends CANCELLED with
+ * %G_IO_ERROR_CANCELLED, and [signal@Mpel.Loop::output] is not emitted for
+ * it. Does nothing if the event has already ended.
+ */
+void
+mpel_event_cancel (MpelEvent *self)
+{
+  g_return_if_fail (MPEL_IS_EVENT (self));
+
+  if (self->state >= MPEL_EVENT_STATE_DONE)
+    return;
+
+  if (self->loop != NULL)
+    {
+      _mpel_loop_cancel_event (self->loop, self,
+                               g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                            _("Event “%s” was cancelled"),
+                                            mpel_event_get_target (self)));
+      return;
+    }
+
+  /* Not pushed yet: a later push ends it at once. */
+  _mpel_event_finish (self, MPEL_EVENT_STATE_CANCELLED, NULL,
+                      g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                   _("Event “%s” was cancelled"),
+                                   mpel_event_get_target (self)));
+}
+
+void
+_mpel_event_attach (MpelEvent *self,
+                    MpelLoop  *loop,
+                    guint64    id)
+{
+  self->loop = loop;
+  self->id = id;
+  self->pushed = TRUE;
+}
+
+void
+_mpel_event_set_running (MpelEvent *self)
+{
+  self->state = MPEL_EVENT_STATE_RUNNING;
+}
+
+/* Ends the event: the only place where state becomes final, so an event
+ * ends once. Takes @result (a reference) and @error. */
+gboolean
+_mpel_event_finish (MpelEvent      *self,
+                    MpelEventState  state,
+                    GVariant       *result,
+                    GError         *error)
+{
+  g_assert (state >= MPEL_EVENT_STATE_DONE);
+
+  if (self->state >= MPEL_EVENT_STATE_DONE)
+    {
+      g_clear_pointer (&result, g_variant_unref);
+      g_clear_error (&error);
+      return FALSE;
+    }
+
+  self->state = state;
+  self->result = result;
+  self->error = error;
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+  g_signal_emit (self, signals[FINISHED], 0);
+
+  return TRUE;
+}
+
+void
+_mpel_event_emit_item (MpelEvent *self,
+                       GVariant  *item)
+{
+  g_signal_emit (self, signals[ITEM], 0, item);
+}

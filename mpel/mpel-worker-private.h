@@ -1,0 +1,32 @@
+/* mpel-worker-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "mpel-invocation.h"
+#include "mpel-worker.h"
+
+G_BEGIN_DECLS
+
+MpelInvocation *_mpel_invocation_new        (MpelWorker     *worker,
+                                             guint64         id,
+                                             const char     *target,
+                                             GVariant       *args,
+                                             GVariant       *kwargs,
+                                             gboolean        no_reply);
+void            _mpel_invocation_cancel     (MpelInvocation *self);
+guint64        *_mpel_invocation_get_id_ptr (MpelInvocation *self);
+
+/* Called by an invocation to send its answer; @kind is RETURN, ERROR or
+ * ITEM. Returns FALSE if the answer could not be sent. */
+gboolean        _mpel_worker_send_reply     (MpelWorker     *self,
+                                             MpelInvocation *invocation,
+                                             guint8          kind,
+                                             guint32         flags,
+                                             GVariant       *body);
+void            _mpel_worker_invocation_ended (MpelWorker     *self,
+                                               MpelInvocation *invocation);
+
+G_END_DECLS

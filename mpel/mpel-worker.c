@@ -1,0 +1,851 @@
+/* mpel-worker.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#ifdef HAVE_PRCTL
+# include <sys/prctl.h>
+#endif
+
+#include <glib/gi18n-lib.h>
+#include <gmodule.h>
+
+#include "mpel-enums.h"
+#include "mpel-wire-private.h"
+#include "mpel-worker-private.h"
+#include "mpel-util-private.h"
+
+/**
+ * MpelWorker:
+ *
+ * The worker side: runs the events an [class@Mpel.Loop] sends.
+ *
+ * A worker program makes an `MpelWorker`, registers a [callback@Mpel.Handler]
+ * for every target with [method@Mpel.Worker.add_handler], and calls
+ * [method@Mpel.Worker.run], which serves the app until it stops the worker
+ * or goes away. The default host, `mpel-worker`, does this for handlers
+ * that plugins register (see [property@Mpel.Worker:modules]); a worker can
+ * just as well be a Python or GJS script.
+ *
+ * Handlers run on the worker's main context, one after the other in the
+ * order the events were added; a handler that answers later lets the next
+ * events run meanwhile. A handler's error goes to the app and never ends the
+ * worker.
+ *
+ * Every worker has three built-in targets: `mpel.ping` returns the worker's
+ * pid (an `i`), `mpel.echo` returns its arguments, and `mpel.sleep` waits
+ * for its argument in milliseconds (a `u`), or until it is cancelled.
+ *
+ * [signal@Mpel.Worker::startup] and [signal@Mpel.Worker::shutdown] are the
+ * places for set-up and tear-down, like valkka's `preRun__` and `postRun__`.
+ */
+
+typedef struct
+{
+  MpelHandler handler;
+  gpointer user_data;
+  GDestroyNotify destroy;
+} Handler;
+
+struct _MpelWorker
+{
+  GObject         parent_instance;
+
+  GHashTable     *handlers;
+  GHashTable     *running;      /* &invocation id → MpelInvocation (weak) */
+  char          **modules;
+  MpelConnection *conn;
+  GMainLoop      *main_loop;
+  GError         *run_error;
+
+  guint           hello_received : 1;
+  guint           stopping : 1;
+  guint           serving : 1;
+};
+
+G_DEFINE_FINAL_TYPE (MpelWorker, mpel_worker, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_MODULES,
+  PROP_N_RUNNING,
+  N_PROPS
+};
+
+enum {
+  STARTUP,
+  SHUTDOWN,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void
+handler_free (gpointer data)
+{
+  Handler *handler = data;
+
+  if (handler->destroy != NULL)
+    handler->destroy (handler->user_data);
+  g_free (handler);
+}
+
+/* A key into the running table that lives as long as the invocation. */
+typedef struct
+{
+  guint64 id;
+} RunningKey;
+
+static void
+mpel_worker_finalize (GObject *object)
+{
+  MpelWorker *self = (MpelWorker *)object;
+
+  g_clear_pointer (&self->handlers, g_hash_table_unref);
+  g_clear_pointer (&self->running, g_hash_table_unref);
+  g_clear_pointer (&self->modules, g_strfreev);
+  g_clear_pointer (&self->conn, mpel_connection_unref);
+  g_clear_pointer (&self->main_loop, g_main_loop_unref);
+  g_clear_error (&self->run_error);
+
+  G_OBJECT_CLASS (mpel_worker_parent_class)->finalize (object);
+}
+
+static void
+mpel_worker_get_property (GObject    *object,
+                          guint       prop_id,
+                          GValue     *value,
+                          GParamSpec *pspec)
+{
+  MpelWorker *self = MPEL_WORKER (object);
+
+  switch (prop_id)
+    {
+    case PROP_MODULES:
+      g_value_set_boxed (value, self->modules);
+      break;
+
+    case PROP_N_RUNNING:
+      g_value_set_uint (value, mpel_worker_get_n_running (self));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+mpel_worker_set_property (GObject      *object,
+                          guint         prop_id,
+                          const GValue *value,
+                          GParamSpec   *pspec)
+{
+  MpelWorker *self = MPEL_WORKER (object);
+
+  switch (prop_id)
+    {
+    case PROP_MODULES:
+      if (_mpel_set_strv (&self->modules, g_value_get_boxed (value)))
+        g_object_notify_by_pspec (object, pspec);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+mpel_worker_class_init (MpelWorkerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = mpel_worker_finalize;
+  object_class->get_property = mpel_worker_get_property;
+  object_class->set_property = mpel_worker_set_property;
+
+  /**
+   * MpelWorker:modules:
+   *
+   * Paths of plugins that [method@Mpel.Worker.run] loads once it is
+   * connected, before it serves any event. A plugin exports
+   * `void mpel_module_init (MpelWorker *worker)`, which registers handlers.
+   * A plugin that cannot be loaded is reported to the app, whose events then
+   * fail with %MPEL_ERROR_SPAWN_FAILED and the reason.
+   */
+  properties[PROP_MODULES] =
+    g_param_spec_boxed ("modules", NULL, NULL,
+                        G_TYPE_STRV,
+                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * MpelWorker:n-running:
+   *
+   * How many invocations have started and not yet been answered.
+   */
+  properties[PROP_N_RUNNING] =
+    g_param_spec_uint ("n-running", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * MpelWorker::startup:
+   * @self: the worker
+   *
+   * Emitted by [method@Mpel.Worker.run] once it is connected and its
+   * modules are loaded, before the first event runs.
+   */
+  signals[STARTUP] =
+    g_signal_new ("startup",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0,
+                  NULL, NULL,
+                  NULL,
+                  G_TYPE_NONE, 0);
+
+  /**
+   * MpelWorker::shutdown:
+   * @self: the worker
+   *
+   * Emitted by [method@Mpel.Worker.run] after the last event and before
+   * run() ends. When the app stopped the worker, that is once every
+   * invocation has been answered; when the app went away, at once.
+   */
+  signals[SHUTDOWN] =
+    g_signal_new ("shutdown",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0,
+                  NULL, NULL,
+                  NULL,
+                  G_TYPE_NONE, 0);
+}
+
+/* Built-in targets */
+
+static void
+builtin_ping (MpelInvocation *invocation,
+              gpointer        user_data)
+{
+  mpel_invocation_return_value (invocation, g_variant_new_int32 (getpid ()));
+}
+
+static void
+builtin_echo (MpelInvocation *invocation,
+              gpointer        user_data)
+{
+  mpel_invocation_return_value (invocation, mpel_invocation_get_args (invocation));
+}
+
+typedef struct
+{
+  MpelInvocation *invocation;
+  GSource *timeout;
+  GSource *cancelled;
+} Sleep;
+
+static void
+sleep_finish (Sleep    *sleep,
+              gboolean  cancelled)
+{
+  if (cancelled)
+    mpel_invocation_return_error (sleep->invocation, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                  _("mpel.sleep was cancelled"));
+  else
+    mpel_invocation_return_value (sleep->invocation, NULL);
+
+  g_source_destroy (sleep->timeout);
+  g_source_unref (sleep->timeout);
+  g_source_destroy (sleep->cancelled);
+  g_source_unref (sleep->cancelled);
+  g_object_unref (sleep->invocation);
+  g_free (sleep);
+}
+
+static gboolean
+sleep_timeout_cb (gpointer data)
+{
+  sleep_finish (data, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+sleep_cancelled_cb (GCancellable *cancellable,
+                    gpointer      data)
+{
+  sleep_finish (data, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+builtin_sleep (MpelInvocation *invocation,
+               gpointer        user_data)
+{
+  GVariant *args = mpel_invocation_get_args (invocation);
+  Sleep *sleep;
+  guint32 msec;
+
+  if (g_variant_is_of_type (args, G_VARIANT_TYPE ("(u)")))
+    g_variant_get (args, "(u)", &msec);
+  else if (g_variant_is_of_type (args, G_VARIANT_TYPE ("(i)")))
+    {
+      gint32 value;
+
+      g_variant_get (args, "(i)", &value);
+      msec = MAX (value, 0);
+    }
+  else
+    {
+      mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                    _("mpel.sleep takes (u) milliseconds, not %s"),
+                                    g_variant_get_type_string (args));
+      return;
+    }
+
+  sleep = g_new0 (Sleep, 1);
+  sleep->invocation = g_object_ref (invocation);
+  sleep->timeout = g_timeout_source_new (msec);
+  g_source_set_callback (sleep->timeout, sleep_timeout_cb, sleep, NULL);
+  g_source_attach (sleep->timeout, g_main_context_get_thread_default ());
+  sleep->cancelled = g_cancellable_source_new (mpel_invocation_get_cancellable (invocation));
+  g_source_set_callback (sleep->cancelled, G_SOURCE_FUNC (sleep_cancelled_cb), sleep, NULL);
+  g_source_attach (sleep->cancelled, g_main_context_get_thread_default ());
+}
+
+static void
+mpel_worker_init (MpelWorker *self)
+{
+  self->handlers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, handler_free);
+  self->running = g_hash_table_new (g_int64_hash, g_int64_equal);
+
+  mpel_worker_add_handler (self, "mpel.ping", builtin_ping, NULL, NULL);
+  mpel_worker_add_handler (self, "mpel.echo", builtin_echo, NULL, NULL);
+  mpel_worker_add_handler (self, "mpel.sleep", builtin_sleep, NULL, NULL);
+}
+
+/**
+ * mpel_worker_new:
+ *
+ * Makes a worker with only the built-in targets.
+ *
+ * Returns: (transfer full): a new #MpelWorker
+ */
+MpelWorker *
+mpel_worker_new (void)
+{
+  return g_object_new (MPEL_TYPE_WORKER, NULL);
+}
+
+/**
+ * mpel_worker_add_handler:
+ * @self: a #MpelWorker
+ * @target: the target name
+ * @handler: (scope notified) (closure user_data) (destroy destroy): the handler
+ * @user_data: data for @handler
+ * @destroy: (nullable): frees @user_data when the handler is replaced or the
+ *   worker finalized
+ *
+ * Registers @handler for events sent to @target, replacing any handler the
+ * target had.
+ */
+void
+mpel_worker_add_handler (MpelWorker     *self,
+                         const char     *target,
+                         MpelHandler     handler,
+                         gpointer        user_data,
+                         GDestroyNotify  destroy)
+{
+  Handler *entry;
+
+  g_return_if_fail (MPEL_IS_WORKER (self));
+  g_return_if_fail (target != NULL);
+  g_return_if_fail (handler != NULL);
+
+  entry = g_new0 (Handler, 1);
+  entry->handler = handler;
+  entry->user_data = user_data;
+  entry->destroy = destroy;
+
+  g_hash_table_replace (self->handlers, g_strdup (target), entry);
+}
+
+/**
+ * mpel_worker_remove_handler:
+ * @self: a #MpelWorker
+ * @target: the target name
+ *
+ * Removes the handler of @target; later events for it fail with
+ * %MPEL_ERROR_UNKNOWN_TARGET.
+ *
+ * Returns: whether there was a handler
+ */
+gboolean
+mpel_worker_remove_handler (MpelWorker *self,
+                            const char *target)
+{
+  g_return_val_if_fail (MPEL_IS_WORKER (self), FALSE);
+  g_return_val_if_fail (target != NULL, FALSE);
+
+  return g_hash_table_remove (self->handlers, target);
+}
+
+/**
+ * mpel_worker_has_handler:
+ * @self: a #MpelWorker
+ * @target: the target name
+ *
+ * Returns: whether @target has a handler
+ */
+gboolean
+mpel_worker_has_handler (MpelWorker *self,
+                         const char *target)
+{
+  g_return_val_if_fail (MPEL_IS_WORKER (self), FALSE);
+  g_return_val_if_fail (target != NULL, FALSE);
+
+  return g_hash_table_contains (self->handlers, target);
+}
+
+/**
+ * mpel_worker_get_n_running:
+ * @self: a #MpelWorker
+ *
+ * Returns: how many invocations have started and not been answered yet
+ */
+guint
+mpel_worker_get_n_running (MpelWorker *self)
+{
+  g_return_val_if_fail (MPEL_IS_WORKER (self), 0);
+
+  return g_hash_table_size (self->running);
+}
+
+/**
+ * mpel_worker_load_module:
+ * @self: a #MpelWorker
+ * @path: the path of a plugin
+ * @error: return location for an error
+ *
+ * Loads a plugin now and calls its `mpel_module_init()`. Plugins stay loaded
+ * for the life of the process.
+ *
+ * Returns: %TRUE if the plugin was loaded and initialised
+ */
+gboolean
+mpel_worker_load_module (MpelWorker  *self,
+                         const char  *path,
+                         GError     **error)
+{
+  GModule *module;
+  void (*init) (MpelWorker *) = NULL;
+
+  g_return_val_if_fail (MPEL_IS_WORKER (self), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  module = g_module_open (path, G_MODULE_BIND_LAZY | G_MODULE_BIND_LOCAL);
+  if (module == NULL)
+    {
+      g_set_error (error, MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
+                   _("Could not load module “%s”: %s"), path, g_module_error ());
+      return FALSE;
+    }
+
+  if (!g_module_symbol (module, MPEL_MODULE_INIT_SYMBOL, (gpointer *) &init) || init == NULL)
+    {
+      g_set_error (error, MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
+                   _("Module “%s” does not export %s()"), path, MPEL_MODULE_INIT_SYMBOL);
+      g_module_close (module);
+      return FALSE;
+    }
+
+  /* Handlers and types the module registers must outlive any unload. */
+  g_module_make_resident (module);
+  init (self);
+
+  return TRUE;
+}
+
+/* Serving */
+
+static void
+worker_quit (MpelWorker *self,
+             GError     *error)
+{
+  if (error != NULL && self->run_error == NULL)
+    self->run_error = error;
+  else
+    g_clear_error (&error);
+
+  if (self->main_loop != NULL)
+    g_main_loop_quit (self->main_loop);
+}
+
+static void
+maybe_finish_stop (MpelWorker *self)
+{
+  if (self->stopping && g_hash_table_size (self->running) == 0)
+    worker_quit (self, NULL);
+}
+
+gboolean
+_mpel_worker_send_reply (MpelWorker     *self,
+                         MpelInvocation *invocation,
+                         guint8          kind,
+                         guint32         flags,
+                         GVariant       *body)
+{
+  g_autoptr(GError) error = NULL;
+  guint64 id = mpel_invocation_get_id (invocation);
+
+  if (self->conn == NULL || mpel_connection_is_closed (self->conn))
+    return FALSE;
+
+  if (mpel_connection_send (self->conn, kind, flags, id, NULL, body, NULL, &error))
+    return TRUE;
+
+  /* A result too large to send still ends the event, with the reason. */
+  if (kind != MPEL_FRAME_ITEM && g_error_matches (error, MPEL_ERROR, MPEL_ERROR_TOO_LARGE))
+    {
+      g_autoptr(GError) too_large = g_error_new (MPEL_ERROR, MPEL_ERROR_TOO_LARGE,
+                                                 _("The result of “%s” is too large: %s"),
+                                                 mpel_invocation_get_target (invocation),
+                                                 error->message);
+      g_autoptr(GVariant) body2 = g_variant_ref_sink (mpel_error_to_variant (too_large));
+
+      return mpel_connection_send (self->conn, MPEL_FRAME_ERROR, 0, id, NULL, body2, NULL, NULL);
+    }
+
+  g_warning ("Could not send the answer of “%s”: %s",
+             mpel_invocation_get_target (invocation), error->message);
+
+  return FALSE;
+}
+
+void
+_mpel_worker_invocation_ended (MpelWorker     *self,
+                               MpelInvocation *invocation)
+{
+  guint64 id = mpel_invocation_get_id (invocation);
+
+  if (g_hash_table_lookup (self->running, &id) == invocation)
+    g_hash_table_remove (self->running, &id);
+
+  maybe_finish_stop (self);
+}
+
+static void
+worker_protocol_error (MpelWorker *self,
+                       const char *message)
+{
+  mpel_connection_fail (self->conn,
+                        g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
+                                     _("Protocol error: %s"), message));
+}
+
+static void
+handle_call (MpelWorker *self,
+             MpelFrame  *frame)
+{
+  g_autoptr(MpelInvocation) invocation = NULL;
+  GVariant *args = frame->body;
+  g_autoptr(GVariant) kwargs = NULL;
+  Handler *handler;
+
+  if (!g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE))
+    {
+      worker_protocol_error (self, _("the arguments of a CALL are not a tuple"));
+      return;
+    }
+
+  if (g_hash_table_contains (self->running, &frame->id))
+    {
+      worker_protocol_error (self, _("a CALL reuses the id of a running event"));
+      return;
+    }
+
+  if (frame->meta != NULL)
+    kwargs = g_variant_lookup_value (frame->meta, "kwargs", G_VARIANT_TYPE_VARDICT);
+
+  invocation = _mpel_invocation_new (self, frame->id, frame->name, args, kwargs,
+                                     (frame->flags & MPEL_FRAME_FLAGS_NO_REPLY) != 0);
+
+  /* The key is the id inside the invocation, which removes its entry
+   * before it goes. */
+  g_hash_table_insert (self->running, _mpel_invocation_get_id_ptr (invocation), invocation);
+
+  handler = g_hash_table_lookup (self->handlers, frame->name);
+  if (handler == NULL)
+    {
+      mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_UNKNOWN_TARGET,
+                                    _("Worker %d has no handler for “%s”"),
+                                    (int) getpid (), frame->name);
+      return;
+    }
+
+  handler->handler (invocation, handler->user_data);
+}
+
+static gboolean
+on_frame (MpelConnection *conn,
+          MpelFrame      *frame,
+          gpointer        user_data)
+{
+  MpelWorker *self = user_data;
+
+  if (!self->hello_received)
+    {
+      guint32 version = 0;
+
+      if (frame->kind != MPEL_FRAME_HELLO || frame->body == NULL ||
+          !g_variant_is_of_type (frame->body, G_VARIANT_TYPE_VARDICT) ||
+          !g_variant_lookup (frame->body, "version", "u", &version))
+        {
+          worker_protocol_error (self, _("the app did not start with HELLO"));
+          return FALSE;
+        }
+      if (version != MPEL_PROTOCOL_VERSION)
+        {
+          g_autofree char *message = g_strdup_printf (_("the app speaks protocol %u, this worker %u"),
+                                                      version, MPEL_PROTOCOL_VERSION);
+          worker_protocol_error (self, message);
+          return FALSE;
+        }
+      self->hello_received = TRUE;
+      return TRUE;
+    }
+
+  switch ((MpelFrameKind) frame->kind)
+    {
+    case MPEL_FRAME_CALL:
+      if (self->stopping)
+        {
+          worker_protocol_error (self, _("a CALL came after STOP"));
+          return FALSE;
+        }
+      handle_call (self, frame);
+      break;
+
+    case MPEL_FRAME_CANCEL:
+      {
+        MpelInvocation *invocation = g_hash_table_lookup (self->running, &frame->id);
+
+        /* An invocation that already answered needs nothing: its answer is
+         * on the way and the app waits for it. */
+        if (invocation != NULL)
+          _mpel_invocation_cancel (invocation);
+      }
+      break;
+
+    case MPEL_FRAME_STOP:
+      self->stopping = TRUE;
+      maybe_finish_stop (self);
+      break;
+
+    case MPEL_FRAME_HELLO:
+    case MPEL_FRAME_RETURN:
+    case MPEL_FRAME_ERROR:
+    case MPEL_FRAME_ITEM:
+    case MPEL_FRAME_NOTIFY:
+    default:
+      {
+        g_autofree char *message = g_strdup_printf (_("the app sent a %s frame"),
+                                                    mpel_frame_kind_to_string (frame->kind));
+        worker_protocol_error (self, message);
+        return FALSE;
+      }
+    }
+
+  return !mpel_connection_is_closed (conn);
+}
+
+static void
+cancel_all (MpelWorker *self)
+{
+  g_autoptr(GPtrArray) invocations = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->running);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (invocations, g_object_ref (value));
+
+  for (guint i = 0; i < invocations->len; i++)
+    _mpel_invocation_cancel (g_ptr_array_index (invocations, i));
+}
+
+static void
+on_closed (MpelConnection *conn,
+           const GError   *error,
+           gpointer        user_data)
+{
+  MpelWorker *self = user_data;
+
+  /* The app is gone or broke the protocol: nobody is left to answer. */
+  cancel_all (self);
+  worker_quit (self, error ? g_error_copy (error) : NULL);
+}
+
+static gboolean
+get_fd (int     *out_fd,
+        GError **error)
+{
+  const char *str = g_getenv ("MPEL_FD");
+  guint64 value = 0;
+
+  if (str == NULL)
+    {
+      g_set_error_literal (error, MPEL_ERROR, MPEL_ERROR_FAILED,
+                           _("MPEL_FD is not set: a worker must be started by an MpelLoop"));
+      return FALSE;
+    }
+
+  if (!g_ascii_string_to_unsigned (str, 10, 0, G_MAXINT, &value, NULL) ||
+      fcntl ((int) value, F_GETFD) < 0)
+    {
+      g_set_error (error, MPEL_ERROR, MPEL_ERROR_FAILED,
+                   _("MPEL_FD=%s does not name an open descriptor"), str);
+      return FALSE;
+    }
+
+  *out_fd = (int) value;
+  return TRUE;
+}
+
+/* The worker must not outlive the app even if the app is killed before it
+ * could close the socket. */
+static gboolean
+watch_parent (GError **error)
+{
+#ifdef HAVE_PRCTL
+  const char *str = g_getenv ("MPEL_PARENT_PID");
+  guint64 parent = 0;
+
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0)
+    return TRUE;
+
+  if (str != NULL && g_ascii_string_to_unsigned (str, 10, 1, G_MAXINT, &parent, NULL) &&
+      getppid () != (pid_t) parent)
+    {
+      g_set_error (error, MPEL_ERROR, MPEL_ERROR_CLOSED,
+                   _("The app (pid %s) died before the worker started"), str);
+      return FALSE;
+    }
+#endif
+  return TRUE;
+}
+
+static gboolean
+load_modules (MpelWorker  *self,
+              GError     **error)
+{
+  for (guint i = 0; self->modules != NULL && self->modules[i] != NULL; i++)
+    {
+      if (!mpel_worker_load_module (self, self->modules[i], error))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * mpel_worker_run:
+ * @self: a #MpelWorker
+ * @error: return location for an error
+ *
+ * Serves the app that started this process, over the socket named by the
+ * `MPEL_FD` environment variable, on the thread-default main context,
+ * until the app stops the worker ([method@Mpel.Loop.stop]) or goes away.
+ * The worker never outlives the app: on Linux it also dies with it.
+ *
+ * Returns: %TRUE when the app ended the session normally; %FALSE with
+ *   @error when the worker could not start or the app broke the protocol
+ */
+gboolean
+mpel_worker_run (MpelWorker  *self,
+                 GError     **error)
+{
+  g_autoptr(GMainContext) context = NULL;
+  g_auto(GVariantDict) hello = G_VARIANT_DICT_INIT (NULL);
+  g_autoptr(GVariant) hello_body = NULL;
+  g_autoptr(GError) startup_error = NULL;
+  int fd;
+
+  g_return_val_if_fail (MPEL_IS_WORKER (self), FALSE);
+  g_return_val_if_fail (!self->serving, FALSE);
+
+  if (!get_fd (&fd, error))
+    return FALSE;
+
+  /* Programs the handlers start must not hold the app's socket open. */
+  fcntl (fd, F_SETFD, FD_CLOEXEC);
+  g_unsetenv ("MPEL_FD");
+
+  if (!watch_parent (error))
+    return FALSE;
+
+  signal (SIGPIPE, SIG_IGN);
+
+  self->serving = TRUE;
+  self->stopping = FALSE;
+  self->hello_received = FALSE;
+  g_clear_error (&self->run_error);
+
+  context = g_main_context_ref_thread_default ();
+  self->main_loop = g_main_loop_new (context, FALSE);
+  self->conn = mpel_connection_new (fd, context, on_frame, on_closed, self);
+
+  g_variant_dict_insert (&hello, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
+  g_variant_dict_insert (&hello, "pid", "i", (gint32) getpid ());
+  g_variant_dict_insert (&hello, "max-frame", "u", (guint32) MPEL_DEFAULT_MAX_FRAME);
+  hello_body = g_variant_ref_sink (g_variant_dict_end (&hello));
+  mpel_connection_send (self->conn, MPEL_FRAME_HELLO, 0, 0, g_get_prgname (), hello_body, NULL, NULL);
+
+  if (!load_modules (self, &startup_error))
+    {
+      g_autoptr(GVariant) body = g_variant_ref_sink (mpel_error_to_variant (startup_error));
+
+      /* id 0 before anything else: the app fails its events with this. */
+      mpel_connection_send (self->conn, MPEL_FRAME_ERROR, 0, 0, NULL, body, NULL, NULL);
+      mpel_connection_flush_sync (self->conn, NULL);
+      mpel_connection_close (self->conn);
+      g_clear_pointer (&self->conn, mpel_connection_unref);
+      g_clear_pointer (&self->main_loop, g_main_loop_unref);
+      self->serving = FALSE;
+      g_propagate_error (error, g_steal_pointer (&startup_error));
+      return FALSE;
+    }
+
+  g_signal_emit (self, signals[STARTUP], 0);
+
+  g_main_loop_run (self->main_loop);
+
+  g_signal_emit (self, signals[SHUTDOWN], 0);
+
+  if (!mpel_connection_is_closed (self->conn))
+    {
+      mpel_connection_flush_sync (self->conn, NULL);
+      mpel_connection_close (self->conn);
+    }
+  g_clear_pointer (&self->conn, mpel_connection_unref);
+  g_clear_pointer (&self->main_loop, g_main_loop_unref);
+  self->serving = FALSE;
+
+  if (self->run_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&self->run_error));
+      return FALSE;
+    }
+
+  return TRUE;
+}

@@ -1,0 +1,59 @@
+/* mpel-test-util.h: helpers shared by the C tests
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <mpel.h>
+
+G_BEGIN_DECLS
+
+/* Iterates the default context until *flag is set; the deadline fails the
+ * test instead of hanging it. */
+#define TEST_DEADLINE_USEC (30 * G_USEC_PER_SEC)
+
+static inline gboolean
+test_deadline_cb (gpointer data)
+{
+  gboolean *expired = data;
+
+  *expired = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+#define test_iterate_until(cond)                                               \
+  G_STMT_START {                                                               \
+    gboolean expired_ = FALSE;                                                 \
+    guint deadline_id_ = g_timeout_add (TEST_DEADLINE_USEC / 1000,             \
+                                        test_deadline_cb, &expired_);          \
+    while (!(cond) && !expired_)                                               \
+      g_main_context_iteration (NULL, TRUE);                                   \
+    if (expired_)                                                              \
+      g_error ("Timed out waiting for %s", #cond);                             \
+    g_source_remove (deadline_id_);                                            \
+  } G_STMT_END
+
+static inline MpelLoop *
+test_loop_new (void)
+{
+  MpelLoop *loop = mpel_loop_new ();
+  const char *module = g_getenv ("MPEL_TEST_MODULE");
+  const char *modules[] = { module, NULL };
+
+  g_assert_nonnull (module);
+  mpel_loop_set_modules (loop, modules);
+
+  return loop;
+}
+
+static inline void
+test_wait (MpelLoop *loop)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (mpel_loop_wait (loop, NULL, &error));
+  g_assert_no_error (error);
+}
+
+G_END_DECLS
