@@ -1,0 +1,580 @@
+/* test-worker.c: MpelWorker and MpelInvocation, and hostile peers on both
+ * sides. The test program is its own worker: run with --worker it serves
+ * the handlers below; with --hostile KIND it plays a worker that breaks the
+ * protocol in one way.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "mpel-test-util.h"
+#include "mpel-wire-private.h"
+
+static const char *self_path;
+
+/* Worker mode */
+
+static gboolean startup_ran;
+
+static void
+on_startup (MpelWorker *worker)
+{
+  startup_ran = TRUE;
+}
+
+static void
+on_shutdown (MpelWorker *worker)
+{
+  const char *path = g_getenv ("MPEL_TEST_SHUTDOWN_FILE");
+
+  if (path != NULL)
+    g_file_set_contents (path, "shutdown", -1, NULL);
+}
+
+static void
+handle_startup_ran (MpelInvocation *invocation,
+                    gpointer        user_data)
+{
+  mpel_invocation_return_value (invocation, g_variant_new_boolean (startup_ran));
+}
+
+static gboolean
+answer_later_cb (gpointer data)
+{
+  MpelInvocation *invocation = data;
+  gint32 value;
+
+  g_variant_get (mpel_invocation_get_args (invocation), "(i)", &value);
+  mpel_invocation_return_value (invocation, g_variant_new_int32 (value * 2));
+  return G_SOURCE_REMOVE;
+}
+
+/* Answers after the given number of milliseconds; other events run
+ * meanwhile. */
+static void
+handle_double_later (MpelInvocation *invocation,
+                     gpointer        user_data)
+{
+  gint32 value;
+
+  g_variant_get (mpel_invocation_get_args (invocation), "(i)", &value);
+  g_timeout_add_full (G_PRIORITY_DEFAULT, value, answer_later_cb,
+                      g_object_ref (invocation), g_object_unref);
+}
+
+static void
+handle_n_running (MpelInvocation *invocation,
+                  gpointer        user_data)
+{
+  MpelWorker *worker = mpel_invocation_get_worker (invocation);
+
+  mpel_invocation_return_value (invocation,
+                                g_variant_new_uint32 (mpel_worker_get_n_running (worker)));
+}
+
+static void
+handle_kwargs (MpelInvocation *invocation,
+               gpointer        user_data)
+{
+  mpel_invocation_return_value (invocation, mpel_invocation_get_kwargs (invocation));
+}
+
+static int
+run_worker (void)
+{
+  g_autoptr(MpelWorker) worker = mpel_worker_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_signal_connect (worker, "startup", G_CALLBACK (on_startup), NULL);
+  g_signal_connect (worker, "shutdown", G_CALLBACK (on_shutdown), NULL);
+  mpel_worker_add_handler (worker, "startup_ran", handle_startup_ran, NULL, NULL);
+  mpel_worker_add_handler (worker, "double_later", handle_double_later, NULL, NULL);
+  mpel_worker_add_handler (worker, "n_running", handle_n_running, NULL, NULL);
+  mpel_worker_add_handler (worker, "kwargs", handle_kwargs, NULL, NULL);
+  g_assert_true (mpel_worker_has_handler (worker, "kwargs"));
+
+  if (!mpel_worker_run (worker, &error))
+    {
+      g_printerr ("worker: %s\n", error->message);
+      return 1;
+    }
+  return 0;
+}
+
+/* Hostile mode: blocking raw I/O, one broken frame after the first CALL */
+
+static gboolean
+read_all (int     fd,
+          void   *buf,
+          gsize   len)
+{
+  guint8 *p = buf;
+
+  while (len > 0)
+    {
+      gssize n = read (fd, p, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      p += n;
+      len -= n;
+    }
+  return TRUE;
+}
+
+static void
+write_all (int         fd,
+           const void *buf,
+           gsize       len)
+{
+  const guint8 *p = buf;
+
+  while (len > 0)
+    {
+      gssize n = write (fd, p, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        exit (0);
+      p += n;
+      len -= n;
+    }
+}
+
+static void
+write_frame (int         fd,
+             guint8      kind,
+             guint32     flags,
+             guint64     id,
+             GVariant   *body)
+{
+  gsize size = mpel_envelope_size (NULL, body, NULL);
+  gsize padded = (size + 7) & ~7;
+  g_autofree guint8 *buf = g_malloc0 (8 + padded);
+  guint32 header[2] = { GUINT32_TO_LE (size), 0 };
+
+  memcpy (buf, header, 8);
+  mpel_envelope_write (buf + 8, size, kind, flags, id, NULL, body, NULL);
+  write_all (fd, buf, 8 + padded);
+}
+
+static guint64
+read_first_call (int fd)
+{
+  for (;;)
+    {
+      guint32 header[2];
+      g_autofree guint8 *payload = NULL;
+      g_autoptr(GBytes) bytes = NULL;
+      MpelFrame frame;
+      gsize len;
+
+      if (!read_all (fd, header, 8))
+        exit (0);
+      len = GUINT32_FROM_LE (header[0]);
+      g_assert_cmpuint (len, <=, MPEL_DEFAULT_MAX_FRAME);
+      payload = g_malloc ((len + 7) & ~7);
+      if (!read_all (fd, payload, (len + 7) & ~7))
+        exit (0);
+      bytes = g_bytes_new_take (g_steal_pointer (&payload), len);
+      g_assert_true (mpel_envelope_parse (bytes, &frame, NULL));
+      if (frame.kind == MPEL_FRAME_CALL)
+        {
+          guint64 id = frame.id;
+
+          mpel_frame_clear (&frame);
+          return id;
+        }
+      mpel_frame_clear (&frame);
+    }
+}
+
+static int
+run_hostile (const char *kind)
+{
+  int fd = atoi (g_getenv ("MPEL_FD"));
+  g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
+  g_autoptr(GVariant) hello = NULL;
+  g_autoptr(GVariant) one = g_variant_ref_sink (g_variant_new_int32 (1));
+  guint32 header[2];
+  guint64 id;
+  char scratch[64];
+
+  g_variant_dict_insert (&dict, "version", "u", (guint32) (g_str_equal (kind, "version") ? 2 : 1));
+  hello = g_variant_ref_sink (g_variant_dict_end (&dict));
+  if (!g_str_equal (kind, "no-hello"))
+    write_frame (fd, MPEL_FRAME_HELLO, 0, 0, hello);
+
+  id = read_first_call (fd);
+
+  if (g_str_equal (kind, "garbage"))
+    {
+      for (guint i = 0; i < sizeof scratch; i++)
+        scratch[i] = 0x5A ^ (i * 7);
+      write_all (fd, scratch, sizeof scratch);
+    }
+  else if (g_str_equal (kind, "truncated"))
+    {
+      gsize size = mpel_envelope_size (NULL, one, NULL);
+      g_autofree guint8 *buf = g_malloc0 (8 + size);
+
+      header[0] = GUINT32_TO_LE (size);
+      header[1] = 0;
+      memcpy (buf, header, 8);
+      mpel_envelope_write (buf + 8, size, MPEL_FRAME_RETURN, 0, id, NULL, one, NULL);
+      write_all (fd, buf, 8 + size / 2);
+      return 0;
+    }
+  else if (g_str_equal (kind, "over-limit") || g_str_equal (kind, "4gib"))
+    {
+      header[0] = GUINT32_TO_LE (g_str_equal (kind, "4gib") ? G_MAXUINT32 : MPEL_DEFAULT_MAX_FRAME + 1);
+      header[1] = 0;
+      write_all (fd, header, 8);
+    }
+  else if (g_str_equal (kind, "wrong-type"))
+    {
+      g_autoptr(GVariant) wrong = g_variant_ref_sink (g_variant_new ("(ss)", "not", "an envelope"));
+      gsize size = g_variant_get_size (wrong);
+      g_autofree guint8 *buf = g_malloc0 (8 + ((size + 7) & ~7));
+
+      header[0] = GUINT32_TO_LE (size);
+      header[1] = 0;
+      memcpy (buf, header, 8);
+      g_variant_store (wrong, buf + 8);
+      write_all (fd, buf, 8 + ((size + 7) & ~7));
+    }
+  else if (g_str_equal (kind, "unknown-kind"))
+    write_frame (fd, 77, 0, id, one);
+  else if (g_str_equal (kind, "unknown-id"))
+    write_frame (fd, MPEL_FRAME_RETURN, 0, id + 1000, one);
+  else if (g_str_equal (kind, "double-return"))
+    {
+      write_frame (fd, MPEL_FRAME_RETURN, 0, id, one);
+      write_frame (fd, MPEL_FRAME_RETURN, 0, id, one);
+    }
+  else if (g_str_equal (kind, "no-hello") || g_str_equal (kind, "version"))
+    write_frame (fd, MPEL_FRAME_RETURN, 0, id, one);
+  else if (g_str_equal (kind, "call"))
+    write_frame (fd, MPEL_FRAME_CALL, 0, id, one);
+  else if (g_str_equal (kind, "bad-error"))
+    write_frame (fd, MPEL_FRAME_ERROR, 0, id, one);
+  else if (g_str_equal (kind, "stray-fd"))
+    {
+      gsize size = mpel_envelope_size (NULL, one, NULL);
+      g_autofree guint8 *buf = g_malloc0 (8 + ((size + 7) & ~7));
+      struct msghdr msg = { 0 };
+      struct iovec iov;
+      union { struct cmsghdr align; char buf[CMSG_SPACE (sizeof (int))]; } control;
+      struct cmsghdr *cmsg;
+      int devnull = open ("/dev/null", O_RDONLY);
+
+      /* an ITEM, so that the frame is fine and only the fd is wrong */
+      header[0] = GUINT32_TO_LE (size);
+      header[1] = 0;
+      memcpy (buf, header, 8);
+      mpel_envelope_write (buf + 8, size, MPEL_FRAME_ITEM, 0, id, NULL, one, NULL);
+      iov.iov_base = buf;
+      iov.iov_len = 8 + ((size + 7) & ~7);
+      memset (&control, 0, sizeof control);
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control.buf;
+      msg.msg_controllen = sizeof control.buf;
+      cmsg = CMSG_FIRSTHDR (&msg);
+      cmsg->cmsg_level = SOL_SOCKET;
+      cmsg->cmsg_type = SCM_RIGHTS;
+      cmsg->cmsg_len = CMSG_LEN (sizeof (int));
+      memcpy (CMSG_DATA (cmsg), &devnull, sizeof (int));
+      if (sendmsg (fd, &msg, 0) < 0)
+        return 1;
+    }
+
+  /* Stay until the app ends us or hangs up. */
+  while (read (fd, scratch, sizeof scratch) > 0)
+    ;
+  return 0;
+}
+
+/* Tests */
+
+static MpelLoop *
+self_loop_new (const char *mode,
+               const char *arg)
+{
+  const char *argv[] = { self_path, mode, arg, NULL };
+
+  return mpel_loop_new_for_argv (argv);
+}
+
+static void
+store_result (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+static GVariant *
+call_sync (MpelLoop    *loop,
+           const char  *target,
+           GVariant    *args,
+           GError     **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  mpel_loop_call_async (loop, target, args, NULL, store_result, &result);
+  test_iterate_until (result != NULL);
+  return mpel_loop_call_finish (loop, result, error);
+}
+
+static void
+test_hooks (void)
+{
+  g_autoptr(MpelLoop) loop = self_loop_new ("--worker", NULL);
+  g_autofree char *dir = g_dir_make_tmp ("mpel-test-XXXXXX", NULL);
+  g_autofree char *marker = g_build_filename (dir, "shutdown", NULL);
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+
+  g_setenv ("MPEL_TEST_SHUTDOWN_FILE", marker, TRUE);
+  value = call_sync (loop, "startup_ran", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_variant_get_boolean (value));
+
+  g_assert_false (g_file_test (marker, G_FILE_TEST_EXISTS));
+  mpel_loop_stop (loop);
+  test_iterate_until (!mpel_loop_is_running (loop));
+  g_assert_true (g_file_get_contents (marker, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "shutdown");
+
+  g_unlink (marker);
+  g_rmdir (dir);
+  g_unsetenv ("MPEL_TEST_SHUTDOWN_FILE");
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+static gboolean
+save_value (MpelLoop  *loop,
+            MpelEvent *event,
+            GArray    *results)
+{
+  gint32 value = g_variant_get_int32 (mpel_event_get_result (event));
+
+  g_array_append_val (results, value);
+  return FALSE;
+}
+
+/* An asynchronous handler lets the next events run; results come back in
+ * the order they end. */
+static void
+test_async_handler (void)
+{
+  g_autoptr(MpelLoop) loop = self_loop_new ("--worker", NULL);
+  g_autoptr(GArray) results = g_array_new (FALSE, FALSE, sizeof (gint32));
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_signal_connect (loop, "output::double_later", G_CALLBACK (save_value), results);
+  mpel_loop_add_event (loop, "double_later", g_variant_new ("(i)", 300));
+  mpel_loop_add_event (loop, "double_later", g_variant_new ("(i)", 1));
+
+  /* Both are running in the worker at once. */
+  value = call_sync (loop, "n_running", NULL, &error);
+  g_assert_no_error (error);
+  test_wait (loop);
+
+  g_assert_cmpuint (results->len, ==, 2);
+  g_assert_cmpint (g_array_index (results, gint32, 0), ==, 2);
+  g_assert_cmpint (g_array_index (results, gint32, 1), ==, 600);
+
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+static void
+test_kwargs_default (void)
+{
+  g_autoptr(MpelLoop) loop = self_loop_new ("--worker", NULL);
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  value = call_sync (loop, "kwargs", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_type_string (value), ==, "a{sv}");
+  g_assert_cmpuint (g_variant_n_children (value), ==, 0);
+
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+static gboolean
+count_output (MpelLoop  *loop,
+              MpelEvent *event,
+              guint     *count)
+{
+  (*count)++;
+  return FALSE;
+}
+
+static void
+on_worker_exited (MpelLoop     *loop,
+                  guint         index,
+                  const GError *reason,
+                  GError      **out)
+{
+  g_assert_null (*out);
+  g_assert_nonnull (reason);
+  *out = g_error_copy (reason);
+}
+
+/* A worker that breaks the protocol: the events in flight fail with
+ * MPEL_ERROR_PROTOCOL, once; the worker is ended; the app runs on. */
+static void
+test_hostile_worker (gconstpointer data)
+{
+  const char *kind = data;
+  g_autoptr(MpelLoop) loop = self_loop_new ("--hostile", kind);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) reason = NULL;
+  g_autoptr(GVariant) value = NULL;
+  guint n_output = 0;
+
+  g_signal_connect (loop, "output", G_CALLBACK (count_output), &n_output);
+  g_signal_connect (loop, "worker-exited", G_CALLBACK (on_worker_exited), &reason);
+
+  value = call_sync (loop, "anything", NULL, &error);
+  if (g_str_equal (kind, "double-return"))
+    {
+      /* The first answer was good; the second breaks the protocol. */
+      g_assert_no_error (error);
+      g_assert_cmpint (g_variant_get_int32 (value), ==, 1);
+    }
+  else
+    {
+      g_assert_null (value);
+      g_assert_error (error, MPEL_ERROR, MPEL_ERROR_PROTOCOL);
+    }
+
+  test_iterate_until (reason != NULL && !mpel_loop_is_running (loop));
+  g_assert_error (reason, MPEL_ERROR, MPEL_ERROR_PROTOCOL);
+  g_assert_cmpuint (n_output, ==, 1);
+  g_assert_cmpuint (mpel_loop_get_n_pending (loop), ==, 0);
+
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+/* Garbage sent to a worker: it exits with a clear message, no crash. */
+static void
+test_garbage_to_worker (void)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GSubprocess) subprocess = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+  const char *host = g_getenv ("MPEL_WORKER");
+  guint8 garbage[128];
+  int sv[2];
+
+  g_assert_nonnull (host);
+  g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+  g_subprocess_launcher_take_fd (launcher, sv[1], 3);
+  g_subprocess_launcher_setenv (launcher, "MPEL_FD", "3", TRUE);
+  subprocess = g_subprocess_launcher_spawn (launcher, &error, host, NULL);
+  g_assert_no_error (error);
+  g_clear_object (&launcher);
+
+  for (guint i = 0; i < sizeof garbage; i++)
+    garbage[i] = 0xC3 ^ i;
+  g_assert_cmpint (write (sv[0], garbage, sizeof garbage), ==, sizeof garbage);
+
+  g_subprocess_communicate_utf8 (subprocess, NULL, NULL, NULL, &err, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (subprocess));
+  g_assert_cmpint (g_subprocess_get_exit_status (subprocess), ==, 1);
+  g_assert_nonnull (strstr (err, "Protocol error"));
+
+  close (sv[0]);
+}
+
+/* A worker not started by a loop says so. */
+static void
+test_run_without_fd (void)
+{
+  g_autoptr(MpelWorker) worker = mpel_worker_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_unsetenv ("MPEL_FD");
+  g_assert_false (mpel_worker_run (worker, &error));
+  g_assert_error (error, MPEL_ERROR, MPEL_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "MPEL_FD"));
+
+  g_assert_finalize_object (g_steal_pointer (&worker));
+}
+
+static void
+test_load_module (void)
+{
+  g_autoptr(MpelWorker) worker = mpel_worker_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (mpel_worker_has_handler (worker, "add_vals"));
+  g_assert_true (mpel_worker_load_module (worker, g_getenv ("MPEL_TEST_MODULE"), &error));
+  g_assert_no_error (error);
+  g_assert_true (mpel_worker_has_handler (worker, "add_vals"));
+  g_assert_true (mpel_worker_remove_handler (worker, "add_vals"));
+  g_assert_false (mpel_worker_has_handler (worker, "add_vals"));
+
+  g_assert_false (mpel_worker_load_module (worker, "/nonexistent.so", &error));
+  g_assert_error (error, MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED);
+
+  g_assert_finalize_object (g_steal_pointer (&worker));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  static const char *hostile_kinds[] = {
+    "garbage", "truncated", "over-limit", "4gib", "wrong-type", "unknown-kind",
+    "unknown-id", "double-return", "call", "bad-error", "stray-fd", "no-hello", "version",
+  };
+
+  if (argc >= 2 && g_str_equal (argv[1], "--worker"))
+    return run_worker ();
+  if (argc >= 3 && g_str_equal (argv[1], "--hostile"))
+    return run_hostile (argv[2]);
+
+  self_path = argv[0];
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/Mpel/Worker/hooks", test_hooks);
+  g_test_add_func ("/Mpel/Worker/async-handler", test_async_handler);
+  g_test_add_func ("/Mpel/Worker/kwargs-default", test_kwargs_default);
+  g_test_add_func ("/Mpel/Worker/garbage", test_garbage_to_worker);
+  g_test_add_func ("/Mpel/Worker/run-without-fd", test_run_without_fd);
+  g_test_add_func ("/Mpel/Worker/load-module", test_load_module);
+  for (guint i = 0; i < G_N_ELEMENTS (hostile_kinds); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/Mpel/Worker/hostile/%s", hostile_kinds[i]);
+
+      g_test_add_data_func (path, hostile_kinds[i], test_hostile_worker);
+    }
+
+  return g_test_run ();
+}
