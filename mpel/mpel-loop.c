@@ -73,6 +73,7 @@ typedef struct
   GSource        *grace_source;
   GError         *startup_error;
   GError         *protocol_error;
+  guint           n_abandoned;   /* ended here, not yet answered there */
   guint           hello_received : 1;
   guint           stop_sent : 1;
   guint           dead : 1;
@@ -179,9 +180,18 @@ slot_unref (WorkerSlot *slot)
 static gboolean
 slot_is_ready (WorkerSlot *slot)
 {
-  return slot != NULL && !slot->dead && !slot->stop_sent &&
-         slot->startup_error == NULL && slot->protocol_error == NULL &&
-         slot->conn != NULL && !mpel_connection_is_closed (slot->conn);
+  if (slot == NULL || slot->dead || slot->stop_sent ||
+      slot->startup_error != NULL || slot->protocol_error != NULL ||
+      slot->conn == NULL || mpel_connection_is_closed (slot->conn))
+    return FALSE;
+
+  /* With kill-timeout, a worker that has not yet given back a cancelled
+   * event may be stuck: hold new events back until it answers or is
+   * replaced, rather than send them to their death. */
+  if (slot->n_abandoned > 0 && slot->loop != NULL && slot->loop->kill_timeout > 0)
+    return FALSE;
+
+  return TRUE;
 }
 
 static guint
@@ -553,6 +563,7 @@ slot_fail_in_flight (WorkerSlot *slot,
 
   g_assert (self->n_in_flight >= events->len);
   self->n_in_flight -= events->len;
+  slot->n_abandoned = 0;
 
   for (guint i = 0; i < events->len; i++)
     {
@@ -589,8 +600,9 @@ crash_error (WorkerSlot *slot,
                       slot->index, (int) slot->pid, how, mpel_event_get_target (event));
 }
 
-static void restart_worker_later (MpelLoop *self,
-                                  guint     index);
+static gboolean restart_worker_later (MpelLoop  *self,
+                                      guint      index,
+                                      GError   **error);
 
 static void
 slot_died (WorkerSlot *slot,
@@ -641,7 +653,15 @@ slot_died (WorkerSlot *slot,
 
   if (self->state == LOOP_RUNNING && crashed &&
       self->restart_policy == MPEL_RESTART_POLICY_ON_CRASH)
-    restart_worker_later (self, slot->index);
+    {
+      g_autoptr(GError) give_up = NULL;
+
+      if (!restart_worker_later (self, slot->index, &give_up))
+        {
+          g_clear_error (&reason);
+          reason = g_steal_pointer (&give_up);
+        }
+    }
 
   if (count_live_workers (self) == 0 && self->restart_sources->len == 0)
     {
@@ -828,6 +848,12 @@ handle_reply (WorkerSlot *slot,
   g_hash_table_steal (slot->in_flight, &frame->id);
   self->n_in_flight--;
   event->worker = NULL;
+
+  if (event->state >= MPEL_EVENT_STATE_DONE)
+    {
+      g_assert (slot->n_abandoned > 0);
+      slot->n_abandoned--;
+    }
 
   if (event->state < MPEL_EVENT_STATE_DONE)
     {
@@ -1041,9 +1067,10 @@ restart_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-static void
-restart_worker_later (MpelLoop *self,
-                      guint     index)
+static gboolean
+restart_worker_later (MpelLoop  *self,
+                      guint      index,
+                      GError   **error)
 {
   gint64 now = g_get_monotonic_time ();
   Restart *restart;
@@ -1060,12 +1087,10 @@ restart_worker_later (MpelLoop *self,
 
   if (n_recent >= self->max_restarts)
     {
-      g_autoptr(GError) error = g_error_new (MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED,
-                                             _("Workers crashed %u times within a minute; not restarting worker %u"),
-                                             n_recent + 1, index);
-
-      g_warning ("%s", error->message);
-      return;
+      g_set_error (error, MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED,
+                   _("Workers crashed %u times within a minute; worker %u is not restarted"),
+                   n_recent + 1, index);
+      return FALSE;
     }
 
   g_array_append_val (self->restarts, now);
@@ -1079,6 +1104,8 @@ restart_worker_later (MpelLoop *self,
   g_source_set_callback (restart->source, restart_cb, restart, g_free);
   g_source_attach (restart->source, self->context);
   g_ptr_array_add (self->restart_sources, restart->source);
+
+  return TRUE;
 }
 
 /* Life cycle */
@@ -2105,6 +2132,9 @@ _mpel_loop_cancel_event (MpelLoop  *self,
       /* The worker still holds the event: tell it, and keep its slot in
        * flight until it answers, so that its load and the in-flight limit
        * stay true. */
+      if (slot != NULL)
+        slot->n_abandoned++;
+
       if (slot != NULL && slot->conn != NULL && !mpel_connection_is_closed (slot->conn))
         {
           mpel_connection_send (slot->conn, MPEL_FRAME_CANCEL, 0, event->id, NULL, NULL, NULL, NULL);

@@ -1,0 +1,477 @@
+/* test-reliability.c: crashes, restarts, cancellation, timeouts, orphans,
+ * floods and worker pools. Workers are killed at known points (a handler
+ * reports its pid first); nothing here sleeps to synchronise.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "mpel-test-util.h"
+
+static const char *self_path;
+
+static void
+store_result (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+static GVariant *
+call_sync (MpelLoop    *loop,
+           const char  *target,
+           GVariant    *args,
+           GError     **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  mpel_loop_call_async (loop, target, args, NULL, store_result, &result);
+  test_iterate_until (result != NULL);
+  return mpel_loop_call_finish (loop, result, error);
+}
+
+static GPid
+worker_pid (MpelLoop *loop)
+{
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  value = call_sync (loop, "mpel.ping", NULL, &error);
+  g_assert_no_error (error);
+  return g_variant_get_int32 (value);
+}
+
+typedef struct
+{
+  guint n_done;
+  guint n_failed;
+  guint n_crashed;
+  guint n_output;
+  GArray *values;
+} Tally;
+
+static gboolean
+tally_output (MpelLoop  *loop,
+              MpelEvent *event,
+              Tally     *tally)
+{
+  tally->n_output++;
+  if (mpel_event_get_state (event) == MPEL_EVENT_STATE_DONE)
+    {
+      tally->n_done++;
+      if (tally->values != NULL && mpel_event_get_result (event) != NULL &&
+          g_variant_is_of_type (mpel_event_get_result (event), G_VARIANT_TYPE_INT32))
+        {
+          gint32 v = g_variant_get_int32 (mpel_event_get_result (event));
+          g_array_append_val (tally->values, v);
+        }
+    }
+  else
+    {
+      tally->n_failed++;
+      if (g_error_matches (mpel_event_get_error (event), MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED))
+        tally->n_crashed++;
+    }
+  return FALSE;
+}
+
+static gboolean
+all_running (GPtrArray *events)
+{
+  for (guint i = 0; i < events->len; i++)
+    if (mpel_event_get_state (g_ptr_array_index (events, i)) != MPEL_EVENT_STATE_RUNNING)
+      return FALSE;
+  return TRUE;
+}
+
+/* kill -9 of the worker with 1000 events in flight: every event ends with
+ * WORKER_CRASHED, naming the signal; the restarted loop serves new ones. */
+static void
+test_kill_in_flight (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
+  Tally tally = { 0 };
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  GPid pid;
+
+  mpel_loop_set_restart_policy (loop, MPEL_RESTART_POLICY_ON_CRASH);
+  pid = worker_pid (loop);
+  g_signal_connect (loop, "output", G_CALLBACK (tally_output), &tally);
+
+  for (guint i = 0; i < 1000; i++)
+    g_ptr_array_add (events, g_object_ref (mpel_loop_add_event (loop, "mpel.sleep",
+                                                                g_variant_new ("(u)", 600000))));
+  g_assert_true (all_running (events));
+
+  g_assert_no_errno (kill (pid, SIGKILL));
+  test_iterate_until (mpel_loop_get_n_pending (loop) == 0);
+
+  g_assert_cmpuint (tally.n_output, ==, 1000);
+  g_assert_cmpuint (tally.n_crashed, ==, 1000);
+  for (guint i = 0; i < events->len; i++)
+    {
+      const GError *e = mpel_event_get_error (g_ptr_array_index (events, i));
+
+      g_assert_error ((GError *) e, MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED);
+      g_assert_nonnull (strstr (e->message, "signal 9"));
+      g_assert_nonnull (strstr (e->message, "mpel.sleep"));
+    }
+
+  /* Restarted: a new worker serves new events. */
+  value = call_sync (loop, "add_one", g_variant_new ("(i)", 41), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int32 (value), ==, 42);
+  g_assert_cmpint (worker_pid (loop), !=, pid);
+
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+/* Queued events survive a crash under ON_CRASH and run, in order, on the
+ * new worker. */
+static void
+test_restart_keeps_queue (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(GArray) values = g_array_new (FALSE, FALSE, sizeof (gint32));
+  Tally tally = { .values = values };
+
+  mpel_loop_set_restart_policy (loop, MPEL_RESTART_POLICY_ON_CRASH);
+  mpel_loop_set_max_in_flight (loop, 1);
+  g_signal_connect (loop, "output", G_CALLBACK (tally_output), &tally);
+
+  mpel_loop_add_event (loop, "die", g_variant_new ("(i)", 0));
+  for (int i = 0; i < 5; i++)
+    mpel_loop_add_event (loop, "add_one", g_variant_new ("(i)", i));
+  test_wait (loop);
+
+  g_assert_cmpuint (tally.n_crashed, ==, 1);
+  g_assert_cmpuint (tally.n_done, ==, 5);
+  for (guint i = 0; i < 5; i++)
+    g_assert_cmpint (g_array_index (values, gint32, i), ==, (gint32) i + 1);
+  g_assert_true (mpel_loop_is_running (loop));
+
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+/* Restarts are capped: past max-restarts within a minute the loop gives up
+ * and fails what is queued with a clear error. */
+static void
+test_restart_gives_up (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(MpelEvent) last = NULL;
+  Tally tally = { 0 };
+
+  mpel_loop_set_restart_policy (loop, MPEL_RESTART_POLICY_ON_CRASH);
+  mpel_loop_set_max_restarts (loop, 2);
+  mpel_loop_set_max_in_flight (loop, 1);
+  g_signal_connect (loop, "output", G_CALLBACK (tally_output), &tally);
+
+  for (int i = 0; i < 3; i++)
+    mpel_loop_add_event (loop, "die", g_variant_new ("(i)", 0));
+  last = g_object_ref (mpel_loop_add_event (loop, "add_one", g_variant_new ("(i)", 1)));
+  test_wait (loop);
+
+  g_assert_cmpuint (tally.n_output, ==, 4);
+  g_assert_cmpuint (tally.n_crashed, ==, 4);
+  g_assert_error ((GError *) mpel_event_get_error (last), MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED);
+  g_assert_nonnull (strstr (mpel_event_get_error (last)->message, "not restarted"));
+  test_iterate_until (!mpel_loop_is_running (loop));
+
+  g_assert_finalize_object (g_steal_pointer (&last));
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+/* A CPU-bound handler cannot be cancelled: past kill-timeout the worker is
+ * taken to be stuck, killed and replaced. */
+static void
+test_stuck_worker_killed (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(MpelEvent) stuck = mpel_event_new ("count_primes", g_variant_new ("(uu)", 0, G_MAXUINT32));
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  GPid pid;
+
+  mpel_loop_set_restart_policy (loop, MPEL_RESTART_POLICY_ON_CRASH);
+  mpel_loop_set_kill_timeout (loop, 200);
+  pid = worker_pid (loop);
+
+  mpel_event_set_timeout (stuck, 100);
+  mpel_loop_push (loop, stuck);
+  test_wait (loop);
+  g_assert_error ((GError *) mpel_event_get_error (stuck), MPEL_ERROR, MPEL_ERROR_TIMED_OUT);
+
+  /* The next call waits for the replacement worker. */
+  value = call_sync (loop, "add_one", g_variant_new ("(i)", 1), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int32 (value), ==, 2);
+  g_assert_cmpint (worker_pid (loop), !=, pid);
+
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+/* A cancelled running event reaches the worker: its invocation's
+ * cancellable fires and mpel.sleep ends early. */
+static void
+test_cancel_reaches_worker (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 start;
+
+  /* With one slot, the next event can only run once the worker has given
+   * the cancelled sleep back. */
+  mpel_loop_set_max_in_flight (loop, 1);
+  worker_pid (loop);
+
+  start = g_get_monotonic_time ();
+  mpel_loop_call_async (loop, "mpel.sleep", g_variant_new ("(u)", 600000), cancellable,
+                        store_result, &result);
+  g_cancellable_cancel (cancellable);
+  test_iterate_until (result != NULL);
+  value = mpel_loop_call_finish (loop, result, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  value = call_sync (loop, "add_one", g_variant_new ("(i)", 1), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int32 (value), ==, 2);
+  /* Far less than the 600 s the sleep asked for. */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 60 * G_USEC_PER_SEC);
+
+  g_clear_object (&result);
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+static void
+test_wait_cancellable (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  MpelEvent *event;
+
+  event = mpel_loop_add_event (loop, "mpel.sleep", g_variant_new ("(u)", 600000));
+  /* Cancel from an idle once waiting. */
+  g_idle_add_once ((GSourceOnceFunc) g_cancellable_cancel, cancellable);
+  g_assert_false (mpel_loop_wait (loop, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (mpel_event_get_state (event), ==, MPEL_EVENT_STATE_RUNNING);
+
+  mpel_loop_close (loop);
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+/* SIGKILL of the app leaves no worker behind. */
+static int
+run_app (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  GPid pid = worker_pid (loop);
+
+  printf ("%d\n", (int) pid);
+  fflush (stdout);
+  for (;;)
+    pause ();
+  return 0;
+}
+
+static void
+test_orphan (void)
+{
+  g_autoptr(GSubprocess) app = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  g_autoptr(GDataInputStream) in = NULL;
+  struct pollfd pfd;
+  int pidfd;
+  int worker;
+
+  app = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, self_path, "--app", NULL);
+  g_assert_no_error (error);
+  in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (app));
+  line = g_data_input_stream_read_line (in, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+  worker = atoi (line);
+  g_assert_cmpint (worker, >, 0);
+
+  pidfd = syscall (SYS_pidfd_open, worker, 0);
+  if (pidfd < 0)
+    {
+      g_subprocess_force_exit (app);
+      g_test_skip ("pidfd_open is not available");
+      return;
+    }
+
+  g_assert_no_errno (kill (atoi (g_subprocess_get_identifier (app)), SIGKILL));
+  g_subprocess_wait (app, NULL, NULL);
+
+  /* The worker is gone within 2 s. */
+  pfd.fd = pidfd;
+  pfd.events = POLLIN;
+  g_assert_cmpint (poll (&pfd, 1, 2000), ==, 1);
+  close (pidfd);
+}
+
+/* A flood: a million small events at once. Memory grows by the queued
+ * events only, max-in-flight bounds what is sent, every result arrives. */
+static void
+test_flood (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) blocker = NULL;
+  g_autoptr(GVariant) value = NULL;
+  Tally tally = { 0 };
+  struct mallinfo2 before, after;
+  const char *env = g_getenv ("MPEL_TEST_FLOOD_N");
+  guint n = env ? atoi (env) : 1000000;
+  double per_event, args_cost;
+
+  mpel_loop_set_max_in_flight (loop, 64);
+  worker_pid (loop);
+  g_signal_connect (loop, "output", G_CALLBACK (tally_output), &tally);
+
+  /* Hold every slot but one with sleeps, so that the flood queues up. */
+  mpel_loop_call_async (loop, "mpel.sleep", g_variant_new ("(u)", 600000), cancellable,
+                        store_result, &blocker);
+  for (guint i = 0; i < 63; i++)
+    mpel_loop_add_event (loop, "mpel.sleep", g_variant_new ("(u)", 1));
+  test_iterate_until (mpel_loop_get_n_pending (loop) == 1);
+
+  /* What the arguments alone cost, made the same way. */
+  {
+    GVariant **args = g_new (GVariant *, n);
+
+    malloc_trim (0);
+    before = mallinfo2 ();
+    for (guint i = 0; i < n; i++)
+      args[i] = g_variant_ref_sink (g_variant_new ("(i)", (gint32) i));
+    after = mallinfo2 ();
+    args_cost = (double) (after.uordblks - before.uordblks) / n;
+    for (guint i = 0; i < n; i++)
+      g_variant_unref (args[i]);
+    g_free (args);
+  }
+
+  malloc_trim (0);
+  before = mallinfo2 ();
+  for (guint i = 0; i < n; i++)
+    mpel_loop_add_event (loop, "add_one", g_variant_new ("(i)", (gint32) i));
+  after = mallinfo2 ();
+
+  per_event = (double) (after.uordblks - before.uordblks) / n - args_cost;
+  g_test_message ("app memory per queued event beyond its arguments: %.1f bytes "
+                  "(arguments: %.1f bytes)", per_event, args_cost);
+  g_test_minimized_result (per_event, "bytes per queued event beyond its arguments");
+  /* A bound that catches a leak or a copy per event, not a benchmark. */
+  g_assert_cmpfloat (per_event, <, 512);
+  g_assert_cmpuint (mpel_loop_get_n_pending (loop), ==, n + 1);
+
+  g_cancellable_cancel (cancellable);
+  test_wait (loop);
+  g_assert_cmpuint (tally.n_done, ==, n + 63);
+  g_assert_cmpuint (tally.n_failed, ==, 0);
+
+  g_clear_object (&blocker);
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+/* Worker pool: least-loaded routing, per-worker order, and a crash in one
+ * worker leaves the other serving. */
+static void
+test_pool (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(GAsyncResult) r0 = NULL;
+  g_autoptr(GAsyncResult) r1 = NULL;
+  g_autoptr(GVariant) v0 = NULL;
+  g_autoptr(GVariant) v1 = NULL;
+  g_autoptr(GArray) values = g_array_new (FALSE, FALSE, sizeof (gint32));
+  Tally tally = { .values = values };
+  GPid pid0, pid1;
+
+  mpel_loop_set_n_workers (loop, 2);
+  g_assert_true (mpel_loop_start (loop, NULL));
+  pid0 = mpel_loop_get_worker_pid (loop, 0);
+  pid1 = mpel_loop_get_worker_pid (loop, 1);
+  g_assert_cmpint (pid0, >, 0);
+  g_assert_cmpint (pid1, >, 0);
+  g_assert_cmpint (pid0, !=, pid1);
+
+  /* Two calls at once go to the two workers. */
+  mpel_loop_call_async (loop, "mpel.ping", NULL, NULL, store_result, &r0);
+  mpel_loop_call_async (loop, "mpel.ping", NULL, NULL, store_result, &r1);
+  test_iterate_until (r0 != NULL && r1 != NULL);
+  v0 = mpel_loop_call_finish (loop, r0, NULL);
+  v1 = mpel_loop_call_finish (loop, r1, NULL);
+  g_assert_cmpint (g_variant_get_int32 (v0), ==, pid0);
+  g_assert_cmpint (g_variant_get_int32 (v1), ==, pid1);
+
+  /* Every event ends once, whichever worker runs it. */
+  g_signal_connect (loop, "output::add_one", G_CALLBACK (tally_output), &tally);
+  for (int i = 0; i < 1000; i++)
+    mpel_loop_add_event (loop, "add_one", g_variant_new ("(i)", i));
+  test_wait (loop);
+  g_assert_cmpuint (tally.n_done, ==, 1000);
+
+  /* Worker 1 dies; worker 0 serves on. */
+  g_signal_handlers_disconnect_by_func (loop, tally_output, &tally);
+  g_assert_no_errno (kill (pid1, SIGKILL));
+  test_iterate_until (mpel_loop_get_worker_pid (loop, 1) == 0);
+  g_clear_pointer (&v0, g_variant_unref);
+  g_clear_object (&r0);
+  mpel_loop_call_async (loop, "mpel.ping", NULL, NULL, store_result, &r0);
+  test_iterate_until (r0 != NULL);
+  v0 = mpel_loop_call_finish (loop, r0, NULL);
+  g_assert_cmpint (g_variant_get_int32 (v0), ==, pid0);
+  g_assert_true (mpel_loop_is_running (loop));
+
+  g_clear_object (&r0);
+  g_clear_object (&r1);
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  if (argc >= 2 && g_str_equal (argv[1], "--app"))
+    return run_app ();
+
+  self_path = argv[0];
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/Mpel/Reliability/kill-in-flight", test_kill_in_flight);
+  g_test_add_func ("/Mpel/Reliability/restart/keeps-queue", test_restart_keeps_queue);
+  g_test_add_func ("/Mpel/Reliability/restart/gives-up", test_restart_gives_up);
+  g_test_add_func ("/Mpel/Reliability/stuck-worker-killed", test_stuck_worker_killed);
+  g_test_add_func ("/Mpel/Reliability/cancel-reaches-worker", test_cancel_reaches_worker);
+  g_test_add_func ("/Mpel/Reliability/wait-cancellable", test_wait_cancellable);
+  g_test_add_func ("/Mpel/Reliability/orphan", test_orphan);
+  g_test_add_func ("/Mpel/Reliability/flood", test_flood);
+  g_test_add_func ("/Mpel/Reliability/pool", test_pool);
+
+  return g_test_run ();
+}
