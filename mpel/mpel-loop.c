@@ -280,14 +280,19 @@ loop_end_event (MpelLoop       *self,
                 GVariant       *result,
                 GError         *error)
 {
-  g_autoptr(MpelEvent) hold = g_object_ref (event);
   g_autoptr(GTask) task = NULL;
   gboolean handled = FALSE;
 
   event_clear_sources (event);
 
+  /* Handlers may drop the last other reference. */
+  g_object_ref (event);
+
   if (!_mpel_event_finish (event, state, result, error))
-    return;
+    {
+      g_object_unref (event);
+      return;
+    }
 
   g_assert (self->n_pending > 0);
   self->n_pending--;
@@ -312,6 +317,8 @@ loop_end_event (MpelLoop       *self,
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_PENDING]);
       complete_waiters (self);
     }
+
+  g_object_unref (event);
 }
 
 static gboolean

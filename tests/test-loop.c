@@ -615,7 +615,6 @@ test_cancel (void)
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GVariant) value = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GArray) results = g_array_new (FALSE, FALSE, sizeof (gint32));
   MpelEvent *queued;
   guint n_output = 0;
 

@@ -342,7 +342,6 @@ test_flood (void)
   g_autoptr(MpelLoop) loop = test_loop_new ();
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GAsyncResult) blocker = NULL;
-  g_autoptr(GVariant) value = NULL;
   Tally tally = { 0 };
   struct mallinfo2 before, after;
   const char *env = g_getenv ("MPEL_TEST_FLOOD_N");

@@ -157,7 +157,10 @@ test_envelope_mutations (void)
 
           g_assert_nonnull (printed);
           if (frame.meta != NULL)
-            g_variant_lookup_value (frame.meta, "key0", NULL) ?: NULL;
+            {
+              g_autoptr(GVariant) key0 = g_variant_lookup_value (frame.meta, "key0", NULL);
+              (void) key0;
+            }
           mpel_frame_clear (&frame);
           n_ok++;
         }
