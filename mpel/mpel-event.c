@@ -56,6 +56,7 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
+static guint notify_signal_id;
 
 static GVariant *
 empty_tuple (void)
@@ -368,6 +369,8 @@ mpel_event_class_init (MpelEventClass *klass)
   g_signal_set_va_marshaller (signals[ITEM],
                               G_TYPE_FROM_CLASS (klass),
                               _mpel_marshal_VOID__VARIANTv);
+
+  notify_signal_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
 }
 
 static void
@@ -796,8 +799,13 @@ _mpel_event_finish (MpelEvent      *self,
   self->result = result;
   self->error = error;
 
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
-  g_signal_emit (self, signals[FINISHED], 0);
+  /* Most events are watched by nobody: skip the emissions then, as they
+   * cost more than the rest of the event's ending. */
+  if (g_signal_has_handler_pending (self, notify_signal_id,
+                                    g_param_spec_get_name_quark (properties[PROP_STATE]), FALSE))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+  if (g_signal_has_handler_pending (self, signals[FINISHED], 0, TRUE))
+    g_signal_emit (self, signals[FINISHED], 0);
 
   return TRUE;
 }

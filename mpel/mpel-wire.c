@@ -218,7 +218,6 @@ mpel_envelope_parse (GBytes     *payload,
   const guint8 *data;
   const guint8 *nul;
   gsize size, w, end, e1, a2, e2, a3;
-  g_autofree char *type_string = NULL;
 
   memset (frame, 0, sizeof *frame);
 
@@ -265,16 +264,17 @@ mpel_envelope_parse (GBytes     *payload,
     const char *type_end = NULL;
     g_autoptr(GBytes) body_bytes = NULL;
 
+    /* A GVariantType is its type string, which need not be terminated:
+     * once scanned, the bytes in the payload serve as they are. */
     if (!g_variant_type_string_scan (type_start, type_start + type_len, &type_end) ||
         type_end != type_start + type_len)
       return protocol_error (error, _("the body's type is not valid"));
 
-    type_string = g_strndup (type_start, type_len);
-    if (!g_variant_type_is_definite (G_VARIANT_TYPE (type_string)))
+    if (!g_variant_type_is_definite ((const GVariantType *) type_start))
       return protocol_error (error, _("the body's type is not definite"));
 
     body_bytes = g_bytes_new_from_bytes (payload, a2, nul - (data + a2));
-    frame->body = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (type_string),
+    frame->body = g_variant_ref_sink (g_variant_new_from_bytes ((const GVariantType *) type_start,
                                                                 body_bytes, FALSE));
   }
 
@@ -706,6 +706,7 @@ fail:
 #endif
 }
 
+/* Queues a frame. Floating @body and @meta are sunk and released. */
 gboolean
 mpel_connection_send (MpelConnection  *conn,
                       guint8           kind,
@@ -716,6 +717,8 @@ mpel_connection_send (MpelConnection  *conn,
                       GVariant        *meta,
                       GError         **error)
 {
+  g_autoptr(GVariant) owned_body = body ? g_variant_ref_sink (body) : NULL;
+  g_autoptr(GVariant) owned_meta = meta ? g_variant_ref_sink (meta) : NULL;
   gsize size;
   guint32 header[2];
 
