@@ -1053,7 +1053,7 @@ restart_cb (gpointer data)
   /* Our callback data stays alive until this dispatch returns. */
   g_ptr_array_remove_fast (self->restart_sources, restart->source);
 
-  if (self->state == LOOP_RUNNING && g_ptr_array_index (self->workers, index) == NULL)
+  if (self->state != LOOP_IDLE && g_ptr_array_index (self->workers, index) == NULL)
     {
       slot = spawn_worker (self, index, &error);
       if (slot != NULL)
@@ -1981,8 +1981,9 @@ mpel_loop_stop (MpelLoop *self)
   if (self->state != LOOP_RUNNING)
     return;
 
+  /* A restart that is pending goes ahead: the queued events it would run
+   * were added before the stop, and a graceful stop runs them. */
   self->state = LOOP_STOPPING;
-  g_ptr_array_set_size (self->restart_sources, 0);
   loop_pump (self);
 }
 

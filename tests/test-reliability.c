@@ -169,6 +169,30 @@ test_restart_keeps_queue (void)
   g_assert_finalize_object (g_steal_pointer (&loop));
 }
 
+/* stop() while a restart is pending: the restart goes ahead, the queued
+ * events run, then the loop stops. */
+static void
+test_stop_during_restart (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  Tally tally = { 0 };
+
+  mpel_loop_set_restart_policy (loop, MPEL_RESTART_POLICY_ON_CRASH);
+  mpel_loop_set_max_in_flight (loop, 1);
+  g_signal_connect (loop, "output", G_CALLBACK (tally_output), &tally);
+
+  mpel_loop_add_event (loop, "die", g_variant_new ("(i)", 0));
+  for (int i = 0; i < 3; i++)
+    mpel_loop_add_event (loop, "add_one", g_variant_new ("(i)", i));
+  test_iterate_until (tally.n_crashed == 1);
+  mpel_loop_stop (loop);
+  test_wait (loop);
+  test_iterate_until (!mpel_loop_is_running (loop));
+
+  g_assert_cmpuint (tally.n_done, ==, 3);
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
 /* Restarts are capped: past max-restarts within a minute the loop gives up
  * and fails what is queued with a clear error. */
 static void
@@ -465,6 +489,7 @@ main (int   argc,
   g_test_add_func ("/Mpel/Reliability/kill-in-flight", test_kill_in_flight);
   g_test_add_func ("/Mpel/Reliability/restart/keeps-queue", test_restart_keeps_queue);
   g_test_add_func ("/Mpel/Reliability/restart/gives-up", test_restart_gives_up);
+  g_test_add_func ("/Mpel/Reliability/restart/stop-during-restart", test_stop_during_restart);
   g_test_add_func ("/Mpel/Reliability/stuck-worker-killed", test_stuck_worker_killed);
   g_test_add_func ("/Mpel/Reliability/cancel-reaches-worker", test_cancel_reaches_worker);
   g_test_add_func ("/Mpel/Reliability/wait-cancellable", test_wait_cancellable);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <glib.h>
 
@@ -169,6 +170,27 @@ bench_json_print (BenchJson *json)
   fflush (stdout);
   g_string_free (json->str, TRUE);
   json->str = NULL;
+}
+
+static inline gboolean
+bench_read_exact (int    fd,
+                  void  *data,
+                  gsize  len)
+{
+  guint8 *p = data;
+
+  while (len > 0)
+    {
+      ssize_t n = read (fd, p, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      p += n;
+      len -= n;
+    }
+  return TRUE;
 }
 
 /* The payload sizes of the large round trips: 64 KiB, 4 MiB, 64 MiB. */
