@@ -806,6 +806,14 @@ handle_hello (WorkerSlot *slot,
     return slot_protocol_error (slot, _("the worker speaks protocol %u, this app %u"),
                                 version, MPEL_PROTOCOL_VERSION);
 
+  if (slot->pid == 0)
+    {
+      gint32 pid = 0;
+
+      if (g_variant_lookup (frame->body, "pid", "i", &pid) && pid > 0)
+        slot->pid = pid;
+    }
+
   slot->hello_received = TRUE;
 
   return TRUE;
@@ -1011,7 +1019,10 @@ spawn_worker (MpelLoop  *self,
   slot->loop = self;
   slot->index = index;
   slot->subprocess = g_steal_pointer (&subprocess);
-  slot->pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (slot->subprocess), NULL, 10);
+  /* NULL if GLib has already reaped a child that died at once; its HELLO,
+   * if it sent one, tells the pid then. */
+  if (g_subprocess_get_identifier (slot->subprocess) != NULL)
+    slot->pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (slot->subprocess), NULL, 10);
   slot->in_flight = g_hash_table_new (g_int64_hash, g_int64_equal);
   slot->cancellable = g_cancellable_new ();
   slot->conn = mpel_connection_new (sv[0], self->context, on_frame, on_connection_closed, slot);

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <glib/gi18n-lib.h>
@@ -659,6 +660,9 @@ schedule_write (MpelConnection *conn)
   g_source_set_ready_time (conn->source, 0);
 }
 
+/* Writes the envelope into a new sealed memfd with pwritev(): the body's
+ * serialised data goes from where it is to the file in one copy, without
+ * mapping the file here (a page fault for each page of a large message). */
 static int
 create_sealed_memfd (gsize       size,
                      guint8      kind,
@@ -670,34 +674,84 @@ create_sealed_memfd (gsize       size,
                      GError    **error)
 {
 #ifdef HAVE_MEMFD_CREATE
-  int fd;
-  void *map;
+  EnvelopeLayout layout;
+  g_autofree guint8 *prefix = NULL;
+  g_autofree guint8 *middle = NULL;
+  guint8 offsets[16];
+  struct iovec iov[5];
+  gsize middle_len;
+  guint n_iov = 0;
+  guint i = 0;
+  off_t offset = 0;
+  int fd = -1;
+  int errsv;
+
+  if (name == NULL)
+    name = "";
+  if (body == NULL)
+    body = unit_variant ();
+
+  envelope_layout (&layout, name, body, meta);
+  g_assert (layout.total == size);
+
+  /* kind … name, padded: the same bytes mpel_envelope_write() makes */
+  prefix = g_malloc0 (layout.a2);
+  prefix[0] = kind;
+  memcpy (prefix + 4, &flags, 4);
+  memcpy (prefix + 8, &id, 8);
+  memcpy (prefix + 16, name, layout.e1 - 16);
+
+  middle_len = layout.a3 - (layout.a2 + layout.body_size);
+  middle = g_malloc0 (middle_len);
+  memcpy (middle + 1, layout.body_type, layout.body_type_len);
+
+  write_le (offsets, layout.e2, layout.w);
+  write_le (offsets + layout.w, layout.e1, layout.w);
+
+  iov[n_iov++] = (struct iovec) { prefix, layout.a2 };
+  if (layout.body_size > 0)
+    iov[n_iov++] = (struct iovec) { (void *) g_variant_get_data (body), layout.body_size };
+  iov[n_iov++] = (struct iovec) { middle, middle_len };
+  if (layout.meta_size > 0)
+    iov[n_iov++] = (struct iovec) { (void *) g_variant_get_data (meta), layout.meta_size };
+  iov[n_iov++] = (struct iovec) { offsets, 2 * layout.w };
 
   fd = memfd_create ("mpel-message", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0)
     goto fail;
   if (ftruncate (fd, size) < 0)
     goto fail;
-  map = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (map == MAP_FAILED)
-    goto fail;
-  mpel_envelope_write (map, size, kind, flags, id, name, body, meta);
-  munmap (map, size);
+
+  while (i < n_iov)
+    {
+      gssize n = pwritev (fd, iov + i, n_iov - i, offset);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        goto fail;
+      offset += n;
+      while (i < n_iov && (gsize) n >= iov[i].iov_len)
+        n -= iov[i++].iov_len;
+      if (i < n_iov)
+        {
+          iov[i].iov_base = (guint8 *) iov[i].iov_base + n;
+          iov[i].iov_len -= n;
+        }
+    }
+
   if (fcntl (fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
     goto fail;
   return fd;
 
 fail:
-  {
-    int errsv = errno;
-
-    if (fd >= 0)
-      close (fd);
-    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-                 _("Could not create a memfd for a message of %" G_GSIZE_FORMAT " bytes: %s"),
-                 size, g_strerror (errsv));
-    return -1;
-  }
+  errsv = errno;
+  if (fd >= 0)
+    close (fd);
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+               _("Could not put a message of %" G_GSIZE_FORMAT " bytes in a memfd: %s"),
+               size, g_strerror (errsv));
+  return -1;
 #else
   g_set_error (error, MPEL_ERROR, MPEL_ERROR_TOO_LARGE,
                _("Messages of %" G_GSIZE_FORMAT " bytes need memfd, which this system lacks"),
@@ -706,7 +760,6 @@ fail:
 #endif
 }
 
-/* Queues a frame. Floating @body and @meta are sunk and released. */
 gboolean
 mpel_connection_send (MpelConnection  *conn,
                       guint8           kind,
@@ -977,7 +1030,8 @@ map_memfd (MpelConnection  *conn,
       return FALSE;
     }
 
-  map = mmap (NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  /* Populated at once: one call instead of a fault for every page. */
+  map = mmap (NULL, st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
   if (map == MAP_FAILED)
     {
       int errsv = errno;

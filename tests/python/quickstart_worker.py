@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # The worker of test_quickstart.py: a Python program that serves the seed's
-# quick-start target add_vals (value, value2=1) with Mpel.Worker.
+# quick-start target add_vals (value, value2=1) with Mpel.Worker, and
+# forget, a handler that never answers.
 
 import sys
 
@@ -28,9 +29,14 @@ def add_vals(invocation):
     invocation.return_value(GLib.Variant('i', value + value2))
 
 
+def forget(invocation):
+    """Returns without answering and without keeping the invocation."""
+
+
 def main():
     worker = Mpel.Worker.new()
     worker.add_handler('add_vals', add_vals)
+    worker.add_handler('forget', forget)
     try:
         worker.run()
     except GLib.Error as error:

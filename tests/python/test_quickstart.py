@@ -153,6 +153,23 @@ def test_quickstart_python_worker_bad_args():
     stop_loop(loop)
 
 
+def test_python_handler_that_forgets():
+    """A Python handler that drops its invocation unanswered: the event still ends."""
+    loop = Mpel.Loop.new_for_argv([sys.executable, os.path.join(HERE, 'quickstart_worker.py')])
+    results = []
+    loop.connect('output', collect(results))
+    forgotten = loop.add_event('forget', None)
+    good = loop.add_event('add_vals', GLib.Variant('(i)', (41,)))
+    wait_loop(loop)
+
+    assert results == [forgotten, good], [describe(e) for e in results]
+    assert forgotten.get_state() == Mpel.EventState.FAILED, forgotten.get_state()
+    error = forgotten.get_error()
+    assert error.matches(Mpel.error_quark(), Mpel.Error.FAILED), (error.domain, error.code, error.message)
+    assert good.get_result().unpack() == 42
+    stop_loop(loop)
+
+
 # The seed's "Output Handlers" example, line for line.
 SEED_OUTPUT_HANDLERS = [
     'Not My Event',
@@ -327,6 +344,7 @@ def test_streamed_items():
 TESTS = [
     test_quickstart_python_worker,
     test_quickstart_python_worker_bad_args,
+    test_python_handler_that_forgets,
     test_output_handler_chain,
     test_output_detail,
     test_error_crosses_the_wire,
