@@ -351,6 +351,152 @@ mpel_error_from_variant (GVariant *body)
   return g_error_new_literal (quark, code, message);
 }
 
+/* Bulk buffers: large messages.
+ *
+ * A message above the threshold is written into a buffer shared with the
+ * peer: a memfd, sealed against shrinking (a peer that truncated a file we
+ * map would crash us with SIGBUS), that both sides keep mapped. Its frame is
+ * a 24-byte descriptor: the usual header with length 0, then buffer id,
+ * flags and message length; the buffer's descriptor travels with the first
+ * message that uses it. The receiver copies the message out into memory of
+ * its own before anything reads it — so a peer writing to the buffer
+ * meanwhile changes nothing that was checked — and hands the buffer back
+ * with a RELEASE descriptor. Buffers are reused: fresh pages are what large
+ * messages cost most (about 2 µs a page here, against 0.15 µs to copy one),
+ * so each side keeps two buffers and two private copies' worth of pages.
+ */
+
+#define BULK_FLAG_ONE_SHOT   (1u << 0)   /* unmap after this message */
+#define BULK_FLAG_RELEASE    (1u << 1)   /* receiver → sender: done with it */
+#define BULK_FLAG_RETIRE     (1u << 2)   /* sender → receiver: unmap it */
+#define BULK_FLAGS_ALL       (BULK_FLAG_ONE_SHOT | BULK_FLAG_RELEASE | BULK_FLAG_RETIRE)
+#define BULK_DESCRIPTOR_SIZE 16
+#define BULK_POOL_SIZE       2
+#define BULK_POOL_MAX_CAP    ((gsize) 128 * 1024 * 1024)
+#define BULK_MAX_MAPPED      16
+
+typedef struct
+{
+  guint32  id;
+  int      fd;
+  guint8  *map;
+  gsize    cap;
+  guint    busy : 1;
+  guint    announced : 1;
+  guint    pooled : 1;
+} BulkOut;
+
+typedef struct
+{
+  guint8 *map;
+  gsize   size;
+} BulkIn;
+
+static void
+bulk_out_free (gpointer data)
+{
+  BulkOut *buf = data;
+
+  if (buf->map != NULL)
+    munmap (buf->map, buf->cap);
+  if (buf->fd >= 0)
+    close (buf->fd);
+  g_free (buf);
+}
+
+static void
+bulk_in_free (gpointer data)
+{
+  BulkIn *buf = data;
+
+  munmap (buf->map, buf->size);
+  g_free (buf);
+}
+
+/* Private copies: a few large buffers whose pages are already there, shared
+ * by every connection of the process. GBytes may be freed on any thread. */
+
+typedef struct
+{
+  guint8 *data;
+  gsize   cap;
+} PrivateBuf;
+
+static GMutex private_cache_lock;
+static PrivateBuf private_cache[BULK_POOL_SIZE];
+
+static PrivateBuf *
+private_buf_take (gsize len)
+{
+  PrivateBuf *ret = g_new0 (PrivateBuf, 1);
+  int best = -1;
+
+  g_mutex_lock (&private_cache_lock);
+  for (int i = 0; i < BULK_POOL_SIZE; i++)
+    {
+      /* Big enough, and not wastefully so. */
+      if (private_cache[i].data != NULL && private_cache[i].cap >= len &&
+          private_cache[i].cap / 2 <= len &&
+          (best < 0 || private_cache[i].cap < private_cache[best].cap))
+        best = i;
+    }
+  if (best >= 0)
+    {
+      *ret = private_cache[best];
+      private_cache[best].data = NULL;
+      private_cache[best].cap = 0;
+    }
+  g_mutex_unlock (&private_cache_lock);
+
+  if (ret->data == NULL)
+    {
+      ret->data = g_malloc (len);
+      ret->cap = len;
+    }
+
+  return ret;
+}
+
+static void
+private_buf_give (gpointer data)
+{
+  PrivateBuf *buf = data;
+  PrivateBuf evicted = { NULL, 0 };
+
+  if (buf->cap <= BULK_POOL_MAX_CAP)
+    {
+      g_mutex_lock (&private_cache_lock);
+      for (int i = 0; i < BULK_POOL_SIZE; i++)
+        {
+          if (private_cache[i].data == NULL)
+            {
+              private_cache[i] = *buf;
+              buf->data = NULL;
+              break;
+            }
+        }
+      if (buf->data != NULL)
+        {
+          /* Keep the larger ones: they serve more messages. */
+          for (int i = 0; i < BULK_POOL_SIZE; i++)
+            {
+              if (private_cache[i].cap < buf->cap)
+                {
+                  evicted = private_cache[i];
+                  private_cache[i] = *buf;
+                  buf->data = NULL;
+                  break;
+                }
+            }
+        }
+      g_mutex_unlock (&private_cache_lock);
+    }
+
+  g_free (evicted.data);
+  g_free (buf->data);
+  g_free (buf);
+}
+
 /* Connection */
 
 typedef struct
@@ -383,6 +529,10 @@ struct _MpelConnection
   gsize wstart;
   gsize wend;
   GArray *wfds;
+
+  GPtrArray *bulk_out;      /* BulkOut*: buffers we lend to the peer */
+  GHashTable *bulk_in;      /* id → BulkIn*: buffers the peer lends us */
+  guint32 next_bulk_id;
 
   gint64 budget_usec;
   gsize max_frame;
@@ -496,6 +646,8 @@ mpel_connection_new (int                       fd,
   conn->user_data = user_data;
   conn->rfds = g_array_new (FALSE, FALSE, sizeof (int));
   conn->wfds = g_array_new (FALSE, FALSE, sizeof (int));
+  conn->bulk_out = g_ptr_array_new_with_free_func (bulk_out_free);
+  conn->bulk_in = g_hash_table_new_full (NULL, NULL, NULL, bulk_in_free);
   conn->max_frame = MPEL_DEFAULT_MAX_FRAME;
   conn->memfd_threshold = MPEL_DEFAULT_MEMFD_THRESHOLD;
   conn->max_message = MPEL_DEFAULT_MAX_MESSAGE;
@@ -535,6 +687,8 @@ mpel_connection_unref (MpelConnection *conn)
   mpel_connection_close (conn);
   g_array_unref (conn->rfds);
   g_array_unref (conn->wfds);
+  g_ptr_array_unref (conn->bulk_out);
+  g_hash_table_unref (conn->bulk_in);
   g_main_context_unref (conn->context);
   g_free (conn);
 }
@@ -595,6 +749,8 @@ mpel_connection_close (MpelConnection *conn)
   conn->fd = -1;
   close_fds (conn->rfds);
   close_fds (conn->wfds);
+  g_ptr_array_set_size (conn->bulk_out, 0);
+  g_hash_table_remove_all (conn->bulk_in);
   g_clear_pointer (&conn->rbuf, g_free);
   g_clear_pointer (&conn->wbuf, g_free);
   conn->rcap = conn->rstart = conn->rend = 0;
@@ -660,106 +816,126 @@ schedule_write (MpelConnection *conn)
   g_source_set_ready_time (conn->source, 0);
 }
 
-/* Writes the envelope into a new sealed memfd with pwritev(): the body's
- * serialised data goes from where it is to the file in one copy, without
- * mapping the file here (a page fault for each page of a large message). */
-static int
-create_sealed_memfd (gsize       size,
-                     guint8      kind,
-                     guint32     flags,
-                     guint64     id,
-                     const char *name,
-                     GVariant   *body,
-                     GVariant   *meta,
-                     GError    **error)
+static void
+queue_bulk_descriptor (MpelConnection *conn,
+                       guint32         id,
+                       guint32         flags,
+                       guint64         len,
+                       int             fd)
+{
+  guint32 words[6];
+
+  words[0] = GUINT32_TO_LE (0);
+  words[1] = GUINT32_TO_LE (fd >= 0 ? 1 : 0);
+  words[2] = GUINT32_TO_LE (id);
+  words[3] = GUINT32_TO_LE (flags);
+  words[4] = GUINT32_TO_LE ((guint32) (len & 0xffffffff));
+  words[5] = GUINT32_TO_LE ((guint32) (len >> 32));
+
+  ensure_write_space (conn, sizeof words);
+  memcpy (conn->wbuf + conn->wend, words, sizeof words);
+  conn->wend += sizeof words;
+  if (fd >= 0)
+    g_array_append_val (conn->wfds, fd);
+  schedule_write (conn);
+}
+
+static BulkOut *
+bulk_out_create (MpelConnection  *conn,
+                 gsize            cap,
+                 gboolean         pooled,
+                 GError         **error)
 {
 #ifdef HAVE_MEMFD_CREATE
-  EnvelopeLayout layout;
-  g_autofree guint8 *prefix = NULL;
-  g_autofree guint8 *middle = NULL;
-  guint8 offsets[16];
-  struct iovec iov[5];
-  gsize middle_len;
-  guint n_iov = 0;
-  guint i = 0;
-  off_t offset = 0;
-  int fd = -1;
+  BulkOut *buf = g_new0 (BulkOut, 1);
   int errsv;
 
-  if (name == NULL)
-    name = "";
-  if (body == NULL)
-    body = unit_variant ();
-
-  envelope_layout (&layout, name, body, meta);
-  g_assert (layout.total == size);
-
-  /* kind … name, padded: the same bytes mpel_envelope_write() makes */
-  prefix = g_malloc0 (layout.a2);
-  prefix[0] = kind;
-  memcpy (prefix + 4, &flags, 4);
-  memcpy (prefix + 8, &id, 8);
-  memcpy (prefix + 16, name, layout.e1 - 16);
-
-  middle_len = layout.a3 - (layout.a2 + layout.body_size);
-  middle = g_malloc0 (middle_len);
-  memcpy (middle + 1, layout.body_type, layout.body_type_len);
-
-  write_le (offsets, layout.e2, layout.w);
-  write_le (offsets + layout.w, layout.e1, layout.w);
-
-  iov[n_iov++] = (struct iovec) { prefix, layout.a2 };
-  if (layout.body_size > 0)
-    iov[n_iov++] = (struct iovec) { (void *) g_variant_get_data (body), layout.body_size };
-  iov[n_iov++] = (struct iovec) { middle, middle_len };
-  if (layout.meta_size > 0)
-    iov[n_iov++] = (struct iovec) { (void *) g_variant_get_data (meta), layout.meta_size };
-  iov[n_iov++] = (struct iovec) { offsets, 2 * layout.w };
-
-  fd = memfd_create ("mpel-message", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0)
-    goto fail;
-  if (ftruncate (fd, size) < 0)
+  buf->fd = memfd_create ("mpel-bulk", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  buf->cap = cap;
+  buf->pooled = !!pooled;
+  if (buf->fd < 0 ||
+      ftruncate (buf->fd, cap) < 0 ||
+      fcntl (buf->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL) < 0)
     goto fail;
 
-  while (i < n_iov)
+  buf->map = mmap (NULL, cap, PROT_READ | PROT_WRITE, MAP_SHARED, buf->fd, 0);
+  if (buf->map == MAP_FAILED)
     {
-      gssize n = pwritev (fd, iov + i, n_iov - i, offset);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        goto fail;
-      offset += n;
-      while (i < n_iov && (gsize) n >= iov[i].iov_len)
-        n -= iov[i++].iov_len;
-      if (i < n_iov)
-        {
-          iov[i].iov_base = (guint8 *) iov[i].iov_base + n;
-          iov[i].iov_len -= n;
-        }
+      buf->map = NULL;
+      goto fail;
     }
 
-  if (fcntl (fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
-    goto fail;
-  return fd;
+  if (++conn->next_bulk_id == 0)
+    ++conn->next_bulk_id;
+  buf->id = conn->next_bulk_id;
+  g_ptr_array_add (conn->bulk_out, buf);
+
+  return buf;
 
 fail:
   errsv = errno;
-  if (fd >= 0)
-    close (fd);
+  bulk_out_free (buf);
   g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-               _("Could not put a message of %" G_GSIZE_FORMAT " bytes in a memfd: %s"),
-               size, g_strerror (errsv));
-  return -1;
+               _("Could not make a shared buffer of %" G_GSIZE_FORMAT " bytes: %s"),
+               cap, g_strerror (errsv));
+  return NULL;
 #else
   g_set_error (error, MPEL_ERROR, MPEL_ERROR_TOO_LARGE,
                _("Messages of %" G_GSIZE_FORMAT " bytes need memfd, which this system lacks"),
-               size);
-  return -1;
+               cap);
+  return NULL;
 #endif
 }
 
+/* A free pooled buffer large enough, else a new one: pooled while the pool
+ * has room (retiring a smaller free buffer makes room), one-shot otherwise. */
+static BulkOut *
+bulk_out_acquire (MpelConnection  *conn,
+                  gsize            size,
+                  GError         **error)
+{
+  BulkOut *best = NULL;
+  BulkOut *smallest_free = NULL;
+  guint n_pooled = 0;
+  gboolean pooled;
+
+  for (guint i = 0; i < conn->bulk_out->len; i++)
+    {
+      BulkOut *buf = g_ptr_array_index (conn->bulk_out, i);
+
+      if (!buf->pooled)
+        continue;
+      n_pooled++;
+      if (buf->busy)
+        continue;
+      if (buf->cap >= size && (best == NULL || buf->cap < best->cap))
+        best = buf;
+      if (smallest_free == NULL || buf->cap < smallest_free->cap)
+        smallest_free = buf;
+    }
+
+  if (best != NULL)
+    return best;
+
+  pooled = size <= BULK_POOL_MAX_CAP;
+  if (pooled && n_pooled >= BULK_POOL_SIZE)
+    {
+      if (smallest_free != NULL)
+        {
+          if (smallest_free->announced)
+            queue_bulk_descriptor (conn, smallest_free->id, BULK_FLAG_RETIRE, 0, -1);
+          g_ptr_array_remove (conn->bulk_out, smallest_free);
+        }
+      else
+        pooled = FALSE;
+    }
+
+  return bulk_out_create (conn,
+                          pooled ? (size + (1 << 20) - 1) & ~(gsize) ((1 << 20) - 1) : size,
+                          pooled, error);
+}
+
+/* Queues a frame. Floating @body and @meta are sunk and released. */
 gboolean
 mpel_connection_send (MpelConnection  *conn,
                       guint8           kind,
@@ -786,7 +962,7 @@ mpel_connection_send (MpelConnection  *conn,
 
   if (size > conn->memfd_threshold)
     {
-      int fd;
+      BulkOut *buf;
 
       if (size > conn->max_message)
         {
@@ -796,16 +972,15 @@ mpel_connection_send (MpelConnection  *conn,
           return FALSE;
         }
 
-      fd = create_sealed_memfd (size, kind, flags, id, name, body, meta, error);
-      if (fd < 0)
+      buf = bulk_out_acquire (conn, size, error);
+      if (buf == NULL)
         return FALSE;
 
-      header[0] = GUINT32_TO_LE (0);
-      header[1] = GUINT32_TO_LE (1);
-      ensure_write_space (conn, sizeof header);
-      memcpy (conn->wbuf + conn->wend, header, sizeof header);
-      conn->wend += sizeof header;
-      g_array_append_val (conn->wfds, fd);
+      mpel_envelope_write (buf->map, size, kind, flags, id, name, body, meta);
+      queue_bulk_descriptor (conn, buf->id, buf->pooled ? 0 : BULK_FLAG_ONE_SHOT, size,
+                             buf->announced ? -1 : dup (buf->fd));
+      buf->announced = TRUE;
+      buf->busy = TRUE;
     }
   else
     {
@@ -989,65 +1164,143 @@ mpel_connection_flush_sync (MpelConnection  *conn,
 
 /* Read side */
 
-typedef struct
+static BulkOut *
+find_bulk_out (MpelConnection *conn,
+               guint32         id)
 {
-  void *map;
-  gsize len;
-} Mapping;
+  for (guint i = 0; i < conn->bulk_out->len; i++)
+    {
+      BulkOut *buf = g_ptr_array_index (conn->bulk_out, i);
 
-static void
-mapping_free (gpointer data)
-{
-  Mapping *mapping = data;
-
-  munmap (mapping->map, mapping->len);
-  g_free (mapping);
+      if (buf->id == id)
+        return buf;
+    }
+  return NULL;
 }
 
+/* Maps a buffer the peer lends us. Takes @fd. */
 static gboolean
-map_memfd (MpelConnection  *conn,
-           int              fd,
-           GBytes         **out_bytes,
-           GError         **error)
+bulk_in_register (MpelConnection  *conn,
+                  guint32          id,
+                  int              fd,
+                  GError         **error)
 {
+  BulkIn *buf;
   struct stat st;
   int seals;
   void *map;
 
-  seals = fcntl (fd, F_GET_SEALS);
-  if (seals < 0 ||
-      (seals & (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK)) != (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK))
-    return protocol_error (error, _("a message was passed in a memfd that is not sealed"));
-
-  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
-    return protocol_error (error, _("a message was passed in something that is not a memfd"));
-
-  if (st.st_size <= 0 || (guint64) st.st_size > conn->max_message)
+  if (id == 0 || g_hash_table_contains (conn->bulk_in, GUINT_TO_POINTER (id)))
     {
-      g_set_error (error, MPEL_ERROR, MPEL_ERROR_PROTOCOL,
-                   _("Protocol error: a message of %" G_GINT64_FORMAT " bytes is over the limit"),
-                   (gint64) st.st_size);
-      return FALSE;
+      close (fd);
+      return protocol_error (error, _("a shared buffer was announced twice"));
+    }
+  if (g_hash_table_size (conn->bulk_in) >= BULK_MAX_MAPPED)
+    {
+      close (fd);
+      return protocol_error (error, _("the peer lends too many shared buffers"));
     }
 
-  /* Populated at once: one call instead of a fault for every page. */
-  map = mmap (NULL, st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  seals = fcntl (fd, F_GET_SEALS);
+  if (seals < 0 || (seals & F_SEAL_SHRINK) == 0)
+    {
+      close (fd);
+      return protocol_error (error, _("a shared buffer is not sealed against shrinking"));
+    }
+
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || st.st_size <= 0 ||
+      (guint64) st.st_size > conn->max_message + (1 << 20))
+    {
+      close (fd);
+      return protocol_error (error, _("a shared buffer has a size out of range"));
+    }
+
+  map = mmap (NULL, st.st_size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+  close (fd);
   if (map == MAP_FAILED)
     {
       int errsv = errno;
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-                   _("Could not map a message: %s"), g_strerror (errsv));
+                   _("Could not map a shared buffer: %s"), g_strerror (errsv));
       return FALSE;
     }
 
-  {
-    Mapping *mapping = g_new (Mapping, 1);
+  buf = g_new0 (BulkIn, 1);
+  buf->map = map;
+  buf->size = st.st_size;
+  g_hash_table_insert (conn->bulk_in, GUINT_TO_POINTER (id), buf);
 
-    mapping->map = map;
-    mapping->len = st.st_size;
-    *out_bytes = g_bytes_new_with_free_func (map, mapping->len, mapping_free, mapping);
-  }
+  return TRUE;
+}
+
+/* Handles a bulk descriptor. Takes @fd (or -1). Sets *payload to the
+ * message it carries, or NULL for one that only manages buffers. */
+static gboolean
+bulk_receive (MpelConnection  *conn,
+              guint32          id,
+              guint32          flags,
+              guint64          len,
+              int              fd,
+              GBytes         **payload,
+              GError         **error)
+{
+  BulkIn *in;
+  PrivateBuf *copy;
+
+  *payload = NULL;
+
+  if ((flags & ~BULK_FLAGS_ALL) != 0 ||
+      __builtin_popcount (flags & (BULK_FLAG_RELEASE | BULK_FLAG_RETIRE | BULK_FLAG_ONE_SHOT)) > 1)
+    {
+      if (fd >= 0)
+        close (fd);
+      return protocol_error (error, _("a bulk descriptor has unknown flags"));
+    }
+
+  if (flags & (BULK_FLAG_RELEASE | BULK_FLAG_RETIRE))
+    {
+      if (fd >= 0)
+        {
+          close (fd);
+          return protocol_error (error, _("a buffer is handed back with a descriptor"));
+        }
+
+      if (flags & BULK_FLAG_RELEASE)
+        {
+          BulkOut *out = find_bulk_out (conn, id);
+
+          if (out == NULL || !out->busy)
+            return protocol_error (error, _("the peer handed back a buffer it did not hold"));
+          out->busy = FALSE;
+          if (!out->pooled)
+            g_ptr_array_remove (conn->bulk_out, out);
+          return TRUE;
+        }
+
+      if (!g_hash_table_remove (conn->bulk_in, GUINT_TO_POINTER (id)))
+        return protocol_error (error, _("the peer retired a buffer it never lent"));
+      return TRUE;
+    }
+
+  if (fd >= 0 && !bulk_in_register (conn, id, fd, error))
+    return FALSE;
+
+  in = g_hash_table_lookup (conn->bulk_in, GUINT_TO_POINTER (id));
+  if (in == NULL)
+    return protocol_error (error, _("a message is in a shared buffer that was never lent"));
+  if (len == 0 || len > in->size || len > conn->max_message)
+    return protocol_error (error, _("a message is larger than its shared buffer"));
+
+  /* Our own copy before anything reads it: the peer can still write to the
+   * buffer, and what was checked must not change. */
+  copy = private_buf_take (len);
+  memcpy (copy->data, in->map, len);
+  *payload = g_bytes_new_with_free_func (copy->data, len, private_buf_give, copy);
+
+  if (flags & BULK_FLAG_ONE_SHOT)
+    g_hash_table_remove (conn->bulk_in, GUINT_TO_POINTER (id));
+  queue_bulk_descriptor (conn, id, BULK_FLAG_RELEASE, 0, -1);
 
   return TRUE;
 }
@@ -1169,27 +1422,36 @@ next_frame (MpelConnection  *conn,
   len = GUINT32_FROM_LE (header[0]);
   n_fds = GUINT32_FROM_LE (header[1]);
 
-  if (len == 0 && n_fds == 1)
+  if (len == 0)
     {
-      int fd;
-      gboolean ret;
+      guint32 words[4];
+      guint64 bulk_len;
+      int fd = -1;
 
-      if (conn->rfds->len == 0)
+      *needed = MPEL_FRAME_HEADER_SIZE + BULK_DESCRIPTOR_SIZE;
+      if (n_fds > 1)
+        return protocol_error (error, _("a bulk descriptor announces more than one descriptor"));
+      if (have < *needed)
+        return FALSE;
+      if (n_fds == 1 && conn->rfds->len == 0)
         return protocol_error (error, _("a frame announces a descriptor that did not arrive"));
 
-      fd = g_array_index (conn->rfds, int, 0);
-      g_array_remove_index (conn->rfds, 0);
-      conn->rstart += MPEL_FRAME_HEADER_SIZE;
-      ret = map_memfd (conn, fd, payload, error);
-      close (fd);
-      return ret;
+      memcpy (words, conn->rbuf + conn->rstart + MPEL_FRAME_HEADER_SIZE, sizeof words);
+      bulk_len = GUINT32_FROM_LE (words[2]) | ((guint64) GUINT32_FROM_LE (words[3]) << 32);
+      conn->rstart += *needed;
+
+      if (n_fds == 1)
+        {
+          fd = g_array_index (conn->rfds, int, 0);
+          g_array_remove_index (conn->rfds, 0);
+        }
+
+      return bulk_receive (conn, GUINT32_FROM_LE (words[0]), GUINT32_FROM_LE (words[1]),
+                           bulk_len, fd, payload, error);
     }
 
   if (n_fds != 0)
     return protocol_error (error, _("a frame announces descriptors in a way protocol 1 does not allow"));
-
-  if (len == 0)
-    return protocol_error (error, _("a frame is empty"));
 
   if (len > conn->max_frame)
     {
@@ -1235,6 +1497,10 @@ connection_process (MpelConnection *conn)
         {
           MpelFrame frame;
           gboolean ok;
+
+          /* A descriptor that only manages shared buffers */
+          if (payload == NULL)
+            continue;
 
           ok = mpel_envelope_parse (payload, &frame, &error);
           g_bytes_unref (payload);

@@ -317,7 +317,7 @@ test_connection_memfd (void)
   g_assert_true (mpel_connection_send (a, MPEL_FRAME_CALL, 0, 1, "small", g_variant_new ("()"), NULL, NULL));
   g_assert_true (mpel_connection_send (a, MPEL_FRAME_CALL, 0, 2, "big", body, NULL, NULL));
   g_assert_true (mpel_connection_send (a, MPEL_FRAME_CALL, 0, 3, "small", g_variant_new ("()"), NULL, NULL));
-  /* Header only: the payload is in the memfd. */
+  /* Descriptor only: the payload is in a shared buffer. */
   g_assert_cmpuint (mpel_connection_get_n_queued (a), <, 200);
 
   test_iterate_until (pb.frames->len == 3);
@@ -329,6 +329,60 @@ test_connection_memfd (void)
     g_assert_cmpuint (id, ==, 2);
     g_assert_true (g_variant_equal (got, body));
   }
+
+  peer_clear (&pa);
+  peer_clear (&pb);
+}
+
+/* Shared buffers are reused from message to message, and a burst larger
+ * than the pool still goes through. */
+static void
+test_connection_bulk_reuse (void)
+{
+  g_autoptr(MpelConnection) a = NULL;
+  g_autoptr(MpelConnection) b = NULL;
+  g_autofree guint8 *blob = g_malloc (1024 * 1024);
+  Peer pa, pb;
+
+  peer_init (&pa);
+  peer_init (&pb);
+  make_pair (&a, &pa, &b, &pb);
+
+  for (guint round = 0; round < 3; round++)
+    {
+      guint base = pb.frames->len;
+
+      /* One at a time, then five at once */
+      for (guint i = 0; i < (round == 2 ? 5 : 1); i++)
+        {
+          memset (blob, round * 16 + i, 1024 * 1024);
+          g_assert_true (mpel_connection_send (a, MPEL_FRAME_ITEM, 0, i + 1, NULL,
+                                               g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, blob,
+                                                                          1024 * 1024, 1),
+                                               NULL, NULL));
+        }
+      test_iterate_until (pb.frames->len == base + (round == 2 ? 5 : 1));
+
+      for (guint i = base; i < pb.frames->len; i++)
+        {
+          g_autoptr(GVariant) body = NULL;
+          const guint8 *data;
+          gsize n;
+
+          g_variant_get (g_ptr_array_index (pb.frames, i), "(yt&s@*)", NULL, NULL, NULL, &body);
+          data = g_variant_get_fixed_array (body, &n, 1);
+          g_assert_cmpuint (n, ==, 1024 * 1024);
+          g_assert_cmpuint (data[0], ==, round * 16 + (i - base));
+          g_assert_cmpuint (data[n - 1], ==, round * 16 + (i - base));
+        }
+    }
+
+  /* Replies flow the other way over the same kind of buffers. */
+  g_assert_true (mpel_connection_send (b, MPEL_FRAME_ITEM, 0, 9, NULL,
+                                       g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, blob,
+                                                                  1024 * 1024, 1),
+                                       NULL, NULL));
+  test_iterate_until (pa.frames->len == 1);
 
   peer_clear (&pa);
   peer_clear (&pb);
@@ -449,21 +503,48 @@ test_connection_hostile (void)
     close (fd);
   }
 
-  /* A memfd frame whose fd is not sealed */
+  /* Bulk descriptors: a shared buffer not sealed against shrinking (the
+   * peer could truncate it under our mapping) */
   {
     int fd = memfd_create ("unsealed", MFD_CLOEXEC);
+    guint32 bulk[6] = { 0, GUINT32_TO_LE (1), GUINT32_TO_LE (1), 0, GUINT32_TO_LE (64), 0 };
 
     g_assert_no_errno (ftruncate (fd, 4096));
-    header[0] = 0;
-    header[1] = GUINT32_TO_LE (1);
-    expect_protocol_error (header, 8, fd, FALSE, 0);
+    expect_protocol_error (bulk, sizeof bulk, fd, FALSE, 0);
     close (fd);
   }
 
-  /* A memfd frame without its fd */
-  header[0] = 0;
-  header[1] = GUINT32_TO_LE (1);
-  expect_protocol_error (header, 8, -1, FALSE, 0);
+  /* … announcing a descriptor that does not come */
+  {
+    guint32 bulk[6] = { 0, GUINT32_TO_LE (1), GUINT32_TO_LE (1), 0, GUINT32_TO_LE (64), 0 };
+
+    expect_protocol_error (bulk, sizeof bulk, -1, FALSE, 0);
+  }
+
+  /* … naming a buffer never lent, handing back one never borrowed, with
+   * unknown flags */
+  {
+    guint32 unknown[6] = { 0, 0, GUINT32_TO_LE (7), 0, GUINT32_TO_LE (64), 0 };
+    guint32 release[6] = { 0, 0, GUINT32_TO_LE (7), GUINT32_TO_LE (2), 0, 0 };
+    guint32 retire[6] = { 0, 0, GUINT32_TO_LE (7), GUINT32_TO_LE (4), 0, 0 };
+    guint32 flags[6] = { 0, 0, GUINT32_TO_LE (7), GUINT32_TO_LE (64), GUINT32_TO_LE (64), 0 };
+
+    expect_protocol_error (unknown, sizeof unknown, -1, FALSE, 0);
+    expect_protocol_error (release, sizeof release, -1, FALSE, 0);
+    expect_protocol_error (retire, sizeof retire, -1, FALSE, 0);
+    expect_protocol_error (flags, sizeof flags, -1, FALSE, 0);
+  }
+
+  /* … a message longer than its buffer */
+  {
+    int fd = memfd_create ("small", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    guint32 bulk[6] = { 0, GUINT32_TO_LE (1), GUINT32_TO_LE (1), 0, GUINT32_TO_LE (8192), 0 };
+
+    g_assert_no_errno (ftruncate (fd, 4096));
+    g_assert_no_errno (fcntl (fd, F_ADD_SEALS, F_SEAL_SHRINK));
+    expect_protocol_error (bulk, sizeof bulk, fd, FALSE, 0);
+    close (fd);
+  }
 
   /* Descriptors announced in a way protocol 1 does not know */
   header[0] = GUINT32_TO_LE (16);
@@ -483,6 +564,7 @@ main (int   argc,
   g_test_add_func ("/Mpel/Wire/error/round-trip", test_error_round_trip);
   g_test_add_func ("/Mpel/Wire/connection/frames", test_connection_frames);
   g_test_add_func ("/Mpel/Wire/connection/memfd", test_connection_memfd);
+  g_test_add_func ("/Mpel/Wire/connection/bulk-reuse", test_connection_bulk_reuse);
   g_test_add_func ("/Mpel/Wire/connection/hostile", test_connection_hostile);
 
   return g_test_run ();
