@@ -66,6 +66,17 @@ bench_percentile_ns (gint64 *samples,
   return (double) samples[i];
 }
 
+/* The (ii) args of add (a, b), built the same way for every contender and
+ * without a format string, so that what differs is the transport. */
+static inline GVariant *
+bench_args_ii (gint32 a,
+               gint32 b)
+{
+  GVariant *children[2] = { g_variant_new_int32 (a), g_variant_new_int32 (b) };
+
+  return g_variant_new_tuple (children, 2);
+}
+
 /* Scale factor for the iteration counts: BENCH_SCALE=0.1 makes a quick run.
  * The default (1) is what the issue asks for. */
 static inline double
@@ -214,6 +225,18 @@ bench_payload_bytes (gsize size)
   for (gsize i = 0; i < size; i++)
     data[i] = (guint8) (i * 31 + 7);
   return g_bytes_new_take (data, size);
+}
+
+/* Fresh (ay) args for one echo: a new copy of @payload each time, so that
+ * no contender can profit from seeing the same buffer again. The copy is
+ * made (and its pages touched) before the clock starts. */
+static inline GVariant *
+bench_payload_args (GBytes *payload)
+{
+  g_autoptr(GBytes) copy = g_bytes_new (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload));
+  GVariant *ay = g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, copy, TRUE);
+
+  return g_variant_ref_sink (g_variant_new_tuple (&ay, 1));
 }
 
 /* Two memcpy of 64 MiB, the floor of a 64 MiB round trip that copies the

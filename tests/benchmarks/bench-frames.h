@@ -91,7 +91,8 @@ bench_empty_meta (void)
   return meta;
 }
 
-/* Appends one frame to @out. @body is sunk. */
+/* Appends one frame to @out. Takes @body: a floating value is sunk, a full
+ * reference is given up. */
 static void
 bench_out_frame (BenchOut   *out,
                  guint8      kind,
@@ -109,6 +110,8 @@ bench_out_frame (BenchOut   *out,
   children[1] = g_variant_new_uint32 (flags);
   children[2] = g_variant_new_uint64 (id);
   children[3] = g_variant_new_string (name);
+  if (g_variant_is_floating (body))
+    g_variant_ref_sink (body);
   children[4] = g_variant_new_variant (body);
   children[5] = bench_empty_meta ();
   envelope = g_variant_ref_sink (g_variant_new_tuple (children, 6));
@@ -123,6 +126,7 @@ bench_out_frame (BenchOut   *out,
   memset (out->data + out->len + 8 + size, 0, padded - size);
   out->len += 8 + padded;
   g_variant_unref (envelope);
+  g_variant_unref (body);
 }
 
 static void

@@ -128,7 +128,7 @@ roundtrip_once_ns (gint32 i)
   gint32 sum;
 
   reply = g_dbus_connection_call_sync (conn, NULL, OBJECT_PATH, INTERFACE, "Add",
-                                       g_variant_new ("(ii)", i, 1), G_VARIANT_TYPE ("(i)"),
+                                       bench_args_ii (i, 1), G_VARIANT_TYPE ("(i)"),
                                        G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, &error);
   if (reply == NULL)
     bench_die ("gdbus: Add: %s", error->message);
@@ -170,7 +170,7 @@ send_more (Pipe *pipe)
   while (pipe->sent < pipe->n && pipe->sent - pipe->received < WINDOW)
     {
       g_dbus_connection_call (conn, NULL, OBJECT_PATH, INTERFACE, "Add",
-                              g_variant_new ("(ii)", (gint32) pipe->sent, 1), G_VARIANT_TYPE ("(i)"),
+                              bench_args_ii ((gint32) pipe->sent, 1), G_VARIANT_TYPE ("(i)"),
                               G_DBUS_CALL_FLAGS_NONE, CALL_TIMEOUT_MS, NULL, add_done, pipe);
       pipe->sent++;
     }
@@ -193,10 +193,11 @@ pipelined_calls_per_s (guint n)
 }
 
 static double
-echo_once_ns (GVariant  *args,
+echo_once_ns (GBytes    *payload,
               gsize      size,
               GError   **error)
 {
+  g_autoptr(GVariant) args = bench_payload_args (payload);
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) ay = NULL;
   gint64 t0 = bench_now_ns ();
@@ -265,8 +266,6 @@ main (int   argc,
   for (guint p = 0; p < G_N_ELEMENTS (bench_payloads); p++)
     {
       g_autoptr(GBytes) bytes = bench_payload_bytes (bench_payloads[p].size);
-      GVariant *ay = g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, bytes, TRUE);
-      g_autoptr(GVariant) args = g_variant_ref_sink (g_variant_new_tuple (&ay, 1));
       guint n = MAX (3, bench_count (bench_payloads[p].iterations));
       g_autofree gint64 *s = g_new (gint64, n);
       g_autofree char *key = g_strdup_printf ("payload_%s_ms", bench_payloads[p].name);
@@ -275,7 +274,7 @@ main (int   argc,
 
       /* GDBus may refuse big messages: that is a result ("n/a"), not a
        * crash of the benchmark. */
-      if (echo_once_ns (args, bench_payloads[p].size, &error) < 0)
+      if (echo_once_ns (bytes, bench_payloads[p].size, &error) < 0)
         {
           g_printerr ("gdbus: Echo of %s failed: %s\n", bench_payloads[p].name, error->message);
           bench_json_null (&json, key);
@@ -287,7 +286,7 @@ main (int   argc,
         }
       for (i = 0; i < n; i++)
         {
-          double t = echo_once_ns (args, bench_payloads[p].size, &error);
+          double t = echo_once_ns (bytes, bench_payloads[p].size, &error);
 
           if (t < 0)
             break;

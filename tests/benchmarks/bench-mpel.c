@@ -16,6 +16,7 @@
 
 #include <fcntl.h>
 #include <malloc.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -23,7 +24,7 @@
 
 #include <mpel.h>
 
-#include "bench-common.h"
+#include "bench-raw-loop.h"
 
 /* ---- deadlines -------------------------------------------------------- */
 
@@ -119,7 +120,7 @@ roundtrip_once_ns (MpelLoop *loop,
                    gint32    i)
 {
   gint64 t0 = bench_now_ns ();
-  g_autoptr(GVariant) result = call_sync (loop, "add", g_variant_new ("(ii)", i, 1));
+  g_autoptr(GVariant) result = call_sync (loop, "add", bench_args_ii (i, 1));
   gint64 t = bench_now_ns () - t0;
 
   if (result == NULL || !g_variant_is_of_type (result, G_VARIANT_TYPE_INT32) ||
@@ -127,6 +128,43 @@ roundtrip_once_ns (MpelLoop *loop,
     bench_die ("mpel: add (%d, 1) returned %s", i,
                result ? g_variant_print (result, TRUE) : "nothing");
   return (double) t;
+}
+
+/* ---- CPU placement ---------------------------------------------------- */
+
+static cpu_set_t all_cpus;
+
+/* The first two CPUs this process may run on; FALSE if there are fewer. */
+static gboolean
+pick_two_cpus (int cpus[2])
+{
+  guint n = 0;
+
+  if (sched_getaffinity (0, sizeof all_cpus, &all_cpus) != 0)
+    return FALSE;
+  for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+    if (CPU_ISSET (c, &all_cpus))
+      cpus[n++] = c;
+  return n == 2;
+}
+
+static void
+pin (pid_t pid,
+     int   cpu)
+{
+  cpu_set_t set;
+
+  CPU_ZERO (&set);
+  CPU_SET (cpu, &set);
+  if (sched_setaffinity (pid, sizeof set, &set) != 0)
+    bench_die ("sched_setaffinity (%d): %s", (int) pid, g_strerror (errno));
+}
+
+static void
+unpin (pid_t pid)
+{
+  if (CPU_COUNT (&all_cpus) > 0 && sched_setaffinity (pid, sizeof all_cpus, &all_cpus) != 0)
+    bench_die ("sched_setaffinity (%d): %s", (int) pid, g_strerror (errno));
 }
 
 /* ---- pipelined -------------------------------------------------------- */
@@ -186,7 +224,7 @@ pipelined_calls_per_s (MpelLoop *loop,
   double rate;
 
   for (guint i = 0; i < n; i++)
-    mpel_loop_add_event (loop, "add", g_variant_new ("(ii)", (gint32) i, 1));
+    mpel_loop_add_event (loop, "add", bench_args_ii ((gint32) i, 1));
   wait_loop (loop);
   rate = n / ((bench_now_ns () - t0) / 1e9);
   g_signal_handler_disconnect (loop, id);
@@ -198,11 +236,12 @@ pipelined_calls_per_s (MpelLoop *loop,
 
 static double
 echo_once_ns (MpelLoop *loop,
-              GVariant *args,
+              GBytes   *payload,
               gsize     size)
 {
+  g_autoptr(GVariant) args = bench_payload_args (payload);
   gint64 t0 = bench_now_ns ();
-  g_autoptr(GVariant) result = call_sync (loop, "mpel.echo", g_variant_ref (args));
+  g_autoptr(GVariant) result = call_sync (loop, "mpel.echo", args);
   gint64 t = bench_now_ns () - t0;
   g_autoptr(GVariant) ay = NULL;
   const guint8 *data;
@@ -313,7 +352,7 @@ flood (guint  n,
 
   t0 = bench_now_ns ();
   for (guint i = 0; i < n; i++)
-    mpel_loop_add_event (loop, "add", g_variant_new ("(ii)", (gint32) i, 1));
+    mpel_loop_add_event (loop, "add", bench_args_ii ((gint32) i, 1));
   result->push_s = (bench_now_ns () - t0) / 1e9;
 
   if (!g_main_context_acquire (ctx))
@@ -388,7 +427,7 @@ memory_per_event (guint   n,
   /* The args alone: what a (ii) GVariant costs. */
   before = heap_in_use ();
   for (guint i = 0; i < n; i++)
-    held[i] = g_variant_ref_sink (g_variant_new ("(ii)", (gint32) i, 1));
+    held[i] = g_variant_ref_sink (bench_args_ii ((gint32) i, 1));
   after = heap_in_use ();
   result->args_bytes = (double) (after - before) / n;
   for (guint i = 0; i < n; i++)
@@ -409,7 +448,7 @@ memory_per_event (guint   n,
 
   before = heap_in_use ();
   for (guint i = 0; i < n; i++)
-    mpel_loop_add_event (loop, "add", g_variant_new ("(ii)", (gint32) i, 1));
+    mpel_loop_add_event (loop, "add", bench_args_ii ((gint32) i, 1));
   after = heap_in_use ();
   result->event_bytes = (double) (after - before) / n;
 
@@ -515,6 +554,17 @@ native_pool_seconds (guint   n_procs,
   return (bench_now_ns () - t0) / 1e9;
 }
 
+static void
+on_worker_exited (MpelLoop     *loop,
+                  guint         index,
+                  const GError *reason,
+                  gpointer      user_data)
+{
+  if (reason != NULL)
+    bench_die ("mpel: the worker exited with an error: %s", reason->message);
+  *(gboolean *) user_data = TRUE;
+}
+
 /* ---- main -------------------------------------------------------------- */
 
 int
@@ -524,6 +574,8 @@ main (int   argc,
   BenchJson json;
   guint n_rt = bench_count (20000), n_pipe = bench_count (200000);
   guint n_flood = bench_count (1000000), n_mem = bench_count (1000000);
+  Raw raw;
+  pid_t raw_pid;
 
   signal (SIGALRM, on_alarm);
 
@@ -532,13 +584,18 @@ main (int   argc,
     {
       g_autoptr(MpelLoop) loop = new_loop (1);
       guint n = (guint) g_ascii_strtoull (argv[2], NULL, 10);
+      gboolean exited = FALSE;
       double rate;
 
       begin_phase ("pipelined only", 3600);
       g_variant_unref (call_sync (loop, "mpel.ping", NULL));
       rate = pipelined_calls_per_s (loop, n);
+      /* Let the worker exit by itself (under callgrind it must live to
+       * write its profile) before this process exits. */
+      g_signal_connect (loop, "worker-exited", G_CALLBACK (on_worker_exited), &exited);
       mpel_loop_stop (loop);
-      wait_loop (loop);
+      while (!exited)
+        g_main_context_iteration (NULL, TRUE);
       bench_json_init (&json);
       bench_json_num (&json, "pipelined_n", n);
       bench_json_num (&json, "pipelined_per_s", rate);
@@ -568,6 +625,10 @@ main (int   argc,
       return 0;
     }
 
+  /* The raw loop, for the interleaved measurements: forked before mpel
+   * (or GLib) starts any thread. */
+  raw_spawn (&raw, &raw_pid);
+
   bench_json_init (&json);
   bench_json_str (&json, "contender", "mpel");
 
@@ -585,7 +646,7 @@ main (int   argc,
 
         if (!mpel_loop_start (loop, &error))
           bench_die ("mpel: start: %s", error->message);
-        result = call_sync (loop, "add", g_variant_new ("(ii)", 1, 1));
+        result = call_sync (loop, "add", bench_args_ii (1, 1));
         s[r] = bench_now_ns () - t0;
         if (g_variant_get_int32 (result) != 2)
           bench_die ("mpel: add (1, 1) is not 2");
@@ -596,41 +657,105 @@ main (int   argc,
 
   {
     g_autoptr(MpelLoop) loop = new_loop (1);
-    gint64 *samples;
-    gint64 pipe[3];
+    gint64 *samples, *raw_samples;
+    gint64 pipe[3], raw_pipe[3];
 
-    begin_phase ("round trip", 120);
+    /* mpel and the raw loop take turns, in blocks, so that both see the
+     * same machine: on a shared VM, wake-up latency and CPU steal change
+     * from one minute to the next. */
+    begin_phase ("round trip", 180);
     for (guint i = 0; i < 2000; i++)
-      roundtrip_once_ns (loop, (gint32) i);
+      {
+        roundtrip_once_ns (loop, (gint32) i);
+        raw_roundtrip_once_ns (&raw, (gint32) i);
+      }
     samples = g_new (gint64, n_rt);
-    for (guint i = 0; i < n_rt; i++)
-      samples[i] = (gint64) roundtrip_once_ns (loop, (gint32) i);
+    raw_samples = g_new (gint64, n_rt);
+    for (guint block = 0; block < 10; block++)
+      {
+        guint from = block * n_rt / 10, to = (block + 1) * n_rt / 10;
+
+        for (guint i = from; i < to; i++)
+          samples[i] = (gint64) roundtrip_once_ns (loop, (gint32) i);
+        for (guint i = from; i < to; i++)
+          raw_samples[i] = (gint64) raw_roundtrip_once_ns (&raw, (gint32) i);
+      }
     bench_json_num (&json, "roundtrip_us", bench_percentile_ns (samples, n_rt, 0.5) / 1e3);
     bench_json_num (&json, "roundtrip_p99_us", bench_percentile_ns (samples, n_rt, 0.99) / 1e3);
+    bench_json_num (&json, "raw_interleaved_roundtrip_us", bench_percentile_ns (raw_samples, n_rt, 0.5) / 1e3);
     g_free (samples);
+    g_free (raw_samples);
 
-    begin_phase ("pipelined", 120);
+    /* The same with the processes pinned: both ends on one CPU, then on
+     * two. Which of the two the scheduler picks by itself changes a round
+     * trip by 2-4x on a VM (a wake-up of an idle vCPU is dear), and it may
+     * pick differently for mpel and for the raw loop. */
+    begin_phase ("round trip, pinned", 180);
+    {
+      static const char *names[] = { "same_cpu", "two_cpus" };
+      int cpus[2];
+
+      if (pick_two_cpus (cpus))
+        for (guint placement = 0; placement < 2; placement++)
+          {
+            guint n = MAX (100, n_rt / 4);
+            g_autofree gint64 *ms = g_new (gint64, n);
+            g_autofree gint64 *rs = g_new (gint64, n);
+            g_autofree char *mkey = g_strdup_printf ("roundtrip_%s_us", names[placement]);
+            g_autofree char *rkey = g_strdup_printf ("raw_roundtrip_%s_us", names[placement]);
+            int other = placement == 0 ? cpus[0] : cpus[1];
+
+            pin (0, cpus[0]);
+            pin (mpel_loop_get_worker_pid (loop, 0), other);
+            pin (raw_pid, other);
+            for (guint i = 0; i < 1000; i++)
+              {
+                roundtrip_once_ns (loop, (gint32) i);
+                raw_roundtrip_once_ns (&raw, (gint32) i);
+              }
+            for (guint block = 0; block < 10; block++)
+              {
+                guint from = block * n / 10, to = (block + 1) * n / 10;
+
+                for (guint i = from; i < to; i++)
+                  ms[i] = (gint64) roundtrip_once_ns (loop, (gint32) i);
+                for (guint i = from; i < to; i++)
+                  rs[i] = (gint64) raw_roundtrip_once_ns (&raw, (gint32) i);
+              }
+            bench_json_num (&json, mkey, bench_percentile_ns (ms, n, 0.5) / 1e3);
+            bench_json_num (&json, rkey, bench_percentile_ns (rs, n, 0.5) / 1e3);
+          }
+      unpin (0);
+      unpin (mpel_loop_get_worker_pid (loop, 0));
+      unpin (raw_pid);
+    }
+
+    begin_phase ("pipelined", 180);
     pipelined_calls_per_s (loop, n_pipe / 10);  /* warm-up */
+    raw_pipelined_calls_per_s (&raw, n_pipe / 10);
     for (guint r = 0; r < 3; r++)
-      pipe[r] = (gint64) pipelined_calls_per_s (loop, n_pipe);
+      {
+        pipe[r] = (gint64) pipelined_calls_per_s (loop, n_pipe);
+        raw_pipe[r] = (gint64) raw_pipelined_calls_per_s (&raw, n_pipe);
+      }
     bench_json_num (&json, "pipelined_per_s", bench_percentile_ns (pipe, 3, 0.5));
+    bench_json_num (&json, "raw_interleaved_pipelined_per_s", bench_percentile_ns (raw_pipe, 3, 0.5));
+    raw_stop (&raw, raw_pid);
     bench_json_num (&json, "pipelined_n", n_pipe);
     bench_json_num (&json, "max_in_flight", mpel_loop_get_max_in_flight (loop));
 
     for (guint p = 0; p < G_N_ELEMENTS (bench_payloads); p++)
       {
         g_autoptr(GBytes) bytes = bench_payload_bytes (bench_payloads[p].size);
-        GVariant *ay = g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, bytes, TRUE);
-        g_autoptr(GVariant) args = g_variant_ref_sink (g_variant_new_tuple (&ay, 1));
         guint n = MAX (3, bench_count (bench_payloads[p].iterations));
         g_autofree gint64 *s = g_new (gint64, n);
         g_autofree char *key = g_strdup_printf ("payload_%s_ms", bench_payloads[p].name);
         g_autofree char *name = g_strdup_printf ("payload %s", bench_payloads[p].name);
 
         begin_phase (name, 120);
-        echo_once_ns (loop, args, bench_payloads[p].size);  /* warm-up */
+        echo_once_ns (loop, bytes, bench_payloads[p].size);  /* warm-up */
         for (guint i = 0; i < n; i++)
-          s[i] = (gint64) echo_once_ns (loop, args, bench_payloads[p].size);
+          s[i] = (gint64) echo_once_ns (loop, bytes, bench_payloads[p].size);
         bench_json_num (&json, key, bench_percentile_ns (s, n, 0.5) / 1e6);
       }
     bench_json_num (&json, "memcpy_2x64MiB_ms", bench_two_memcpy_ms (64 * 1024 * 1024));

@@ -32,7 +32,11 @@ command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind is not installe
 command -v flock >/dev/null || { echo "callgrind.sh: flock (util-linux) is not installed" >&2; exit 77; }
 
 out=$(mktemp -d "${TMPDIR:-/tmp}/mpel-callgrind.XXXXXX")
-trap 'rm -rf "$out"' EXIT
+if [ -n "${KEEP:-}" ]; then
+  echo "callgrind.sh: profiles kept in $out" >&2
+else
+  trap 'rm -rf "$out"' EXIT
+fi
 
 # The worker wrapper: holds a lock while the worker (under callgrind) lives,
 # so that we can wait, with a deadline, for its profile to be written.
@@ -40,7 +44,7 @@ cat > "$out/worker.sh" <<EOF
 #!/bin/sh
 exec 9>"\$CG_DIR/worker.lock"
 flock -x 9
-exec valgrind --quiet --tool=callgrind --callgrind-out-file="\$CG_DIR/worker.out" "$worker" "\$@"
+exec valgrind --quiet --log-file="\$CG_DIR/worker.log" --tool=callgrind --callgrind-out-file="\$CG_DIR/worker.out" "$worker" "\$@"
 EOF
 chmod +x "$out/worker.sh"
 
@@ -54,7 +58,7 @@ run_mpel() {
   mkdir -p "$dir"
   CG_DIR=$dir MPEL_WORKER=$out/worker.sh MPEL_TEST_MODULE=$module \
     LD_LIBRARY_PATH=$build/mpel${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
-    timeout 1800 valgrind --quiet --tool=callgrind --callgrind-out-file="$dir/app.out" \
+    timeout 1800 valgrind --quiet --log-file="$dir/app.log" --tool=callgrind --callgrind-out-file="$dir/app.out" \
       "$bench_mpel" --pipelined-only "$n" > "$dir/result.json"
   # The worker exits at EOF; its profile is written when it has.
   flock -w 300 "$dir/worker.lock" true
@@ -66,7 +70,9 @@ run_raw() {
   local n=$1 dir=$out/raw-$1 pid
   mkdir -p "$dir"
   # callgrind follows the fork: one profile per process, named by pid.
-  timeout 1800 valgrind --quiet --tool=callgrind --callgrind-out-file="$dir/raw.%p" \
+  # No timeout(1) here: $! must be valgrind's pid, which names the parent's
+  # profile. bench-raw has a deadline of its own (alarm).
+  valgrind --quiet --log-file="$dir/raw.log" --tool=callgrind --callgrind-out-file="$dir/raw.%p" \
     "$bench_raw" --pipelined-only "$n" > "$dir/result.json" &
   pid=$!
   wait "$pid"
@@ -99,3 +105,15 @@ Instructions per pipelined add (i, 1) event (callgrind Ir, (N2 - N1) = $((n2 - n
 | mpel | $m_app | $m_wrk |
 | mpel / raw | $(awk -v a="$m_app" -v b="$r_app" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$m_wrk" -v b="$r_wrk" 'BEGIN { printf "%.2f", a / b }') |
 EOF
+
+# Where the instructions go, for the N2 runs (self cost, top 12).
+if command -v callgrind_annotate >/dev/null; then
+  for side in app worker; do
+    echo
+    echo "mpel $side, N=$n2, top functions by self cost:"
+    echo '```'
+    callgrind_annotate --threshold=100 "$out/mpel-$n2/$side.out" 2>/dev/null |
+      awk '/PROGRAM TOTALS/ { print } /file:function/ { f = 1; next } f && NF && !/^-/ { print; if (++n == 12) exit }'
+    echo '```'
+  done
+fi
