@@ -48,7 +48,7 @@
  * [method@Mpel.Loop.wait_async] return once nothing is pending.
  */
 
-#define DISPATCH_BUDGET_USEC   2000
+#define DISPATCH_BUDGET_USEC   1000
 #define EOF_GRACE_MSEC         2000
 #define RESTART_WINDOW_USEC    (60 * G_USEC_PER_SEC)
 #define RESTART_BASE_MSEC      100

@@ -578,7 +578,9 @@ connection_source_dispatch (GSource     *source,
   MpelConnection *conn = ((ConnectionSource *) source)->conn;
   GIOCondition revents;
 
-  g_source_set_ready_time (source, -1);
+  /* Only when set: setting it wakes the context up. */
+  if (g_source_get_ready_time (source) != -1)
+    g_source_set_ready_time (source, -1);
   revents = g_source_query_unix_fd (source, conn->fd_tag);
 
   mpel_connection_ref (conn);
@@ -600,7 +602,23 @@ connection_source_dispatch (GSource     *source,
   return G_SOURCE_CONTINUE;
 }
 
+/* Frames queued since the last dispatch make the source ready here, on
+ * every iteration, rather than through g_source_set_ready_time(), which in
+ * GLib 2.74 wakes the context up through its eventfd even from its own
+ * thread: a write, a poll and a read more for every batch. */
+static gboolean
+connection_source_prepare (GSource *source,
+                           int     *timeout)
+{
+  MpelConnection *conn = ((ConnectionSource *) source)->conn;
+
+  *timeout = -1;
+
+  return !conn->closed && !conn->want_write && conn->wend > conn->wstart;
+}
+
 static GSourceFuncs connection_source_funcs = {
+  .prepare = connection_source_prepare,
   .dispatch = connection_source_dispatch,
 };
 
@@ -611,7 +629,8 @@ resume_source_dispatch (GSource     *source,
 {
   MpelConnection *conn = ((ConnectionSource *) source)->conn;
 
-  g_source_set_ready_time (source, -1);
+  if (g_source_get_ready_time (source) != -1)
+    g_source_set_ready_time (source, -1);
   if (conn->closed || !conn->throttled)
     return G_SOURCE_CONTINUE;
 
@@ -808,12 +827,12 @@ ensure_write_space (MpelConnection *conn,
   conn->wbuf = g_realloc (conn->wbuf, conn->wcap);
 }
 
-static void
+/* Nothing to do: connection_source_prepare() sees the queued bytes on the
+ * next iteration, which is what coalesces the frames of one iteration into
+ * one sendmsg(). */
+static inline void
 schedule_write (MpelConnection *conn)
 {
-  if (conn->want_write)
-    return;
-  g_source_set_ready_time (conn->source, 0);
 }
 
 static void
@@ -1486,6 +1505,7 @@ connection_process (MpelConnection *conn)
   gint64 deadline = conn->budget_usec > 0 ? g_get_monotonic_time () + conn->budget_usec : 0;
   guint n_reads = 0;
   guint n_frames = 0;
+  gboolean drained = FALSE;
 
   while (!conn->closed)
     {
@@ -1525,6 +1545,14 @@ connection_process (MpelConnection *conn)
       if (error != NULL)
         {
           mpel_connection_fail (conn, error);
+          return;
+        }
+
+      if (drained && !conn->eof)
+        {
+          if (conn->rfds->len > 0 && conn->rend == conn->rstart)
+            mpel_connection_fail (conn, g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
+                                                     _("Protocol error: the peer passed file descriptors no frame announced")));
           return;
         }
 
@@ -1569,6 +1597,11 @@ connection_process (MpelConnection *conn)
             continue;
           }
         conn->rend += n;
+
+        /* A short read drained the socket: decode what came and wait for
+         * poll() rather than spend a recvmsg() on EAGAIN. */
+        if ((gsize) n < conn->rcap - (conn->rend - n))
+          drained = TRUE;
       }
     }
 }

@@ -734,8 +734,11 @@ watch_parent (GError **error)
   if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0)
     return TRUE;
 
+  /* The app may have died before the prctl(). A wrapper program between
+   * the app and the worker (strace, nice…) is our parent instead of the
+   * app, so look for the app itself. */
   if (str != NULL && g_ascii_string_to_unsigned (str, 10, 1, G_MAXINT, &parent, NULL) &&
-      getppid () != (pid_t) parent)
+      getppid () != (pid_t) parent && kill ((pid_t) parent, 0) < 0 && errno == ESRCH)
     {
       g_set_error (error, MPEL_ERROR, MPEL_ERROR_CLOSED,
                    _("The app (pid %s) died before the worker started"), str);
