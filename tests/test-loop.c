@@ -111,6 +111,29 @@ test_auto_start (void)
   g_assert_finalize_object (g_steal_pointer (&loop));
 }
 
+/* The seed's module-level loop: one per process, usable like any other. */
+static void
+test_default_loop (void)
+{
+  MpelLoop *loop = mpel_loop_get_default ();
+  const char *modules[] = { g_getenv ("MPEL_TEST_MODULE"), NULL };
+  g_autoptr(GArray) results = g_array_new (FALSE, FALSE, sizeof (gint32));
+  gulong id;
+
+  g_assert_true (MPEL_IS_LOOP (loop));
+  g_assert_true (mpel_loop_get_default () == loop);
+
+  mpel_loop_set_modules (loop, modules);
+  id = g_signal_connect (loop, "output", G_CALLBACK (save_result), results);
+  mpel_loop_add_event (loop, "add_one", g_variant_new ("(i)", 13));
+  test_wait (loop);
+  g_assert_cmpuint (results->len, ==, 1);
+  g_assert_cmpint (g_array_index (results, gint32, 0), ==, 14);
+
+  g_signal_handler_disconnect (loop, id);
+  mpel_loop_close (loop);
+}
+
 /* The seed's "Output Handlers" example: print_my_event returns True for
  * MyEvent, so print_event never sees those. */
 static gboolean
@@ -819,6 +842,7 @@ main (int   argc,
 
   g_test_add_func ("/Mpel/Loop/quick-start", test_quick_start);
   g_test_add_func ("/Mpel/Loop/auto-start", test_auto_start);
+  g_test_add_func ("/Mpel/Loop/default", test_default_loop);
   g_test_add_func ("/Mpel/Loop/output/stop-propagation", test_output_stop_propagation);
   g_test_add_func ("/Mpel/Loop/output/detail", test_output_detail);
   g_test_add_func ("/Mpel/Loop/item/interleaved", test_streamed_items);
