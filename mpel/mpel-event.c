@@ -411,6 +411,8 @@ mpel_event_new (const char *target,
  * mpel_event_get_target:
  * @self: a #MpelEvent
  *
+ * Gets the name of the handler that runs the event.
+ *
  * Returns: the target name
  */
 const char *
@@ -424,6 +426,8 @@ mpel_event_get_target (MpelEvent *self)
 /**
  * mpel_event_get_args:
  * @self: a #MpelEvent
+ *
+ * Gets the positional arguments.
  *
  * Returns: (transfer none): the arguments, a tuple
  */
@@ -441,6 +445,8 @@ mpel_event_get_args (MpelEvent *self)
 /**
  * mpel_event_get_kwargs:
  * @self: a #MpelEvent
+ *
+ * Gets the keyword arguments.
  *
  * Returns: (transfer none) (nullable): the keyword arguments, an `a{sv}`,
  *   or %NULL if none were set
@@ -480,6 +486,8 @@ mpel_event_set_kwargs (MpelEvent *self,
  * mpel_event_get_key:
  * @self: a #MpelEvent
  *
+ * Gets the caller's key for the event.
+ *
  * Returns: (nullable): the caller's key for the event
  */
 const char *
@@ -510,6 +518,8 @@ mpel_event_set_key (MpelEvent  *self,
 /**
  * mpel_event_get_flags:
  * @self: a #MpelEvent
+ *
+ * Gets the event's flags.
  *
  * Returns: the event's flags
  */
@@ -546,6 +556,8 @@ mpel_event_set_flags (MpelEvent      *self,
  * mpel_event_get_priority:
  * @self: a #MpelEvent
  *
+ * Gets the priority among queued events.
+ *
  * Returns: the priority; lower values go first
  */
 int
@@ -580,6 +592,8 @@ mpel_event_set_priority (MpelEvent *self,
 /**
  * mpel_event_get_timeout:
  * @self: a #MpelEvent
+ *
+ * Gets the timeout of the event.
  *
  * Returns: the timeout in milliseconds, 0 for none
  */
@@ -618,6 +632,8 @@ mpel_event_set_timeout (MpelEvent *self,
  * mpel_event_get_id:
  * @self: a #MpelEvent
  *
+ * Gets the id the loop gave the event.
+ *
  * Returns: the id given by the loop, unique within it; 0 before the push
  */
 guint64
@@ -631,6 +647,8 @@ mpel_event_get_id (MpelEvent *self)
 /**
  * mpel_event_get_state:
  * @self: a #MpelEvent
+ *
+ * Gets where the event is in its life cycle.
  *
  * Returns: the state of the event
  */
@@ -646,6 +664,8 @@ mpel_event_get_state (MpelEvent *self)
  * mpel_event_is_finished:
  * @self: a #MpelEvent
  *
+ * Tells whether the event has ended.
+ *
  * Returns: whether the event has ended (DONE, FAILED or CANCELLED)
  */
 gboolean
@@ -659,6 +679,8 @@ mpel_event_is_finished (MpelEvent *self)
 /**
  * mpel_event_get_result:
  * @self: a #MpelEvent
+ *
+ * Gets what the handler returned.
  *
  * Returns: (transfer none) (nullable): the result once the event is DONE,
  *   or %NULL
@@ -674,6 +696,8 @@ mpel_event_get_result (MpelEvent *self)
 /**
  * mpel_event_get_error:
  * @self: a #MpelEvent
+ *
+ * Gets why the event failed or was cancelled.
  *
  * Returns: (transfer none) (nullable): the error once the event is FAILED
  *   or CANCELLED, or %NULL

@@ -126,6 +126,8 @@ _mpel_invocation_get_id_ptr (MpelInvocation *self)
  * mpel_invocation_get_worker:
  * @self: a #MpelInvocation
  *
+ * Gets the worker running the invocation.
+ *
  * Returns: (transfer none): the worker running the invocation
  */
 MpelWorker *
@@ -139,6 +141,8 @@ mpel_invocation_get_worker (MpelInvocation *self)
 /**
  * mpel_invocation_get_target:
  * @self: a #MpelInvocation
+ *
+ * Gets the target the app sent.
  *
  * Returns: the target name the app sent
  */
@@ -171,6 +175,8 @@ mpel_invocation_get_args (MpelInvocation *self)
 /**
  * mpel_invocation_get_kwargs:
  * @self: a #MpelInvocation
+ *
+ * Gets the keyword arguments.
  *
  * Returns: (transfer none): the keyword arguments, an `a{sv}` (empty when
  *   the app set none)
@@ -215,6 +221,8 @@ mpel_invocation_lookup_kwarg (MpelInvocation     *self,
  * mpel_invocation_get_id:
  * @self: a #MpelInvocation
  *
+ * Gets the event's id.
+ *
  * Returns: the event's id, the same as [method@Mpel.Event.get_id] in the app
  */
 guint64
@@ -228,6 +236,8 @@ mpel_invocation_get_id (MpelInvocation *self)
 /**
  * mpel_invocation_get_cancellable:
  * @self: a #MpelInvocation
+ *
+ * Gets a cancellable for the invocation.
  *
  * Returns: (transfer none): a cancellable that fires when the app cancels the
  *   event or its timeout passes, or when the app goes away
@@ -247,6 +257,8 @@ mpel_invocation_get_cancellable (MpelInvocation *self)
  * mpel_invocation_get_no_reply:
  * @self: a #MpelInvocation
  *
+ * Tells whether the app wants no result.
+ *
  * Returns: whether the app asked for no result (%MPEL_EVENT_FLAGS_NO_REPLY);
  *   the handler must answer all the same, and errors still reach the app
  */
@@ -261,6 +273,8 @@ mpel_invocation_get_no_reply (MpelInvocation *self)
 /**
  * mpel_invocation_is_returned:
  * @self: a #MpelInvocation
+ *
+ * Tells whether the invocation has been answered.
  *
  * Returns: whether the invocation has been answered
  */

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -843,7 +844,7 @@ handle_reply (WorkerSlot *slot,
 
   event = g_hash_table_lookup (slot->in_flight, &frame->id);
   if (event == NULL)
-    return slot_protocol_error (slot, _("the worker sent %s for event %" G_GUINT64_FORMAT ", which is not in flight"),
+    return slot_protocol_error (slot, _("the worker sent %s for event %" PRIu64 ", which is not in flight"),
                                 mpel_frame_kind_to_string (frame->kind), frame->id);
 
   if (frame->kind == MPEL_FRAME_ITEM)
@@ -1619,6 +1620,8 @@ mpel_loop_get_default (void)
  * mpel_loop_get_argv:
  * @self: a #MpelLoop
  *
+ * Gets the worker program.
+ *
  * Returns: (nullable) (array zero-terminated=1) (transfer none): the worker
  *   program, or %NULL for the default host
  */
@@ -1652,6 +1655,8 @@ mpel_loop_set_argv (MpelLoop           *self,
  * mpel_loop_get_modules:
  * @self: a #MpelLoop
  *
+ * Gets the plugins of the default host.
+ *
  * Returns: (nullable) (array zero-terminated=1) (transfer none): the plugins
  *   of the default host
  */
@@ -1683,6 +1688,8 @@ mpel_loop_set_modules (MpelLoop           *self,
 /**
  * mpel_loop_get_n_workers:
  * @self: a #MpelLoop
+ *
+ * Gets the number of worker processes.
  *
  * Returns: the number of worker processes
  */
@@ -1719,6 +1726,8 @@ mpel_loop_set_n_workers (MpelLoop *self,
  * mpel_loop_get_restart_policy:
  * @self: a #MpelLoop
  *
+ * Gets what happens when a worker crashes.
+ *
  * Returns: what happens when a worker crashes
  */
 MpelRestartPolicy
@@ -1752,6 +1761,8 @@ mpel_loop_set_restart_policy (MpelLoop          *self,
 /**
  * mpel_loop_get_max_in_flight:
  * @self: a #MpelLoop
+ *
+ * Gets the limit of events sent and not yet answered.
  *
  * Returns: the limit of events sent and not answered, 0 for none
  */
@@ -1788,6 +1799,8 @@ mpel_loop_set_max_in_flight (MpelLoop *self,
  * mpel_loop_get_max_restarts:
  * @self: a #MpelLoop
  *
+ * Gets how many restarts a minute are allowed.
+ *
  * Returns: how many restarts a minute are allowed
  */
 guint
@@ -1821,6 +1834,8 @@ mpel_loop_set_max_restarts (MpelLoop *self,
 /**
  * mpel_loop_get_kill_timeout:
  * @self: a #MpelLoop
+ *
+ * Gets the grace period of a cancelled event.
  *
  * Returns: the grace period of a cancelled event, in milliseconds; 0 when
  *   stuck workers are never killed
@@ -1858,6 +1873,8 @@ mpel_loop_set_kill_timeout (MpelLoop *self,
  * mpel_loop_get_n_pending:
  * @self: a #MpelLoop
  *
+ * Gets how many events were added and have not ended.
+ *
  * Returns: how many events were added and have not ended
  */
 guint
@@ -1871,6 +1888,8 @@ mpel_loop_get_n_pending (MpelLoop *self)
 /**
  * mpel_loop_is_running:
  * @self: a #MpelLoop
+ *
+ * Tells whether the loop is running.
  *
  * Returns: whether the loop has been started and has not stopped
  */
@@ -1886,6 +1905,8 @@ mpel_loop_is_running (MpelLoop *self)
  * mpel_loop_get_worker_pid:
  * @self: a #MpelLoop
  * @index: a worker index
+ *
+ * Gets the process id of a worker.
  *
  * Returns: the process id of worker @index, or 0 if it is not running
  */

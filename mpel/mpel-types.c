@@ -7,6 +7,13 @@
 
 #include "mpel-types.h"
 
+/**
+ * mpel_error_quark:
+ *
+ * The error domain of mpel, %MPEL_ERROR.
+ *
+ * Returns: the quark of the error domain
+ */
 G_DEFINE_QUARK (mpel-error-quark, mpel_error)
 
 #include <glib/gi18n-lib.h>

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
@@ -895,12 +896,12 @@ fail:
   errsv = errno;
   bulk_out_free (buf);
   g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-               _("Could not make a shared buffer of %" G_GSIZE_FORMAT " bytes: %s"),
+               _("Could not make a shared buffer of %zu bytes: %s"),
                cap, g_strerror (errsv));
   return NULL;
 #else
   g_set_error (error, MPEL_ERROR, MPEL_ERROR_TOO_LARGE,
-               _("Messages of %" G_GSIZE_FORMAT " bytes need memfd, which this system lacks"),
+               _("Messages of %zu bytes need memfd, which this system lacks"),
                cap);
   return NULL;
 #endif
@@ -986,7 +987,7 @@ mpel_connection_send (MpelConnection  *conn,
       if (size > conn->max_message)
         {
           g_set_error (error, MPEL_ERROR, MPEL_ERROR_TOO_LARGE,
-                       _("A message of %" G_GSIZE_FORMAT " bytes is over the limit of %" G_GSIZE_FORMAT " bytes"),
+                       _("A message of %zu bytes is over the limit of %zu bytes"),
                        size, conn->max_message);
           return FALSE;
         }
@@ -1475,7 +1476,7 @@ next_frame (MpelConnection  *conn,
   if (len > conn->max_frame)
     {
       g_set_error (error, MPEL_ERROR, MPEL_ERROR_PROTOCOL,
-                   _("Protocol error: a frame of %" G_GSIZE_FORMAT " bytes is over the limit of %" G_GSIZE_FORMAT " bytes"),
+                   _("Protocol error: a frame of %zu bytes is over the limit of %zu bytes"),
                    len, conn->max_frame);
       return FALSE;
     }

@@ -405,6 +405,8 @@ mpel_worker_remove_handler (MpelWorker *self,
  * @self: a #MpelWorker
  * @target: the target name
  *
+ * Tells whether a target has a handler.
+ *
  * Returns: whether @target has a handler
  */
 gboolean
@@ -420,6 +422,8 @@ mpel_worker_has_handler (MpelWorker *self,
 /**
  * mpel_worker_get_n_running:
  * @self: a #MpelWorker
+ *
+ * Gets how many invocations are running.
  *
  * Returns: how many invocations have started and not been answered yet
  */

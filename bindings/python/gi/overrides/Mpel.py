@@ -9,8 +9,9 @@
 #
 #   worker.add_handler('add_vals', add_vals)
 #
-# - A handler may return its result (a GLib.Variant, or None for no value)
-#   instead of calling invocation.return_value().
+# - A handler may return its result, a GLib.Variant, instead of calling
+#   invocation.return_value(). Returning None is not an answer: a handler
+#   that has no value to give calls invocation.return_value(None).
 # - A handler that raises answers its event with the error: a GLib.Error keeps
 #   its domain and code, any other exception becomes MPEL_ERROR_FAILED with
 #   the exception in the message. Without this, PyGObject would print the
@@ -48,8 +49,8 @@ class Worker(Mpel.Worker):
         """Registers handler(invocation, *user_data) for target.
 
         The handler answers with invocation.return_value(), by returning a
-        GLib.Variant (None: no value), or by raising; or it keeps the
-        invocation and answers later.
+        GLib.Variant, or by raising; or it keeps the invocation and answers
+        later. Returning None answers nothing.
         """
         def call_handler(invocation, *data):
             try:
