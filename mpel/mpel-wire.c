@@ -544,6 +544,8 @@ struct _MpelConnection
   guint eof : 1;
   guint throttled : 1;
   guint want_write : 1;
+  guint in_dispatch : 1;
+  guint suspended : 1;
 };
 
 static void connection_process (MpelConnection *conn);
@@ -564,9 +566,9 @@ connection_update_events (MpelConnection *conn)
 
   if (conn->closed)
     return;
-  if (!conn->throttled && !conn->eof)
+  if (!conn->throttled && !conn->eof && !conn->suspended)
     events |= G_IO_IN;
-  if (conn->want_write)
+  if (conn->want_write && !conn->suspended)
     events |= G_IO_OUT;
   g_source_modify_unix_fd (conn->source, conn->fd_tag, events);
 }
@@ -579,12 +581,26 @@ connection_source_dispatch (GSource     *source,
   MpelConnection *conn = ((ConnectionSource *) source)->conn;
   GIOCondition revents;
 
+  /* A handler ran a main loop of its own (the source can recurse, see
+   * mpel_connection_new()): stop polling until the outer dispatch is back,
+   * rather than decode frames under it or spin. */
+  if (conn->in_dispatch)
+    {
+      if (!conn->suspended)
+        {
+          conn->suspended = TRUE;
+          connection_update_events (conn);
+        }
+      return G_SOURCE_CONTINUE;
+    }
+
   /* Only when set: setting it wakes the context up. */
   if (g_source_get_ready_time (source) != -1)
     g_source_set_ready_time (source, -1);
   revents = g_source_query_unix_fd (source, conn->fd_tag);
 
   mpel_connection_ref (conn);
+  conn->in_dispatch = TRUE;
 
   if (!conn->closed && conn->wend > conn->wstart)
     connection_write (conn);
@@ -597,6 +613,14 @@ connection_source_dispatch (GSource     *source,
    * the next iteration. */
   if (!conn->closed && conn->wend > conn->wstart)
     connection_write (conn);
+
+  conn->in_dispatch = FALSE;
+  if (conn->suspended)
+    {
+      conn->suspended = FALSE;
+      connection_update_events (conn);
+      g_source_set_ready_time (source, 0);
+    }
 
   mpel_connection_unref (conn);
 
@@ -615,7 +639,7 @@ connection_source_prepare (GSource *source,
 
   *timeout = -1;
 
-  return !conn->closed && !conn->want_write && conn->wend > conn->wstart;
+  return !conn->closed && !conn->in_dispatch && !conn->want_write && conn->wend > conn->wstart;
 }
 
 static GSourceFuncs connection_source_funcs = {
@@ -677,6 +701,11 @@ mpel_connection_new (int                       fd,
   conn->source = g_source_new (&connection_source_funcs, sizeof (ConnectionSource));
   ((ConnectionSource *) conn->source)->conn = conn;
   g_source_set_static_name (conn->source, "[mpel] connection");
+  /* GLib takes the poll fds of a source that cannot recurse out of the
+   * context and puts them back around every dispatch, and each of those
+   * wakes the context up: two eventfd writes, a poll and a read more per
+   * batch. connection_source_dispatch() handles recursion itself. */
+  g_source_set_can_recurse (conn->source, TRUE);
   conn->fd_tag = g_source_add_unix_fd (conn->source, fd, G_IO_IN);
   g_source_attach (conn->source, conn->context);
 

@@ -134,6 +134,76 @@ test_default_loop (void)
   mpel_loop_close (loop);
 }
 
+/* A handler that runs a main loop of its own (a modal dialog, say): the
+ * frames that arrive meanwhile wait, nothing is decoded under the handler,
+ * and every item still arrives once, in order. Here the nested loop waits
+ * for a call on a second loop, whose worker must first be spawned, while the
+ * first worker keeps streaming items into the socket. */
+typedef struct
+{
+  MpelLoop *other;
+  GPtrArray *items;
+  gboolean in_handler;
+  gboolean nested_done;
+} NestedState;
+
+static void
+nested_call_done (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  NestedState *state = user_data;
+  g_autoptr(GVariant) value = mpel_loop_call_finish (MPEL_LOOP (object), result, NULL);
+
+  g_assert_nonnull (value);
+  state->nested_done = TRUE;
+}
+
+static void
+nested_item (MpelLoop    *loop,
+             MpelEvent   *event,
+             GVariant    *item,
+             NestedState *state)
+{
+  /* Never called under itself. */
+  g_assert_false (state->in_handler);
+  g_ptr_array_add (state->items, g_variant_dup_string (item, NULL));
+
+  if (state->items->len != 5)
+    return;
+
+  state->in_handler = TRUE;
+  mpel_loop_call_async (state->other, "mpel.ping", NULL, NULL, nested_call_done, state);
+  while (!state->nested_done)
+    g_main_context_iteration (NULL, TRUE);
+  state->in_handler = FALSE;
+}
+
+static void
+test_nested_main_loop (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(MpelLoop) other = test_loop_new ();
+  NestedState state = { other, g_ptr_array_new_with_free_func (g_free), FALSE, FALSE };
+
+  g_signal_connect (loop, "item", G_CALLBACK (nested_item), &state);
+  mpel_loop_add_event (loop, "yield_range", g_variant_new ("(us)", 2000, "n"));
+  test_wait (loop);
+
+  g_assert_true (state.nested_done);
+  g_assert_cmpuint (state.items->len, ==, 2000);
+  for (guint i = 0; i < state.items->len; i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("n %u", i);
+
+      g_assert_cmpstr (g_ptr_array_index (state.items, i), ==, expected);
+    }
+
+  g_ptr_array_unref (state.items);
+  g_assert_finalize_object (g_steal_pointer (&other));
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
 /* The seed's "Output Handlers" example: print_my_event returns True for
  * MyEvent, so print_event never sees those. */
 static gboolean
@@ -843,6 +913,7 @@ main (int   argc,
   g_test_add_func ("/Mpel/Loop/quick-start", test_quick_start);
   g_test_add_func ("/Mpel/Loop/auto-start", test_auto_start);
   g_test_add_func ("/Mpel/Loop/default", test_default_loop);
+  g_test_add_func ("/Mpel/Loop/output/nested-main-loop", test_nested_main_loop);
   g_test_add_func ("/Mpel/Loop/output/stop-propagation", test_output_stop_propagation);
   g_test_add_func ("/Mpel/Loop/output/detail", test_output_detail);
   g_test_add_func ("/Mpel/Loop/item/interleaved", test_streamed_items);
