@@ -322,6 +322,21 @@ loop_end_event (MpelLoop       *self,
   g_object_unref (event);
 }
 
+typedef struct
+{
+  MpelEvent *event;
+  GError *error;
+} Deferred;
+
+static void
+deferred_free (Deferred *deferred)
+{
+  deferred->event->deferred = FALSE;
+  g_clear_object (&deferred->event);
+  g_clear_error (&deferred->error);
+  g_free (deferred);
+}
+
 static gboolean
 deferred_dispatch (gpointer data)
 {
@@ -332,15 +347,13 @@ deferred_dispatch (gpointer data)
 
   while (!g_queue_is_empty (&self->deferred))
     {
-      MpelEvent *event = g_queue_pop_head (&self->deferred);
-      GError *error = g_steal_pointer (&event->error);
+      Deferred *deferred = g_queue_pop_head (&self->deferred);
 
-      event->deferred = FALSE;
-      if (event->state < MPEL_EVENT_STATE_DONE)
-        loop_end_event (self, event, MPEL_EVENT_STATE_FAILED, NULL, error);
-      else
-        g_clear_error (&error);
-      g_object_unref (event);
+      /* Unless the caller cancelled it meanwhile */
+      if (deferred->event->state < MPEL_EVENT_STATE_DONE)
+        loop_end_event (self, deferred->event, MPEL_EVENT_STATE_FAILED, NULL,
+                        g_steal_pointer (&deferred->error));
+      deferred_free (deferred);
     }
 
   self->in_dispatch--;
@@ -357,12 +370,15 @@ loop_fail_later (MpelLoop  *self,
                  MpelEvent *event,
                  GError    *error)
 {
-  g_assert (!event->deferred);
-  g_assert (event->error == NULL);
+  Deferred *deferred;
 
+  g_assert (!event->deferred);
+
+  deferred = g_new0 (Deferred, 1);
+  deferred->event = g_object_ref (event);
+  deferred->error = error;
   event->deferred = TRUE;
-  event->error = error;
-  g_queue_push_tail (&self->deferred, g_object_ref (event));
+  g_queue_push_tail (&self->deferred, deferred);
 
   if (self->deferred_source == NULL)
     {
@@ -1192,11 +1208,10 @@ loop_close_internal (MpelLoop *self,
 
   while (!g_queue_is_empty (&self->deferred))
     {
-      MpelEvent *event = g_queue_pop_head (&self->deferred);
+      Deferred *deferred = g_queue_pop_head (&self->deferred);
 
-      event->deferred = FALSE;
-      g_clear_error (&event->error);
-      g_ptr_array_add (events, event);
+      g_ptr_array_add (events, g_object_ref (deferred->event));
+      deferred_free (deferred);
     }
   if (self->deferred_source != NULL)
     {

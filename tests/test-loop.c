@@ -551,6 +551,7 @@ test_stop_graceful (void)
   g_autoptr(GArray) results = g_array_new (FALSE, FALSE, sizeof (gint32));
   g_autoptr(GPtrArray) reasons = g_ptr_array_new_with_free_func (error_free0);
   g_autoptr(MpelEvent) late = NULL;
+  g_autoptr(MpelEvent) cancelled = NULL;
 
   mpel_loop_set_max_in_flight (loop, 2);
   g_signal_connect (loop, "output::add_one", G_CALLBACK (save_result), results);
@@ -563,6 +564,13 @@ test_stop_graceful (void)
 
   /* Added while stopping: it fails, it is not lost. */
   late = g_object_ref (mpel_loop_add_event (loop, "add_vals", g_variant_new ("(i)", 100)));
+  g_assert_null (mpel_event_get_error (late));
+
+  /* One cancelled before its failure is delivered ends cancelled, once. */
+  cancelled = g_object_ref (mpel_loop_add_event (loop, "add_vals", g_variant_new ("(i)", 101)));
+  mpel_event_cancel (cancelled);
+  g_assert_cmpint (mpel_event_get_state (cancelled), ==, MPEL_EVENT_STATE_CANCELLED);
+  g_assert_error ((GError *) mpel_event_get_error (cancelled), G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
   test_wait (loop);
   test_iterate_until (!mpel_loop_is_running (loop));
@@ -572,11 +580,14 @@ test_stop_graceful (void)
     g_assert_cmpint (g_array_index (results, gint32, i), ==, (gint32) i + 1);
   g_assert_cmpint (mpel_event_get_state (late), ==, MPEL_EVENT_STATE_FAILED);
   g_assert_error ((GError *) mpel_event_get_error (late), MPEL_ERROR, MPEL_ERROR_CLOSED);
+  g_assert_cmpint (mpel_event_get_state (cancelled), ==, MPEL_EVENT_STATE_CANCELLED);
+  g_assert_error ((GError *) mpel_event_get_error (cancelled), G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
   g_assert_cmpuint (reasons->len, ==, 1);
   g_assert_null (g_ptr_array_index (reasons, 0));
 
   g_assert_finalize_object (g_steal_pointer (&late));
+  g_assert_finalize_object (g_steal_pointer (&cancelled));
   g_assert_finalize_object (g_steal_pointer (&loop));
 }
 
