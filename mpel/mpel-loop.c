@@ -666,12 +666,15 @@ slot_died (WorkerSlot *slot,
 
   g_object_ref (self);
 
+  /* Out of the loop's hands before any signal, as a handler may close or
+   * restart the loop; the workers array's reference is ours now. */
+  g_assert (g_ptr_array_index (self->workers, slot->index) == slot);
+  g_ptr_array_index (self->workers, slot->index) = NULL;
+
   if (reason != NULL && reason->code != MPEL_ERROR_WORKER_CRASHED)
     slot_fail_in_flight (slot, copy_error, reason);
   else
     slot_fail_in_flight (slot, crash_error, how);
-
-  g_ptr_array_index (self->workers, slot->index) = NULL;
 
   g_signal_emit (self, signals[WORKER_EXITED], 0, slot->index, reason);
 
@@ -766,9 +769,11 @@ on_connection_closed (MpelConnection *conn,
                                           _("Worker %u (pid %d): %s"),
                                           slot->index, (int) slot->pid, error->message);
       g_object_ref (self);
+      slot_ref (slot);
       slot_fail_in_flight (slot, copy_error, slot->protocol_error);
       g_subprocess_force_exit (slot->subprocess);
       loop_pump (self);
+      slot_unref (slot);
       g_object_unref (self);
       return;
     }
@@ -1081,7 +1086,8 @@ restart_cb (gpointer data)
   /* Our callback data stays alive until this dispatch returns. */
   g_ptr_array_remove_fast (self->restart_sources, restart->source);
 
-  if (self->state != LOOP_IDLE && g_ptr_array_index (self->workers, index) == NULL)
+  if (self->state != LOOP_IDLE && index < self->workers->len &&
+      g_ptr_array_index (self->workers, index) == NULL)
     {
       slot = spawn_worker (self, index, &error);
       if (slot != NULL)

@@ -193,6 +193,66 @@ test_stop_during_restart (void)
   g_assert_finalize_object (g_steal_pointer (&loop));
 }
 
+/* Handlers may close the loop while a death is being reported. */
+static void
+close_on_exit (MpelLoop     *loop,
+               guint         index,
+               const GError *reason,
+               guint        *n_exits)
+{
+  (*n_exits)++;
+  mpel_loop_close (loop);
+}
+
+static gboolean
+close_on_output (MpelLoop  *loop,
+                 MpelEvent *event,
+                 gpointer   user_data)
+{
+  mpel_loop_close (loop);
+  return FALSE;
+}
+
+static void
+test_close_from_handlers (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  Tally tally = { 0 };
+  guint n_exits = 0;
+  gulong id;
+
+  mpel_loop_set_restart_policy (loop, MPEL_RESTART_POLICY_ON_CRASH);
+  g_signal_connect (loop, "output", G_CALLBACK (tally_output), &tally);
+  id = g_signal_connect (loop, "worker-exited", G_CALLBACK (close_on_exit), &n_exits);
+
+  mpel_loop_add_event (loop, "die", g_variant_new ("(i)", 0));
+  mpel_loop_add_event (loop, "add_one", g_variant_new ("(i)", 1));
+  test_wait (loop);
+  g_assert_cmpuint (n_exits, ==, 1);
+  g_assert_cmpuint (tally.n_output, ==, 2);
+  g_assert_false (mpel_loop_is_running (loop));
+
+  /* From output, while a death fails several events */
+  g_signal_handler_disconnect (loop, id);
+  g_signal_connect (loop, "output", G_CALLBACK (close_on_output), NULL);
+  mpel_loop_add_event (loop, "die", g_variant_new ("(i)", 0));
+  for (int i = 0; i < 3; i++)
+    mpel_loop_add_event (loop, "add_one", g_variant_new ("(i)", i));
+  test_wait (loop);
+  g_assert_cmpuint (tally.n_output, ==, 6);
+  g_assert_false (mpel_loop_is_running (loop));
+
+  /* And the loop still works. */
+  g_signal_handlers_disconnect_by_func (loop, close_on_output, NULL);
+  value = call_sync (loop, "add_one", g_variant_new ("(i)", 1), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int32 (value), ==, 2);
+
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
 /* Restarts are capped: past max-restarts within a minute the loop gives up
  * and fails what is queued with a clear error. */
 static void
@@ -490,6 +550,7 @@ main (int   argc,
   g_test_add_func ("/Mpel/Reliability/restart/keeps-queue", test_restart_keeps_queue);
   g_test_add_func ("/Mpel/Reliability/restart/gives-up", test_restart_gives_up);
   g_test_add_func ("/Mpel/Reliability/restart/stop-during-restart", test_stop_during_restart);
+  g_test_add_func ("/Mpel/Reliability/close-from-handlers", test_close_from_handlers);
   g_test_add_func ("/Mpel/Reliability/stuck-worker-killed", test_stuck_worker_killed);
   g_test_add_func ("/Mpel/Reliability/cancel-reaches-worker", test_cancel_reaches_worker);
   g_test_add_func ("/Mpel/Reliability/wait-cancellable", test_wait_cancellable);
