@@ -518,22 +518,30 @@ _mpel_worker_send_reply (MpelWorker     *self,
   if (mpel_connection_send (self->conn, kind, flags, id, NULL, body, NULL, &error))
     return TRUE;
 
-  /* A result too large to send still ends the event, with the reason. */
-  if (kind != MPEL_FRAME_ITEM && g_error_matches (error, MPEL_ERROR, MPEL_ERROR_TOO_LARGE))
-    {
-      g_autoptr(GError) too_large = g_error_new (MPEL_ERROR, MPEL_ERROR_TOO_LARGE,
-                                                 _("The result of “%s” is too large: %s"),
-                                                 mpel_invocation_get_target (invocation),
-                                                 error->message);
-      g_autoptr(GVariant) body2 = g_variant_ref_sink (mpel_error_to_variant (too_large));
+  if (mpel_connection_is_closed (self->conn))
+    return FALSE;
 
-      return mpel_connection_send (self->conn, MPEL_FRAME_ERROR, 0, id, NULL, body2, NULL, NULL);
+  if (kind == MPEL_FRAME_ITEM)
+    {
+      /* The handler goes on; its answer will still end the event. */
+      g_printerr ("mpel-worker[%d]: an item of “%s” was dropped: %s\n",
+                  (int) getpid (), mpel_invocation_get_target (invocation), error->message);
+      return FALSE;
     }
 
-  g_warning ("Could not send the answer of “%s”: %s",
-             mpel_invocation_get_target (invocation), error->message);
+  /* An answer that cannot be sent (too large, no memory for its buffer)
+   * still ends the event, with the reason: small, so it goes inline. */
+  {
+    g_autoptr(GError) failure = g_error_new (MPEL_ERROR,
+                                             g_error_matches (error, MPEL_ERROR, MPEL_ERROR_TOO_LARGE)
+                                               ? MPEL_ERROR_TOO_LARGE : MPEL_ERROR_FAILED,
+                                             _("The answer of “%s” could not be sent: %s"),
+                                             mpel_invocation_get_target (invocation),
+                                             error->message);
+    g_autoptr(GVariant) failure_body = g_variant_ref_sink (mpel_error_to_variant (failure));
 
-  return FALSE;
+    return mpel_connection_send (self->conn, MPEL_FRAME_ERROR, 0, id, NULL, failure_body, NULL, NULL);
+  }
 }
 
 void
