@@ -374,7 +374,8 @@ mpel_error_from_variant (GVariant *body)
 #define BULK_DESCRIPTOR_SIZE 16
 #define BULK_POOL_SIZE       2
 #define BULK_POOL_MAX_CAP    ((gsize) 128 * 1024 * 1024)
-#define BULK_MAX_MAPPED      16
+/* Two pooled buffers, a one-shot and one being retired, and no more */
+#define BULK_MAX_MAPPED      4
 
 typedef struct
 {
@@ -1264,7 +1265,9 @@ bulk_in_register (MpelConnection  *conn,
       return protocol_error (error, _("a shared buffer has a size out of range"));
     }
 
-  map = mmap (NULL, st.st_size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+  /* Not populated: a peer could lend a large sparse file, and only the
+   * pages of the messages we copy should cost us anything. */
+  map = mmap (NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
   close (fd);
   if (map == MAP_FAILED)
     {
