@@ -640,6 +640,19 @@ slot_died (WorkerSlot *slot,
 
   g_assert (self != NULL);
 
+  /* What the worker sent before it died is still in the socket, perhaps:
+   * results, or a protocol error. They come first. */
+  if (slot->conn != NULL && !mpel_connection_is_closed (slot->conn))
+    {
+      g_object_ref (self);
+      slot_ref (slot);
+      mpel_connection_drain (slot->conn);
+      slot_unref (slot);
+      g_object_unref (self);
+      if (slot->loop == NULL)
+        return;
+    }
+
   slot->dead = TRUE;
   if (slot->grace_source != NULL)
     {

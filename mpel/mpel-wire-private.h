@@ -113,6 +113,7 @@ gboolean        mpel_connection_send_raw       (MpelConnection           *conn,
                                                 const void               *data,
                                                 gsize                     len);
 void            mpel_connection_flush          (MpelConnection           *conn);
+void            mpel_connection_drain          (MpelConnection           *conn);
 gboolean        mpel_connection_flush_sync     (MpelConnection           *conn,
                                                 GError                  **error);
 void            mpel_connection_fail           (MpelConnection           *conn,

@@ -549,7 +549,8 @@ struct _MpelConnection
   guint suspended : 1;
 };
 
-static void connection_process (MpelConnection *conn);
+static void connection_process (MpelConnection *conn,
+                                gboolean        drain);
 static void connection_write (MpelConnection *conn);
 
 static void
@@ -608,7 +609,7 @@ connection_source_dispatch (GSource     *source,
 
   if (!conn->closed && !conn->throttled &&
       ((revents & (G_IO_IN | G_IO_HUP | G_IO_ERR)) != 0 || conn->rend > conn->rstart))
-    connection_process (conn);
+    connection_process (conn, FALSE);
 
   /* Results queued by the handlers of this batch go out now rather than on
    * the next iteration. */
@@ -1172,6 +1173,27 @@ connection_write (MpelConnection *conn)
     }
 }
 
+/* Hands on every frame the peer has sent, without waiting for more: for a
+ * peer that is known to be gone, whose last words must not be lost. Does
+ * nothing while the connection is dispatching. */
+void
+mpel_connection_drain (MpelConnection *conn)
+{
+  if (conn->closed || conn->in_dispatch)
+    return;
+
+  mpel_connection_ref (conn);
+  conn->in_dispatch = TRUE;
+  if (conn->throttled)
+    {
+      conn->throttled = FALSE;
+      connection_update_events (conn);
+    }
+  connection_process (conn, TRUE);
+  conn->in_dispatch = FALSE;
+  mpel_connection_unref (conn);
+}
+
 void
 mpel_connection_flush (MpelConnection *conn)
 {
@@ -1532,10 +1554,14 @@ throttle (MpelConnection *conn)
   g_source_set_ready_time (conn->resume_source, 0);
 }
 
+/* Decodes and hands on whole frames, reading as needed. Normally within the
+ * time budget and a few reads, so that other sources get their turn; with
+ * @drain, until the socket has nothing more. */
 static void
-connection_process (MpelConnection *conn)
+connection_process (MpelConnection *conn,
+                    gboolean        drain)
 {
-  gint64 deadline = conn->budget_usec > 0 ? g_get_monotonic_time () + conn->budget_usec : 0;
+  gint64 deadline = conn->budget_usec > 0 && !drain ? g_get_monotonic_time () + conn->budget_usec : 0;
   guint n_reads = 0;
   guint n_frames = 0;
   gboolean drained = FALSE;
@@ -1581,7 +1607,7 @@ connection_process (MpelConnection *conn)
           return;
         }
 
-      if (drained && !conn->eof)
+      if (drained && !conn->eof && !drain)
         {
           if (conn->rfds->len > 0 && conn->rend == conn->rstart)
             mpel_connection_fail (conn, g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
@@ -1599,7 +1625,7 @@ connection_process (MpelConnection *conn)
           return;
         }
 
-      if (n_reads++ >= MAX_READS_PER_DISPATCH)
+      if (n_reads++ >= MAX_READS_PER_DISPATCH && !drain)
         {
           /* Fairness towards the other sources of the context: come back
            * on the next iteration. */

@@ -209,6 +209,35 @@ count_primes (MpelInvocation *invocation,
   mpel_invocation_return_value (invocation, g_variant_new_uint32 (count));
 }
 
+static gboolean
+exit_now (gpointer data)
+{
+  _exit (3);
+  return G_SOURCE_REMOVE;
+}
+
+/* answer_and_die (i value, u n_items): streams n_items items, answers
+ * value, then the worker exits as soon as all of it has been written. */
+static void
+answer_and_die (MpelInvocation *invocation,
+                gpointer        user_data)
+{
+  gint32 value;
+  guint32 n_items;
+
+  if (!g_variant_is_of_type (mpel_invocation_get_args (invocation), G_VARIANT_TYPE ("(iu)")))
+    {
+      mpel_invocation_return_error_literal (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                            "answer_and_die takes (iu)");
+      return;
+    }
+  g_variant_get (mpel_invocation_get_args (invocation), "(iu)", &value, &n_items);
+  for (guint32 i = 0; i < n_items; i++)
+    mpel_invocation_yield (invocation, g_variant_new_uint32 (i));
+  mpel_invocation_return_value (invocation, g_variant_new_int32 (value));
+  g_idle_add_full (G_PRIORITY_LOW, exit_now, NULL, NULL);
+}
+
 /* forget: returns without answering and without keeping the invocation. */
 static void
 forget (MpelInvocation *invocation,
@@ -228,4 +257,5 @@ mpel_module_init (MpelWorker *worker)
   mpel_worker_add_handler (worker, "die", die, NULL, NULL);
   mpel_worker_add_handler (worker, "count_primes", count_primes, NULL, NULL);
   mpel_worker_add_handler (worker, "forget", forget, NULL, NULL);
+  mpel_worker_add_handler (worker, "answer_and_die", answer_and_die, NULL, NULL);
 }

@@ -193,6 +193,59 @@ test_stop_during_restart (void)
   g_assert_finalize_object (g_steal_pointer (&loop));
 }
 
+/* What a worker sent just before it died arrives: its exit does not
+ * overtake its last frames. The app looks only once the worker is gone, and
+ * there are so many frames that they take several dispatch slices, between
+ * which the news of the exit is ready. */
+static void
+count_item (MpelEvent *event,
+            GVariant  *item,
+            guint     *n_items)
+{
+  g_assert_cmpuint (g_variant_get_uint32 (item), ==, *n_items);
+  (*n_items)++;
+}
+
+static void
+test_last_words (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(MpelEvent) answered = NULL;
+  g_autoptr(MpelEvent) running = NULL;
+  struct pollfd pfd;
+  guint n_items = 0;
+  GPid pid = worker_pid (loop);
+  int pidfd = syscall (SYS_pidfd_open, pid, 0);
+
+  if (pidfd < 0)
+    {
+      g_test_skip ("pidfd_open is not available");
+      return;
+    }
+
+  answered = g_object_ref (mpel_loop_add_event (loop, "answer_and_die", g_variant_new ("(iu)", 7, 3000)));
+  g_signal_connect (answered, "item", G_CALLBACK (count_item), &n_items);
+  running = g_object_ref (mpel_loop_add_event (loop, "mpel.sleep", g_variant_new ("(u)", 600000)));
+
+  /* Send, then wait for the death without running the main context. */
+  g_main_context_iteration (NULL, FALSE);
+  pfd.fd = pidfd;
+  pfd.events = POLLIN;
+  g_assert_cmpint (poll (&pfd, 1, 30000), ==, 1);
+  close (pidfd);
+
+  test_wait (loop);
+  g_assert_cmpuint (n_items, ==, 3000);
+  g_assert_cmpint (mpel_event_get_state (answered), ==, MPEL_EVENT_STATE_DONE);
+  g_assert_cmpint (g_variant_get_int32 (mpel_event_get_result (answered)), ==, 7);
+  g_assert_error ((GError *) mpel_event_get_error (running), MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED);
+  g_assert_nonnull (strstr (mpel_event_get_error (running)->message, "status 3"));
+
+  g_assert_finalize_object (g_steal_pointer (&answered));
+  g_assert_finalize_object (g_steal_pointer (&running));
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
 /* Handlers may close the loop while a death is being reported. */
 static void
 close_on_exit (MpelLoop     *loop,
@@ -551,6 +604,7 @@ main (int   argc,
   g_test_add_func ("/Mpel/Reliability/restart/gives-up", test_restart_gives_up);
   g_test_add_func ("/Mpel/Reliability/restart/stop-during-restart", test_stop_during_restart);
   g_test_add_func ("/Mpel/Reliability/close-from-handlers", test_close_from_handlers);
+  g_test_add_func ("/Mpel/Reliability/last-words", test_last_words);
   g_test_add_func ("/Mpel/Reliability/stuck-worker-killed", test_stuck_worker_killed);
   g_test_add_func ("/Mpel/Reliability/cancel-reaches-worker", test_cancel_reaches_worker);
   g_test_add_func ("/Mpel/Reliability/wait-cancellable", test_wait_cancellable);
