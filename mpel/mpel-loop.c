@@ -50,6 +50,7 @@
  */
 
 #define DISPATCH_BUDGET_USEC   1000
+#define SPIN_USEC              50
 #define EOF_GRACE_MSEC         2000
 #define RESTART_WINDOW_USEC    (60 * G_USEC_PER_SEC)
 #define RESTART_BASE_MSEC      100
@@ -971,6 +972,15 @@ on_frame (MpelConnection *conn,
   return ret;
 }
 
+static gboolean
+slot_awaits_answers (MpelConnection *conn,
+                     gpointer        user_data)
+{
+  WorkerSlot *slot = user_data;
+
+  return slot->loop != NULL && !slot->dead && g_hash_table_size (slot->in_flight) > 0;
+}
+
 static char **
 build_argv (MpelLoop *self)
 {
@@ -1062,6 +1072,7 @@ spawn_worker (MpelLoop  *self,
   slot->cancellable = g_cancellable_new ();
   slot->conn = mpel_connection_new (sv[0], self->context, on_frame, on_connection_closed, slot);
   mpel_connection_set_budget (slot->conn, DISPATCH_BUDGET_USEC);
+  mpel_connection_set_spin (slot->conn, SPIN_USEC, slot_awaits_answers);
 
   g_variant_dict_insert (&dict, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
   g_variant_dict_insert (&dict, "pid", "i", (gint32) getpid ());

@@ -97,6 +97,10 @@ MpelConnection *mpel_connection_ref            (MpelConnection           *conn);
 void            mpel_connection_unref          (MpelConnection           *conn);
 void            mpel_connection_set_budget     (MpelConnection           *conn,
                                                 gint64                    budget_usec);
+void            mpel_connection_set_spin       (MpelConnection           *conn,
+                                                gint64                    spin_usec,
+                                                gboolean                (*want_spin) (MpelConnection *conn,
+                                                                                      gpointer        user_data));
 void            mpel_connection_set_max_frame  (MpelConnection           *conn,
                                                 gsize                     max_frame);
 void            mpel_connection_set_memfd_threshold (MpelConnection      *conn,

@@ -537,6 +537,8 @@ struct _MpelConnection
   guint32 next_bulk_id;
 
   gint64 budget_usec;
+  gint64 spin_usec;
+  gboolean (*want_spin) (MpelConnection *conn, gpointer user_data);
   gsize max_frame;
   gsize memfd_threshold;
   gsize max_message;
@@ -552,6 +554,7 @@ struct _MpelConnection
 static void connection_process (MpelConnection *conn,
                                 gboolean        drain);
 static void connection_write (MpelConnection *conn);
+static void connection_spin (MpelConnection *conn);
 
 static void
 close_fds (GArray *fds)
@@ -575,6 +578,36 @@ connection_update_events (MpelConnection *conn)
   g_source_modify_unix_fd (conn->source, conn->fd_tag, events);
 }
 
+/* Right after sending calls whose answers are awaited, watch the socket for
+ * a few tens of microseconds before going back to the main loop. An answer
+ * that comes meanwhile is handled at once: going to sleep in poll() and
+ * being woken costs far more than that on a VM (a bare blocking ping-pong
+ * between two CPUs takes ~65 µs here, ~30 µs with the waiting side awake),
+ * and the main context is held for no longer than a dispatch slice. */
+static void
+connection_spin (MpelConnection *conn)
+{
+  gint64 until;
+
+  if (conn->spin_usec <= 0 || conn->want_spin == NULL || conn->closed ||
+      conn->throttled || conn->rend > conn->rstart ||
+      !conn->want_spin (conn, conn->user_data))
+    return;
+
+  until = g_get_monotonic_time () + conn->spin_usec;
+  do
+    {
+      struct pollfd pfd = { .fd = conn->fd, .events = POLLIN };
+
+      if (poll (&pfd, 1, 0) > 0)
+        {
+          connection_process (conn, FALSE);
+          return;
+        }
+    }
+  while (g_get_monotonic_time () < until);
+}
+
 static gboolean
 connection_source_dispatch (GSource     *source,
                             GSourceFunc  callback,
@@ -582,6 +615,7 @@ connection_source_dispatch (GSource     *source,
 {
   MpelConnection *conn = ((ConnectionSource *) source)->conn;
   GIOCondition revents;
+  gboolean wrote = FALSE;
 
   /* A handler ran a main loop of its own (the source can recurse, see
    * mpel_connection_new()): stop polling until the outer dispatch is back,
@@ -605,7 +639,10 @@ connection_source_dispatch (GSource     *source,
   conn->in_dispatch = TRUE;
 
   if (!conn->closed && conn->wend > conn->wstart)
-    connection_write (conn);
+    {
+      connection_write (conn);
+      wrote = TRUE;
+    }
 
   if (!conn->closed && !conn->throttled &&
       ((revents & (G_IO_IN | G_IO_HUP | G_IO_ERR)) != 0 || conn->rend > conn->rstart))
@@ -614,7 +651,13 @@ connection_source_dispatch (GSource     *source,
   /* Results queued by the handlers of this batch go out now rather than on
    * the next iteration. */
   if (!conn->closed && conn->wend > conn->wstart)
-    connection_write (conn);
+    {
+      connection_write (conn);
+      wrote = TRUE;
+    }
+
+  if (wrote)
+    connection_spin (conn);
 
   conn->in_dispatch = FALSE;
   if (conn->suspended)
@@ -749,6 +792,16 @@ mpel_connection_set_budget (MpelConnection *conn,
                             gint64          budget_usec)
 {
   conn->budget_usec = budget_usec;
+}
+
+void
+mpel_connection_set_spin (MpelConnection *conn,
+                          gint64          spin_usec,
+                          gboolean      (*want_spin) (MpelConnection *conn,
+                                                      gpointer        user_data))
+{
+  conn->spin_usec = spin_usec;
+  conn->want_spin = want_spin;
 }
 
 void
