@@ -56,4 +56,29 @@ test_wait (MpelLoop *loop)
   g_assert_no_error (error);
 }
 
+/* An async callback that keeps the result for the test to finish. */
+static inline void
+test_store_result (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+/* mpel_loop_call_async() and its result, with the test's deadline. */
+static inline GVariant *
+test_call_sync (MpelLoop    *loop,
+                const char  *target,
+                GVariant    *args,
+                GError     **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  mpel_loop_call_async (loop, target, args, NULL, test_store_result, &result);
+  test_iterate_until (result != NULL);
+  return mpel_loop_call_finish (loop, result, error);
+}
+
 G_END_DECLS

@@ -376,16 +376,6 @@ test_streamed_items (void)
   g_assert_finalize_object (g_steal_pointer (&loop));
 }
 
-static void
-store_result (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-}
-
 static gboolean
 store_failed_event (MpelLoop   *loop,
                     MpelEvent  *event,
@@ -408,7 +398,7 @@ test_error_domain (void)
   g_signal_connect (loop, "output", G_CALLBACK (store_failed_event), &failed);
 
   mpel_loop_call_async (loop, "fail_not_found", g_variant_new ("(s)", "/nowhere"),
-                        NULL, store_result, &result);
+                        NULL, test_store_result, &result);
   test_iterate_until (result != NULL);
 
   value = mpel_loop_call_finish (loop, result, &error);
@@ -424,7 +414,7 @@ test_error_domain (void)
   /* The worker lives on after a handler's error. */
   g_clear_error (&error);
   g_clear_object (&result);
-  mpel_loop_call_async (loop, "add_vals", g_variant_new ("(ii)", 20, 22), NULL, store_result, &result);
+  mpel_loop_call_async (loop, "add_vals", g_variant_new ("(ii)", 20, 22), NULL, test_store_result, &result);
   test_iterate_until (result != NULL);
   g_clear_pointer (&value, g_variant_unref);
   value = mpel_loop_call_finish (loop, result, &error);
@@ -444,7 +434,7 @@ test_unknown_target (void)
   g_autoptr(GVariant) value = NULL;
   g_autoptr(GError) error = NULL;
 
-  mpel_loop_call_async (loop, "no_such_target", NULL, NULL, store_result, &result);
+  mpel_loop_call_async (loop, "no_such_target", NULL, NULL, test_store_result, &result);
   test_iterate_until (result != NULL);
   value = mpel_loop_call_finish (loop, result, &error);
   g_assert_error (error, MPEL_ERROR, MPEL_ERROR_UNKNOWN_TARGET);
@@ -462,7 +452,7 @@ test_invalid_args (void)
   g_autoptr(GVariant) value = NULL;
   g_autoptr(GError) error = NULL;
 
-  mpel_loop_call_async (loop, "add_vals", g_variant_new ("(s)", "two"), NULL, store_result, &result);
+  mpel_loop_call_async (loop, "add_vals", g_variant_new ("(s)", "two"), NULL, test_store_result, &result);
   test_iterate_until (result != NULL);
   value = mpel_loop_call_finish (loop, result, &error);
   g_assert_error (error, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS);
@@ -481,7 +471,7 @@ test_forgotten_invocation (void)
   g_autoptr(GVariant) value = NULL;
   g_autoptr(GError) error = NULL;
 
-  mpel_loop_call_async (loop, "forget", NULL, NULL, store_result, &result);
+  mpel_loop_call_async (loop, "forget", NULL, NULL, test_store_result, &result);
   test_iterate_until (result != NULL);
   value = mpel_loop_call_finish (loop, result, &error);
   g_assert_error (error, MPEL_ERROR, MPEL_ERROR_FAILED);
@@ -499,7 +489,7 @@ test_builtins (void)
   g_autoptr(GVariant) value = NULL;
   g_autoptr(GError) error = NULL;
 
-  mpel_loop_call_async (loop, "mpel.ping", NULL, NULL, store_result, &result);
+  mpel_loop_call_async (loop, "mpel.ping", NULL, NULL, test_store_result, &result);
   test_iterate_until (result != NULL);
   value = mpel_loop_call_finish (loop, result, &error);
   g_assert_no_error (error);
@@ -508,7 +498,7 @@ test_builtins (void)
 
   g_clear_object (&result);
   g_clear_pointer (&value, g_variant_unref);
-  mpel_loop_call_async (loop, "mpel.echo", g_variant_new ("(sau)", "x", NULL), NULL, store_result, &result);
+  mpel_loop_call_async (loop, "mpel.echo", g_variant_new ("(sau)", "x", NULL), NULL, test_store_result, &result);
   test_iterate_until (result != NULL);
   value = mpel_loop_call_finish (loop, result, &error);
   g_assert_no_error (error);
@@ -516,7 +506,7 @@ test_builtins (void)
 
   g_clear_object (&result);
   g_clear_pointer (&value, g_variant_unref);
-  mpel_loop_call_async (loop, "mpel.sleep", g_variant_new ("(u)", 1), NULL, store_result, &result);
+  mpel_loop_call_async (loop, "mpel.sleep", g_variant_new ("(u)", 1), NULL, test_store_result, &result);
   test_iterate_until (result != NULL);
   value = mpel_loop_call_finish (loop, result, &error);
   g_assert_no_error (error);
@@ -617,7 +607,7 @@ test_close (void)
   mpel_loop_add_event (loop, "mpel.sleep", g_variant_new ("(u)", 60000));
   for (int i = 0; i < 5; i++)
     mpel_loop_add_event (loop, "add_one", g_variant_new ("(i)", i));
-  mpel_loop_call_async (loop, "add_one", g_variant_new ("(i)", 1), NULL, store_result, &result);
+  mpel_loop_call_async (loop, "add_one", g_variant_new ("(i)", 1), NULL, test_store_result, &result);
   g_assert_cmpuint (mpel_loop_get_n_pending (loop), ==, 7);
 
   mpel_loop_close (loop);
@@ -635,7 +625,7 @@ test_close (void)
   /* The loop can be started again. */
   g_signal_handlers_disconnect_by_func (loop, record_error, errors);
   g_clear_error (&error);
-  mpel_loop_call_async (loop, "add_one", g_variant_new ("(i)", 41), NULL, store_result, &result);
+  mpel_loop_call_async (loop, "add_one", g_variant_new ("(i)", 41), NULL, test_store_result, &result);
   test_iterate_until (result != NULL);
   value = mpel_loop_call_finish (loop, result, &error);
   g_assert_no_error (error);
@@ -725,7 +715,7 @@ test_cancel (void)
   mpel_loop_set_max_in_flight (loop, 1);
   g_signal_connect (loop, "output", G_CALLBACK (count_output), &n_output);
 
-  mpel_loop_call_async (loop, "mpel.sleep", g_variant_new ("(u)", 60000), cancellable, store_result, &result);
+  mpel_loop_call_async (loop, "mpel.sleep", g_variant_new ("(u)", 60000), cancellable, test_store_result, &result);
   queued = g_object_ref (mpel_loop_add_event (loop, "add_one", g_variant_new ("(i)", 1)));
   g_assert_cmpint (mpel_event_get_state (queued), ==, MPEL_EVENT_STATE_QUEUED);
 
@@ -742,7 +732,7 @@ test_cancel (void)
   /* The worker answered the cancelled sleep and serves the next event. */
   g_clear_object (&result);
   g_clear_error (&error);
-  mpel_loop_call_async (loop, "add_one", g_variant_new ("(i)", 2), NULL, store_result, &result);
+  mpel_loop_call_async (loop, "add_one", g_variant_new ("(i)", 2), NULL, test_store_result, &result);
   test_iterate_until (result != NULL);
   value = mpel_loop_call_finish (loop, result, &error);
   g_assert_no_error (error);

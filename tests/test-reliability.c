@@ -21,36 +21,13 @@
 
 static const char *self_path;
 
-static void
-store_result (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-}
-
-static GVariant *
-call_sync (MpelLoop    *loop,
-           const char  *target,
-           GVariant    *args,
-           GError     **error)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-
-  mpel_loop_call_async (loop, target, args, NULL, store_result, &result);
-  test_iterate_until (result != NULL);
-  return mpel_loop_call_finish (loop, result, error);
-}
-
 static GPid
 worker_pid (MpelLoop *loop)
 {
   g_autoptr(GVariant) value = NULL;
   g_autoptr(GError) error = NULL;
 
-  value = call_sync (loop, "mpel.ping", NULL, &error);
+  value = test_call_sync (loop, "mpel.ping", NULL, &error);
   g_assert_no_error (error);
   return g_variant_get_int32 (value);
 }
@@ -134,7 +111,7 @@ test_kill_in_flight (void)
     }
 
   /* Restarted: a new worker serves new events. */
-  value = call_sync (loop, "add_one", g_variant_new ("(i)", 41), &error);
+  value = test_call_sync (loop, "add_one", g_variant_new ("(i)", 41), &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_variant_get_int32 (value), ==, 42);
   g_assert_cmpint (worker_pid (loop), !=, pid);
@@ -299,7 +276,7 @@ test_close_from_handlers (void)
 
   /* And the loop still works. */
   g_signal_handlers_disconnect_by_func (loop, close_on_output, NULL);
-  value = call_sync (loop, "add_one", g_variant_new ("(i)", 1), &error);
+  value = test_call_sync (loop, "add_one", g_variant_new ("(i)", 1), &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_variant_get_int32 (value), ==, 2);
 
@@ -356,7 +333,7 @@ test_stuck_worker_killed (void)
   g_assert_error ((GError *) mpel_event_get_error (stuck), MPEL_ERROR, MPEL_ERROR_TIMED_OUT);
 
   /* The next call waits for the replacement worker. */
-  value = call_sync (loop, "add_one", g_variant_new ("(i)", 1), &error);
+  value = test_call_sync (loop, "add_one", g_variant_new ("(i)", 1), &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_variant_get_int32 (value), ==, 2);
   g_assert_cmpint (worker_pid (loop), !=, pid);
@@ -383,14 +360,14 @@ test_cancel_reaches_worker (void)
 
   start = g_get_monotonic_time ();
   mpel_loop_call_async (loop, "mpel.sleep", g_variant_new ("(u)", 600000), cancellable,
-                        store_result, &result);
+                        test_store_result, &result);
   g_cancellable_cancel (cancellable);
   test_iterate_until (result != NULL);
   value = mpel_loop_call_finish (loop, result, &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
 
-  value = call_sync (loop, "add_one", g_variant_new ("(i)", 1), &error);
+  value = test_call_sync (loop, "add_one", g_variant_new ("(i)", 1), &error);
   g_assert_no_error (error);
   g_assert_cmpint (g_variant_get_int32 (value), ==, 2);
   /* Far less than the 600 s the sleep asked for. */
@@ -491,7 +468,7 @@ test_flood (void)
 
   /* Hold every slot but one with sleeps, so that the flood queues up. */
   mpel_loop_call_async (loop, "mpel.sleep", g_variant_new ("(u)", 600000), cancellable,
-                        store_result, &blocker);
+                        test_store_result, &blocker);
   for (guint i = 0; i < 63; i++)
     mpel_loop_add_event (loop, "mpel.sleep", g_variant_new ("(u)", 1));
   test_iterate_until (mpel_loop_get_n_pending (loop) == 1);
@@ -557,8 +534,8 @@ test_pool (void)
   g_assert_cmpint (pid0, !=, pid1);
 
   /* Two calls at once go to the two workers. */
-  mpel_loop_call_async (loop, "mpel.ping", NULL, NULL, store_result, &r0);
-  mpel_loop_call_async (loop, "mpel.ping", NULL, NULL, store_result, &r1);
+  mpel_loop_call_async (loop, "mpel.ping", NULL, NULL, test_store_result, &r0);
+  mpel_loop_call_async (loop, "mpel.ping", NULL, NULL, test_store_result, &r1);
   test_iterate_until (r0 != NULL && r1 != NULL);
   v0 = mpel_loop_call_finish (loop, r0, NULL);
   v1 = mpel_loop_call_finish (loop, r1, NULL);
@@ -578,7 +555,7 @@ test_pool (void)
   test_iterate_until (mpel_loop_get_worker_pid (loop, 1) == 0);
   g_clear_pointer (&v0, g_variant_unref);
   g_clear_object (&r0);
-  mpel_loop_call_async (loop, "mpel.ping", NULL, NULL, store_result, &r0);
+  mpel_loop_call_async (loop, "mpel.ping", NULL, NULL, test_store_result, &r0);
   test_iterate_until (r0 != NULL);
   v0 = mpel_loop_call_finish (loop, r0, NULL);
   g_assert_cmpint (g_variant_get_int32 (v0), ==, pid0);

@@ -322,29 +322,6 @@ self_loop_new (const char *mode,
 }
 
 static void
-store_result (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-}
-
-static GVariant *
-call_sync (MpelLoop    *loop,
-           const char  *target,
-           GVariant    *args,
-           GError     **error)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-
-  mpel_loop_call_async (loop, target, args, NULL, store_result, &result);
-  test_iterate_until (result != NULL);
-  return mpel_loop_call_finish (loop, result, error);
-}
-
-static void
 test_hooks (void)
 {
   g_autoptr(MpelLoop) loop = self_loop_new ("--worker", NULL);
@@ -355,7 +332,7 @@ test_hooks (void)
   g_autofree char *contents = NULL;
 
   g_setenv ("MPEL_TEST_SHUTDOWN_FILE", marker, TRUE);
-  value = call_sync (loop, "startup_ran", NULL, &error);
+  value = test_call_sync (loop, "startup_ran", NULL, &error);
   g_assert_no_error (error);
   g_assert_true (g_variant_get_boolean (value));
 
@@ -397,7 +374,7 @@ test_async_handler (void)
   mpel_loop_add_event (loop, "double_later", g_variant_new ("(i)", 1));
 
   /* Both are running in the worker at once. */
-  value = call_sync (loop, "n_running", NULL, &error);
+  value = test_call_sync (loop, "n_running", NULL, &error);
   g_assert_no_error (error);
   test_wait (loop);
 
@@ -415,7 +392,7 @@ test_kwargs_default (void)
   g_autoptr(GVariant) value = NULL;
   g_autoptr(GError) error = NULL;
 
-  value = call_sync (loop, "kwargs", NULL, &error);
+  value = test_call_sync (loop, "kwargs", NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (g_variant_get_type_string (value), ==, "a{sv}");
   g_assert_cmpuint (g_variant_n_children (value), ==, 0);
@@ -458,7 +435,7 @@ test_hostile_worker (gconstpointer data)
   g_signal_connect (loop, "output", G_CALLBACK (count_output), &n_output);
   g_signal_connect (loop, "worker-exited", G_CALLBACK (on_worker_exited), &reason);
 
-  value = call_sync (loop, "anything", NULL, &error);
+  value = test_call_sync (loop, "anything", NULL, &error);
   if (g_str_equal (kind, "double-return"))
     {
       /* The first answer was good; the second breaks the protocol. */
