@@ -5,6 +5,9 @@
 
 #pragma once
 
+#include <string.h>
+#include <sys/socket.h>
+
 #include <mpel.h>
 
 G_BEGIN_DECLS
@@ -79,6 +82,32 @@ test_call_sync (MpelLoop    *loop,
   mpel_loop_call_async (loop, target, args, NULL, test_store_result, &result);
   test_iterate_until (result != NULL);
   return mpel_loop_call_finish (loop, result, error);
+}
+
+/* Writes @len bytes with @fd attached (SCM_RIGHTS), as a peer would. */
+static inline gssize
+test_send_with_fd (int         sock,
+                   const void *data,
+                   gsize       len,
+                   int         fd)
+{
+  struct msghdr msg = { 0 };
+  struct iovec iov = { (void *) data, len };
+  union { struct cmsghdr align; char buf[CMSG_SPACE (sizeof (int))]; } control;
+  struct cmsghdr *cmsg;
+
+  memset (&control, 0, sizeof control);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  cmsg = CMSG_FIRSTHDR (&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN (sizeof (int));
+  memcpy (CMSG_DATA (cmsg), &fd, sizeof (int));
+
+  return sendmsg (sock, &msg, 0);
 }
 
 G_END_DECLS

@@ -406,24 +406,7 @@ expect_protocol_error (const void *bytes,
   conn = mpel_connection_new (sv[0], NULL, peer_frame, peer_closed, &peer);
 
   if (fd_to_pass >= 0)
-    {
-      struct msghdr msg = { 0 };
-      struct iovec iov = { (void *) bytes, len };
-      union { struct cmsghdr align; char buf[CMSG_SPACE (sizeof (int))]; } control;
-      struct cmsghdr *cmsg;
-
-      memset (&control, 0, sizeof control);
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = control.buf;
-      msg.msg_controllen = sizeof control.buf;
-      cmsg = CMSG_FIRSTHDR (&msg);
-      cmsg->cmsg_level = SOL_SOCKET;
-      cmsg->cmsg_type = SCM_RIGHTS;
-      cmsg->cmsg_len = CMSG_LEN (sizeof (int));
-      memcpy (CMSG_DATA (cmsg), &fd_to_pass, sizeof (int));
-      g_assert_cmpint (sendmsg (sv[1], &msg, 0), ==, (gssize) len);
-    }
+    g_assert_cmpint (test_send_with_fd (sv[1], bytes, len, fd_to_pass), ==, (gssize) len);
   else
     g_assert_cmpint (write (sv[1], bytes, len), ==, (gssize) len);
 

@@ -277,10 +277,6 @@ run_hostile (const char *kind)
     {
       gsize size = mpel_envelope_size (NULL, one, NULL);
       g_autofree guint8 *buf = g_malloc0 (8 + ((size + 7) & ~7));
-      struct msghdr msg = { 0 };
-      struct iovec iov;
-      union { struct cmsghdr align; char buf[CMSG_SPACE (sizeof (int))]; } control;
-      struct cmsghdr *cmsg;
       int devnull = open ("/dev/null", O_RDONLY);
 
       /* an ITEM, so that the frame is fine and only the fd is wrong */
@@ -288,19 +284,7 @@ run_hostile (const char *kind)
       header[1] = 0;
       memcpy (buf, header, 8);
       mpel_envelope_write (buf + 8, size, MPEL_FRAME_ITEM, 0, id, NULL, one, NULL);
-      iov.iov_base = buf;
-      iov.iov_len = 8 + ((size + 7) & ~7);
-      memset (&control, 0, sizeof control);
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = control.buf;
-      msg.msg_controllen = sizeof control.buf;
-      cmsg = CMSG_FIRSTHDR (&msg);
-      cmsg->cmsg_level = SOL_SOCKET;
-      cmsg->cmsg_type = SCM_RIGHTS;
-      cmsg->cmsg_len = CMSG_LEN (sizeof (int));
-      memcpy (CMSG_DATA (cmsg), &devnull, sizeof (int));
-      if (sendmsg (fd, &msg, 0) < 0)
+      if (test_send_with_fd (fd, buf, 8 + ((size + 7) & ~7), devnull) < 0)
         return 1;
     }
 
