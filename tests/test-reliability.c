@@ -495,11 +495,19 @@ test_flood (void)
   after = mallinfo2 ();
 
   per_event = (double) (after.uordblks - before.uordblks) / n - args_cost;
-  g_test_message ("app memory per queued event beyond its arguments: %.1f bytes "
-                  "(arguments: %.1f bytes)", per_event, args_cost);
-  g_test_minimized_result (per_event, "bytes per queued event beyond its arguments");
-  /* A bound that catches a leak or a copy per event, not a benchmark. */
-  g_assert_cmpfloat (per_event, <, 512);
+  if (args_cost <= 0)
+    {
+      /* valgrind's allocator, say, which mallinfo2 () cannot see */
+      g_test_message ("app memory per queued event: not measurable with this allocator");
+    }
+  else
+    {
+      g_test_message ("app memory per queued event beyond its arguments: %.1f bytes "
+                      "(arguments: %.1f bytes)", per_event, args_cost);
+      g_test_minimized_result (per_event, "bytes per queued event beyond its arguments");
+      /* A bound that catches a leak or a copy per event, not a benchmark. */
+      g_assert_cmpfloat (per_event, <, 512);
+    }
   g_assert_cmpuint (mpel_loop_get_n_pending (loop), ==, n + 1);
 
   g_cancellable_cancel (cancellable);
