@@ -101,10 +101,6 @@ void            mpel_connection_set_spin       (MpelConnection           *conn,
                                                 gint64                    spin_usec,
                                                 gboolean                (*want_spin) (MpelConnection *conn,
                                                                                       gpointer        user_data));
-void            mpel_connection_set_max_frame  (MpelConnection           *conn,
-                                                gsize                     max_frame);
-void            mpel_connection_set_memfd_threshold (MpelConnection      *conn,
-                                                gsize                     threshold);
 gboolean        mpel_connection_send           (MpelConnection           *conn,
                                                 guint8                    kind,
                                                 guint32                   flags,
@@ -113,10 +109,6 @@ gboolean        mpel_connection_send           (MpelConnection           *conn,
                                                 GVariant                 *body,
                                                 GVariant                 *meta,
                                                 GError                  **error);
-gboolean        mpel_connection_send_raw       (MpelConnection           *conn,
-                                                const void               *data,
-                                                gsize                     len);
-void            mpel_connection_flush          (MpelConnection           *conn);
 void            mpel_connection_drain          (MpelConnection           *conn);
 gboolean        mpel_connection_flush_sync     (MpelConnection           *conn,
                                                 GError                  **error);

@@ -135,6 +135,15 @@ envelope_layout (EnvelopeLayout *layout,
   layout->total = layout->e3 + 2 * layout->w;
 }
 
+static void envelope_write_layout (guint8               *dest,
+                                   const EnvelopeLayout *layout,
+                                   guint8                kind,
+                                   guint32               flags,
+                                   guint64               id,
+                                   const char           *name,
+                                   GVariant             *body,
+                                   GVariant             *meta);
+
 gsize
 mpel_envelope_size (const char *name,
                     GVariant   *body,
@@ -166,6 +175,22 @@ mpel_envelope_write (guint8     *dest,
 
   envelope_layout (&layout, name, body, meta);
   g_assert (layout.total == size);
+  envelope_write_layout (dest, &layout, kind, flags, id, name, body, meta);
+}
+
+/* Writes the envelope whose @layout was computed for these values; @name
+ * and @body are not NULL. */
+static void
+envelope_write_layout (guint8               *dest,
+                       const EnvelopeLayout *layout_,
+                       guint8                kind,
+                       guint32               flags,
+                       guint64               id,
+                       const char           *name,
+                       GVariant             *body,
+                       GVariant             *meta)
+{
+  const EnvelopeLayout layout = *layout_;
 
   dest[0] = kind;
   dest[1] = dest[2] = dest[3] = 0;
@@ -539,9 +564,6 @@ struct _MpelConnection
   gint64 budget_usec;
   gint64 spin_usec;
   gboolean (*want_spin) (MpelConnection *conn, gpointer user_data);
-  gsize max_frame;
-  gsize memfd_threshold;
-  gsize max_message;
 
   guint closed : 1;
   guint eof : 1;
@@ -737,9 +759,6 @@ mpel_connection_new (int                       fd,
   conn->wfds = g_array_new (FALSE, FALSE, sizeof (int));
   conn->bulk_out = g_ptr_array_new_with_free_func (bulk_out_free);
   conn->bulk_in = g_hash_table_new_full (NULL, NULL, NULL, bulk_in_free);
-  conn->max_frame = MPEL_DEFAULT_MAX_FRAME;
-  conn->memfd_threshold = MPEL_DEFAULT_MEMFD_THRESHOLD;
-  conn->max_message = MPEL_DEFAULT_MAX_MESSAGE;
 
   g_unix_set_fd_nonblocking (fd, TRUE, NULL);
 
@@ -802,20 +821,6 @@ mpel_connection_set_spin (MpelConnection *conn,
 {
   conn->spin_usec = spin_usec;
   conn->want_spin = want_spin;
-}
-
-void
-mpel_connection_set_max_frame (MpelConnection *conn,
-                               gsize           max_frame)
-{
-  conn->max_frame = max_frame;
-}
-
-void
-mpel_connection_set_memfd_threshold (MpelConnection *conn,
-                                     gsize           threshold)
-{
-  conn->memfd_threshold = threshold;
 }
 
 gboolean
@@ -912,14 +917,6 @@ ensure_write_space (MpelConnection *conn,
   conn->wbuf = g_realloc (conn->wbuf, conn->wcap);
 }
 
-/* Nothing to do: connection_source_prepare() sees the queued bytes on the
- * next iteration, which is what coalesces the frames of one iteration into
- * one sendmsg(). */
-static inline void
-schedule_write (MpelConnection *conn)
-{
-}
-
 static void
 queue_bulk_descriptor (MpelConnection *conn,
                        guint32         id,
@@ -941,7 +938,6 @@ queue_bulk_descriptor (MpelConnection *conn,
   conn->wend += sizeof words;
   if (fd >= 0)
     g_array_append_val (conn->wfds, fd);
-  schedule_write (conn);
 }
 
 static BulkOut *
@@ -1052,6 +1048,7 @@ mpel_connection_send (MpelConnection  *conn,
 {
   g_autoptr(GVariant) owned_body = body ? g_variant_ref_sink (body) : NULL;
   g_autoptr(GVariant) owned_meta = meta ? g_variant_ref_sink (meta) : NULL;
+  EnvelopeLayout layout;
   gsize size;
   guint32 header[2];
 
@@ -1062,17 +1059,22 @@ mpel_connection_send (MpelConnection  *conn,
       return FALSE;
     }
 
-  size = mpel_envelope_size (name, body, meta);
+  if (name == NULL)
+    name = "";
+  if (body == NULL)
+    body = unit_variant ();
+  envelope_layout (&layout, name, body, meta);
+  size = layout.total;
 
-  if (size > conn->memfd_threshold)
+  if (size > MPEL_DEFAULT_MEMFD_THRESHOLD)
     {
       BulkOut *buf;
 
-      if (size > conn->max_message)
+      if (size > MPEL_DEFAULT_MAX_MESSAGE)
         {
           g_set_error (error, MPEL_ERROR, MPEL_ERROR_TOO_LARGE,
                        _("A message of %zu bytes is over the limit of %zu bytes"),
-                       size, conn->max_message);
+                       size, MPEL_DEFAULT_MAX_MESSAGE);
           return FALSE;
         }
 
@@ -1080,7 +1082,7 @@ mpel_connection_send (MpelConnection  *conn,
       if (buf == NULL)
         return FALSE;
 
-      mpel_envelope_write (buf->map, size, kind, flags, id, name, body, meta);
+      envelope_write_layout (buf->map, &layout, kind, flags, id, name, body, meta);
       queue_bulk_descriptor (conn, buf->id, buf->pooled ? 0 : BULK_FLAG_ONE_SHOT, size,
                              buf->announced ? -1 : dup (buf->fd));
       buf->announced = TRUE;
@@ -1094,30 +1096,12 @@ mpel_connection_send (MpelConnection  *conn,
       header[1] = GUINT32_TO_LE (0);
       ensure_write_space (conn, sizeof header + padded);
       memcpy (conn->wbuf + conn->wend, header, sizeof header);
-      mpel_envelope_write (conn->wbuf + conn->wend + sizeof header, size,
-                           kind, flags, id, name, body, meta);
+      envelope_write_layout (conn->wbuf + conn->wend + sizeof header, &layout,
+                             kind, flags, id, name, body, meta);
       memset (conn->wbuf + conn->wend + sizeof header + size, 0, padded - size);
       conn->wend += sizeof header + padded;
     }
 
-  schedule_write (conn);
-
-  return TRUE;
-}
-
-/* For tests that play a hostile peer: queues bytes as they are. */
-gboolean
-mpel_connection_send_raw (MpelConnection *conn,
-                          const void     *data,
-                          gsize           len)
-{
-  if (conn->closed)
-    return FALSE;
-
-  ensure_write_space (conn, len);
-  memcpy (conn->wbuf + conn->wend, data, len);
-  conn->wend += len;
-  schedule_write (conn);
 
   return TRUE;
 }
@@ -1247,13 +1231,6 @@ mpel_connection_drain (MpelConnection *conn)
   mpel_connection_unref (conn);
 }
 
-void
-mpel_connection_flush (MpelConnection *conn)
-{
-  if (!conn->closed && conn->wend > conn->wstart)
-    connection_write (conn);
-}
-
 gboolean
 mpel_connection_flush_sync (MpelConnection  *conn,
                             GError         **error)
@@ -1334,7 +1311,7 @@ bulk_in_register (MpelConnection  *conn,
     }
 
   if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || st.st_size <= 0 ||
-      (guint64) st.st_size > conn->max_message + (1 << 20))
+      (guint64) st.st_size > MPEL_DEFAULT_MAX_MESSAGE + (1 << 20))
     {
       close (fd);
       return protocol_error (error, _("a shared buffer has a size out of range"));
@@ -1416,7 +1393,7 @@ bulk_receive (MpelConnection  *conn,
   in = g_hash_table_lookup (conn->bulk_in, GUINT_TO_POINTER (id));
   if (in == NULL)
     return protocol_error (error, _("a message is in a shared buffer that was never lent"));
-  if (len == 0 || len > in->size || len > conn->max_message)
+  if (len == 0 || len > in->size || len > MPEL_DEFAULT_MAX_MESSAGE)
     return protocol_error (error, _("a message is larger than its shared buffer"));
 
   /* Our own copy before anything reads it: the peer can still write to the
@@ -1580,11 +1557,11 @@ next_frame (MpelConnection  *conn,
   if (n_fds != 0)
     return protocol_error (error, _("a frame announces descriptors in a way protocol 1 does not allow"));
 
-  if (len > conn->max_frame)
+  if (len > (gsize) MPEL_DEFAULT_MAX_FRAME)
     {
       g_set_error (error, MPEL_ERROR, MPEL_ERROR_PROTOCOL,
                    _("Protocol error: a frame of %zu bytes is over the limit of %zu bytes"),
-                   len, conn->max_frame);
+                   len, (gsize) MPEL_DEFAULT_MAX_FRAME);
       return FALSE;
     }
 

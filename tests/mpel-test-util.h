@@ -59,6 +59,16 @@ test_wait (MpelLoop *loop)
   g_assert_no_error (error);
 }
 
+/* An output handler that counts the events it sees. */
+static inline gboolean
+test_count_output (MpelLoop  *loop,
+                   MpelEvent *event,
+                   guint     *count)
+{
+  (*count)++;
+  return FALSE;
+}
+
 /* An async callback that keeps the result for the test to finish. */
 static inline void
 test_store_result (GObject      *object,

@@ -262,23 +262,14 @@ test_output_stop_propagation (void)
   g_assert_finalize_object (g_steal_pointer (&loop));
 }
 
-static gboolean
-count_output (MpelLoop  *loop,
-              MpelEvent *event,
-              guint     *count)
-{
-  (*count)++;
-  return FALSE;
-}
-
 static void
 test_output_detail (void)
 {
   g_autoptr(MpelLoop) loop = test_loop_new ();
   guint n_all = 0, n_my_event = 0;
 
-  g_signal_connect (loop, "output", G_CALLBACK (count_output), &n_all);
-  g_signal_connect (loop, "output::my_event", G_CALLBACK (count_output), &n_my_event);
+  g_signal_connect (loop, "output", G_CALLBACK (test_count_output), &n_all);
+  g_signal_connect (loop, "output::my_event", G_CALLBACK (test_count_output), &n_my_event);
 
   mpel_loop_add_event (loop, "add_one", g_variant_new ("(i)", 1));
   mpel_loop_add_event (loop, "my_event", g_variant_new ("(i)", 3));
@@ -713,7 +704,7 @@ test_cancel (void)
   guint n_output = 0;
 
   mpel_loop_set_max_in_flight (loop, 1);
-  g_signal_connect (loop, "output", G_CALLBACK (count_output), &n_output);
+  g_signal_connect (loop, "output", G_CALLBACK (test_count_output), &n_output);
 
   mpel_loop_call_async (loop, "mpel.sleep", g_variant_new ("(u)", 60000), cancellable, test_store_result, &result);
   queued = g_object_ref (mpel_loop_add_event (loop, "add_one", g_variant_new ("(i)", 1)));

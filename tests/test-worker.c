@@ -384,15 +384,6 @@ test_kwargs_default (void)
   g_assert_finalize_object (g_steal_pointer (&loop));
 }
 
-static gboolean
-count_output (MpelLoop  *loop,
-              MpelEvent *event,
-              guint     *count)
-{
-  (*count)++;
-  return FALSE;
-}
-
 static void
 on_worker_exited (MpelLoop     *loop,
                   guint         index,
@@ -416,7 +407,7 @@ test_hostile_worker (gconstpointer data)
   g_autoptr(GVariant) value = NULL;
   guint n_output = 0;
 
-  g_signal_connect (loop, "output", G_CALLBACK (count_output), &n_output);
+  g_signal_connect (loop, "output", G_CALLBACK (test_count_output), &n_output);
   g_signal_connect (loop, "worker-exited", G_CALLBACK (on_worker_exited), &reason);
 
   value = test_call_sync (loop, "anything", NULL, &error);
