@@ -55,12 +55,19 @@
 #define RESTART_WINDOW_USEC    (60 * G_USEC_PER_SEC)
 #define RESTART_BASE_MSEC      100
 #define RESTART_MAX_MSEC       5000
+#define HANDSHAKE_TIMEOUT_MSEC 5000
+/* Spawning is a fork and an exec on the main context; past a few workers
+ * per processor more workers only add memory and start-up time. */
+#define WORKERS_PER_CPU        4
+#define MIN_MAX_WORKERS        16
 
 typedef enum
 {
   LOOP_IDLE,
   LOOP_RUNNING,
   LOOP_STOPPING,
+  /* Being disposed: refuses new events and never starts again. */
+  LOOP_DISPOSED,
 } LoopState;
 
 typedef struct
@@ -73,12 +80,16 @@ typedef struct
   GHashTable     *in_flight;     /* &event->id → MpelEvent (owned) */
   GCancellable   *cancellable;
   GSource        *grace_source;
+  GSource        *handshake_source;
+  char           *argv_string;   /* for start-up errors */
   GError         *startup_error;
   GError         *protocol_error;
   guint           n_abandoned;   /* ended here, not yet answered there */
   guint           hello_received : 1;
+  guint           past_startup : 1;  /* a frame after HELLO was handled */
   guint           stop_sent : 1;
   guint           dead : 1;
+  guint           killed : 1;        /* by us, as stuck */
 } WorkerSlot;
 
 struct _MpelLoop
@@ -93,6 +104,7 @@ struct _MpelLoop
   guint              max_in_flight;
   guint              max_restarts;
   guint              kill_timeout;
+  guint              handshake_timeout;
 
   GPtrArray         *workers;     /* WorkerSlot*, NULL for a dead one */
   GQueue             queue;       /* queued events, by priority */
@@ -101,6 +113,8 @@ struct _MpelLoop
   GPtrArray         *waiters;     /* GTask of wait_async */
   GArray            *restarts;    /* gint64 monotonic times */
   GPtrArray         *restart_sources;
+  GPtrArray         *start_tasks; /* GTask of start_async */
+  GSource           *start_check_source;
 
   guint64            next_id;
   guint              n_pending;
@@ -120,6 +134,7 @@ enum {
   PROP_MAX_IN_FLIGHT,
   PROP_MAX_RESTARTS,
   PROP_KILL_TIMEOUT,
+  PROP_HANDSHAKE_TIMEOUT,
   PROP_RUNNING,
   PROP_N_PENDING,
   N_PROPS
@@ -144,6 +159,26 @@ static void loop_end_event     (MpelLoop   *self,
 static gboolean loop_start_internal (MpelLoop  *self,
                                      GError   **error);
 
+/* A loop belongs to the main context that was thread-default when it was
+ * made, as a GDBusConnection does: it is used from the thread that runs
+ * that context, or from one that holds it. The common case costs a
+ * thread-local lookup and a comparison; only a caller elsewhere takes the
+ * context's lock to ask whether it owns it. */
+static inline gboolean
+caller_owns_context (MpelLoop *self)
+{
+  GMainContext *context = g_main_context_get_thread_default ();
+
+  if (context == NULL)
+    context = g_main_context_default ();
+
+  return context == self->context || g_main_context_is_owner (self->context);
+}
+
+static void loop_fail_start_tasks  (MpelLoop     *self,
+                                    const GError *error);
+static void loop_check_start_tasks (MpelLoop     *self);
+
 /* Worker slots */
 
 static WorkerSlot *
@@ -160,17 +195,15 @@ slot_clear (gpointer data)
   g_assert (slot->loop == NULL);
   g_assert (g_hash_table_size (slot->in_flight) == 0);
 
-  if (slot->grace_source != NULL)
-    {
-      g_source_destroy (slot->grace_source);
-      g_clear_pointer (&slot->grace_source, g_source_unref);
-    }
+  _mpel_clear_source (&slot->grace_source);
+  _mpel_clear_source (&slot->handshake_source);
   g_clear_pointer (&slot->conn, mpel_connection_unref);
   g_clear_object (&slot->subprocess);
   g_clear_object (&slot->cancellable);
   g_clear_pointer (&slot->in_flight, g_hash_table_unref);
   g_clear_error (&slot->startup_error);
   g_clear_error (&slot->protocol_error);
+  g_clear_pointer (&slot->argv_string, g_free);
 }
 
 static void
@@ -241,21 +274,21 @@ describe_status (int status)
   return g_strdup_printf (_("ended with wait status %d"), status);
 }
 
+static void
+destroy_source (gpointer data)
+{
+  GSource *source = data;
+
+  _mpel_clear_source (&source);
+}
+
 /* Events */
 
 static void
 event_clear_sources (MpelEvent *event)
 {
-  if (event->timeout_source != NULL)
-    {
-      g_source_destroy (event->timeout_source);
-      g_clear_pointer (&event->timeout_source, g_source_unref);
-    }
-  if (event->cancel_source != NULL)
-    {
-      g_source_destroy (event->cancel_source);
-      g_clear_pointer (&event->cancel_source, g_source_unref);
-    }
+  _mpel_clear_source (&event->timeout_source);
+  _mpel_clear_source (&event->cancel_source);
 }
 
 static void
@@ -287,11 +320,16 @@ loop_end_event (MpelLoop       *self,
 
   event_clear_sources (event);
 
-  /* Handlers may drop the last other reference. */
+  /* Handlers may drop the last other reference. The caller holds the
+   * loop. */
   g_object_ref (event);
+  /* Every handler that can see an event end runs inside the guard, so that
+   * a nested mpel_loop_wait() is refused on every path alike. */
+  self->in_dispatch++;
 
   if (!_mpel_event_finish (event, state, result, error))
     {
+      self->in_dispatch--;
       g_object_unref (event);
       return;
     }
@@ -320,6 +358,7 @@ loop_end_event (MpelLoop       *self,
       complete_waiters (self);
     }
 
+  self->in_dispatch--;
   g_object_unref (event);
 }
 
@@ -448,6 +487,7 @@ abandoned_timeout_cb (gpointer data)
    * stuck, perhaps in a handler that cannot be cancelled. */
   if (slot != NULL && !slot->dead && slot->subprocess != NULL)
     {
+      slot->killed = TRUE;
       g_debug ("Killing worker %u (pid %d): “%s” was not answered %u ms after it was cancelled",
                slot->index, (int) slot->pid, mpel_event_get_target (event),
                slot->loop ? slot->loop->kill_timeout : 0);
@@ -628,6 +668,9 @@ crash_error (WorkerSlot *slot,
 static gboolean restart_worker_later (MpelLoop  *self,
                                       guint      index,
                                       GError   **error);
+static void     schedule_restart     (MpelLoop  *self,
+                                      guint      index,
+                                      guint      delay);
 
 static void
 slot_died (WorkerSlot *slot,
@@ -638,6 +681,7 @@ slot_died (WorkerSlot *slot,
   g_autofree char *how = describe_status (status);
   gboolean clean;
   gboolean crashed;
+  gboolean replace;
 
   g_assert (self != NULL);
 
@@ -655,11 +699,8 @@ slot_died (WorkerSlot *slot,
     }
 
   slot->dead = TRUE;
-  if (slot->grace_source != NULL)
-    {
-      g_source_destroy (slot->grace_source);
-      g_clear_pointer (&slot->grace_source, g_source_unref);
-    }
+  _mpel_clear_source (&slot->grace_source);
+  _mpel_clear_source (&slot->handshake_source);
   if (slot->conn != NULL)
     mpel_connection_close (slot->conn);
 
@@ -667,6 +708,23 @@ slot_died (WorkerSlot *slot,
           slot->protocol_error == NULL && slot->startup_error == NULL &&
           g_hash_table_size (slot->in_flight) == 0;
   crashed = !clean && slot->startup_error == NULL && slot->protocol_error == NULL;
+
+  if (crashed && !slot->hello_received)
+    {
+      /* It never connected: a wrong program or script path, an interpreter
+       * without gi, a worker that does not run, a module init that exits.
+       * A restart would fail the same way. */
+      slot->startup_error = g_error_new (MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
+                                         _("it %s before connecting — does “%s” call Mpel.Worker.run()?"),
+                                         how, slot->argv_string);
+      crashed = FALSE;
+    }
+  else if (slot->killed)
+    {
+      g_free (how);
+      how = g_strdup_printf (_("was killed as stuck, as it did not give back a cancelled event within %u ms,"),
+                             self->kill_timeout);
+    }
 
   if (slot->startup_error != NULL)
     reason = g_error_new (MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
@@ -679,6 +737,7 @@ slot_died (WorkerSlot *slot,
                           _("Worker %u (pid %d) %s"), slot->index, (int) slot->pid, how);
 
   g_object_ref (self);
+  self->in_dispatch++;
 
   /* Out of the loop's hands before any signal, as a handler may close or
    * restart the loop; the workers array's reference is ours now. */
@@ -690,10 +749,21 @@ slot_died (WorkerSlot *slot,
   else
     slot_fail_in_flight (slot, crash_error, how);
 
+  if (reason != NULL && (!slot->hello_received || slot->startup_error != NULL))
+    loop_fail_start_tasks (self, reason);
+
   g_signal_emit (self, signals[WORKER_EXITED], 0, slot->index, reason);
 
-  if (self->state == LOOP_RUNNING && crashed &&
-      self->restart_policy == MPEL_RESTART_POLICY_ON_CRASH)
+  /* A worker we killed as stuck did not fail by itself: it is replaced
+   * whatever the policy, and at once, so that what waited for it runs. */
+  replace = slot->killed &&
+            (self->state == LOOP_RUNNING ||
+             (self->state == LOOP_STOPPING && !g_queue_is_empty (&self->queue)));
+
+  if (replace)
+    schedule_restart (self, slot->index, 0);
+  else if (self->state == LOOP_RUNNING && crashed &&
+           self->restart_policy == MPEL_RESTART_POLICY_ON_CRASH)
     {
       g_autoptr(GError) give_up = NULL;
 
@@ -728,6 +798,10 @@ slot_died (WorkerSlot *slot,
   else
     loop_pump (self);
 
+  if (self->start_tasks->len > 0)
+    loop_check_start_tasks (self);
+
+  self->in_dispatch--;
   slot->loop = NULL;
   slot_unref (slot);
   g_object_unref (self);
@@ -851,6 +925,9 @@ handle_hello (WorkerSlot *slot,
     }
 
   slot->hello_received = TRUE;
+  _mpel_clear_source (&slot->handshake_source);
+  if (slot->loop->start_tasks->len > 0)
+    loop_check_start_tasks (slot->loop);
 
   return TRUE;
 }
@@ -862,7 +939,9 @@ handle_reply (WorkerSlot *slot,
   MpelLoop *self = slot->loop;
   MpelEvent *event;
 
-  if (frame->id == 0 && frame->kind == MPEL_FRAME_ERROR && slot->startup_error == NULL)
+  /* An ERROR with id 0 is a start-up failure only as the first frame after
+   * HELLO; afterwards no event has id 0 and it is a protocol error. */
+  if (frame->id == 0 && frame->kind == MPEL_FRAME_ERROR && !slot->past_startup)
     {
       g_autoptr(GError) cause = mpel_error_from_variant (frame->body);
       g_autoptr(GError) error = NULL;
@@ -873,9 +952,13 @@ handle_reply (WorkerSlot *slot,
       error = g_error_new (MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
                            _("Worker %u (pid %d) failed to start: %s"),
                            slot->index, (int) slot->pid, cause->message);
+      slot->past_startup = TRUE;
       slot_fail_in_flight (slot, copy_error, error);
+      loop_fail_start_tasks (self, error);
       return TRUE;
     }
+
+  slot->past_startup = TRUE;
 
   event = g_hash_table_lookup (slot->in_flight, &frame->id);
   if (event == NULL)
@@ -1004,6 +1087,29 @@ build_argv (MpelLoop *self)
   return g_strv_builder_end (builder);
 }
 
+static gboolean
+handshake_expired_cb (gpointer data)
+{
+  WorkerSlot *slot = data;
+  MpelLoop *self = slot->loop;
+
+  g_clear_pointer (&slot->handshake_source, g_source_unref);
+
+  if (self == NULL || slot->dead || slot->hello_received)
+    return G_SOURCE_REMOVE;
+
+  /* Its exit is reported as a start-up failure, naming this reason; a
+   * worker that never spoke is not restarted. */
+  slot->startup_error = g_error_new (MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
+                                     _("it did not connect within %u ms and was killed — "
+                                       "is “%s” a program that calls Mpel.Worker.run()?"),
+                                     self->handshake_timeout, slot->argv_string);
+  if (slot->subprocess != NULL)
+    g_subprocess_force_exit (slot->subprocess);
+
+  return G_SOURCE_REMOVE;
+}
+
 static WorkerSlot *
 spawn_worker (MpelLoop  *self,
               guint      index,
@@ -1068,6 +1174,7 @@ spawn_worker (MpelLoop  *self,
    * if it sent one, tells the pid then. */
   if (g_subprocess_get_identifier (slot->subprocess) != NULL)
     slot->pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (slot->subprocess), NULL, 10);
+  slot->argv_string = g_strjoinv (" ", argv);
   slot->in_flight = g_hash_table_new (g_int64_hash, g_int64_equal);
   slot->cancellable = g_cancellable_new ();
   slot->conn = mpel_connection_new (sv[0], self->context, on_frame, on_connection_closed, slot);
@@ -1081,6 +1188,16 @@ spawn_worker (MpelLoop  *self,
   mpel_connection_send (slot->conn, MPEL_FRAME_HELLO, 0, 0, g_get_prgname (), hello, NULL, NULL);
 
   g_subprocess_wait_async (slot->subprocess, slot->cancellable, on_subprocess_exited, slot_ref (slot));
+
+  if (self->handshake_timeout > 0)
+    {
+      /* The slot is alive while the source is: slot_died(), slot_discard()
+       * and slot_clear() destroy it. */
+      slot->handshake_source = g_timeout_source_new (self->handshake_timeout);
+      g_source_set_static_name (slot->handshake_source, "[mpel] handshake");
+      g_source_set_callback (slot->handshake_source, handshake_expired_cb, slot, NULL);
+      g_source_attach (slot->handshake_source, self->context);
+    }
 
   if (pushed)
     g_main_context_pop_thread_default (self->context);
@@ -1110,7 +1227,8 @@ restart_cb (gpointer data)
   /* Our callback data stays alive until this dispatch returns. */
   g_ptr_array_remove_fast (self->restart_sources, restart->source);
 
-  if (self->state != LOOP_IDLE && index < self->workers->len &&
+  if ((self->state == LOOP_RUNNING || self->state == LOOP_STOPPING) &&
+      index < self->workers->len &&
       g_ptr_array_index (self->workers, index) == NULL)
     {
       slot = spawn_worker (self, index, &error);
@@ -1119,11 +1237,15 @@ restart_cb (gpointer data)
           g_ptr_array_index (self->workers, index) = slot;
           loop_pump (self);
         }
-      else if (count_live_workers (self) == 0 && self->restart_sources->len == 0)
+      else
         {
-          fail_queue (self, error);
-          self->state = LOOP_IDLE;
-          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+          loop_fail_start_tasks (self, error);
+          if (count_live_workers (self) == 0 && self->restart_sources->len == 0)
+            {
+              fail_queue (self, error);
+              self->state = LOOP_IDLE;
+              g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+            }
         }
     }
 
@@ -1138,7 +1260,6 @@ restart_worker_later (MpelLoop  *self,
                       GError   **error)
 {
   gint64 now = g_get_monotonic_time ();
-  Restart *restart;
   guint n_recent = 0;
   guint delay;
 
@@ -1160,6 +1281,17 @@ restart_worker_later (MpelLoop  *self,
 
   g_array_append_val (self->restarts, now);
   delay = MIN (RESTART_BASE_MSEC << MIN (n_recent, 16), RESTART_MAX_MSEC);
+  schedule_restart (self, index, delay);
+
+  return TRUE;
+}
+
+static void
+schedule_restart (MpelLoop *self,
+                  guint     index,
+                  guint     delay)
+{
+  Restart *restart;
 
   restart = g_new0 (Restart, 1);
   restart->loop = self;
@@ -1169,8 +1301,6 @@ restart_worker_later (MpelLoop  *self,
   g_source_set_callback (restart->source, restart_cb, restart, g_free);
   g_source_attach (restart->source, self->context);
   g_ptr_array_add (self->restart_sources, restart->source);
-
-  return TRUE;
 }
 
 /* Life cycle */
@@ -1182,6 +1312,7 @@ slot_discard (MpelLoop   *self,
   /* The loop lets go of the slot: no more callbacks reach the loop, and the
    * process is ended. GSubprocess reaps it. */
   g_cancellable_cancel (slot->cancellable);
+  _mpel_clear_source (&slot->handshake_source);
   if (slot->conn != NULL)
     mpel_connection_close (slot->conn);
   if (!slot->dead && slot->subprocess != NULL)
@@ -1197,10 +1328,15 @@ loop_close_internal (MpelLoop *self,
 {
   g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) slots = NULL;
-  gboolean was_running = self->state != LOOP_IDLE;
+  gboolean was_running = self->state == LOOP_RUNNING || self->state == LOOP_STOPPING;
 
-  self->state = LOOP_IDLE;
+  /* A loop being disposed stays so, even if a handler closes it again. */
+  if (disposing || self->state == LOOP_DISPOSED)
+    self->state = LOOP_DISPOSED;
+  else
+    self->state = LOOP_IDLE;
   g_ptr_array_set_size (self->restart_sources, 0);
+  _mpel_clear_source (&self->start_check_source);
 
   /* Collect in-flight events in the order they were sent, then the queue. */
   slots = g_steal_pointer (&self->workers);
@@ -1243,11 +1379,7 @@ loop_close_internal (MpelLoop *self,
       g_ptr_array_add (events, g_object_ref (deferred->event));
       deferred_free (deferred);
     }
-  if (self->deferred_source != NULL)
-    {
-      g_source_destroy (self->deferred_source);
-      g_clear_pointer (&self->deferred_source, g_source_unref);
-    }
+  _mpel_clear_source (&self->deferred_source);
 
   for (guint i = 0; i < events->len; i++)
     {
@@ -1264,8 +1396,10 @@ loop_close_internal (MpelLoop *self,
               /* No loop signals from a loop being disposed; the event's own
                * signals still tell its owner. */
               event_clear_sources (event);
+              self->in_dispatch++;
               if (_mpel_event_finish (event, MPEL_EVENT_STATE_FAILED, NULL, error))
                 self->n_pending--;
+              self->in_dispatch--;
             }
           else
             loop_end_event (self, event, MPEL_EVENT_STATE_FAILED, NULL, error);
@@ -1274,6 +1408,14 @@ loop_close_internal (MpelLoop *self,
         event_clear_sources (event);
 
       event->loop = NULL;
+    }
+
+  if (self->start_tasks->len > 0)
+    {
+      g_autoptr(GError) error = g_error_new_literal (MPEL_ERROR, MPEL_ERROR_CLOSED,
+                                                     _("The loop was closed before its workers started"));
+
+      loop_fail_start_tasks (self, error);
     }
 
   if (was_running && !disposing)
@@ -1296,6 +1438,8 @@ mpel_loop_finalize (GObject *object)
   MpelLoop *self = (MpelLoop *)object;
 
   g_assert (self->waiters->len == 0);
+  g_assert (self->start_tasks->len == 0);
+  g_assert (self->start_check_source == NULL);
 
   g_clear_pointer (&self->argv, g_strfreev);
   g_clear_pointer (&self->modules, g_strfreev);
@@ -1303,6 +1447,7 @@ mpel_loop_finalize (GObject *object)
   g_clear_pointer (&self->waiters, g_ptr_array_unref);
   g_clear_pointer (&self->restarts, g_array_unref);
   g_clear_pointer (&self->restart_sources, g_ptr_array_unref);
+  g_clear_pointer (&self->start_tasks, g_ptr_array_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
 
   G_OBJECT_CLASS (mpel_loop_parent_class)->finalize (object);
@@ -1344,6 +1489,10 @@ mpel_loop_get_property (GObject    *object,
 
     case PROP_KILL_TIMEOUT:
       g_value_set_uint (value, self->kill_timeout);
+      break;
+
+    case PROP_HANDSHAKE_TIMEOUT:
+      g_value_set_uint (value, self->handshake_timeout);
       break;
 
     case PROP_RUNNING:
@@ -1395,6 +1544,10 @@ mpel_loop_set_property (GObject      *object,
 
     case PROP_KILL_TIMEOUT:
       mpel_loop_set_kill_timeout (self, g_value_get_uint (value));
+      break;
+
+    case PROP_HANDSHAKE_TIMEOUT:
+      mpel_loop_set_handshake_timeout (self, g_value_get_uint (value));
       break;
 
     default:
@@ -1491,12 +1644,27 @@ mpel_loop_class_init (MpelLoopClass *klass)
    *
    * Milliseconds a worker has to answer an event after it was cancelled or
    * timed out; past that the worker is taken to be stuck (in a handler that
-   * cannot be cancelled, say) and is killed, and restarted under
-   * [enum@Mpel.RestartPolicy].ON_CRASH. 0, the default, never kills.
+   * cannot be cancelled, say) and is killed. A worker killed this way is
+   * replaced whatever [property@Mpel.Loop:restart-policy] says, and the
+   * replacement does not count against [property@Mpel.Loop:max-restarts].
+   * 0, the default, never kills.
    */
   properties[PROP_KILL_TIMEOUT] =
     g_param_spec_uint ("kill-timeout", NULL, NULL,
                        0, G_MAXUINT, 0,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * MpelLoop:handshake-timeout:
+   *
+   * Milliseconds a new worker has to say HELLO. A worker that does not (a
+   * program that is not an mpel worker, an interpreter that hangs) is
+   * killed, and its events fail with %MPEL_ERROR_SPAWN_FAILED naming the
+   * timeout. 0 waits for ever; the default is 5000.
+   */
+  properties[PROP_HANDSHAKE_TIMEOUT] =
+    g_param_spec_uint ("handshake-timeout", NULL, NULL,
+                       0, G_MAXUINT, HANDSHAKE_TIMEOUT_MSEC,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
   /**
@@ -1605,7 +1773,9 @@ mpel_loop_init (MpelLoop *self)
   self->workers = g_ptr_array_new ();
   self->waiters = g_ptr_array_new_with_free_func (g_object_unref);
   self->restarts = g_array_new (FALSE, FALSE, sizeof (gint64));
-  self->restart_sources = g_ptr_array_new_with_free_func ((GDestroyNotify) g_source_destroy);
+  self->restart_sources = g_ptr_array_new_with_free_func (destroy_source);
+  self->start_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  self->handshake_timeout = HANDSHAKE_TIMEOUT_MSEC;
 }
 
 /**
@@ -1691,6 +1861,7 @@ mpel_loop_set_argv (MpelLoop           *self,
                     const char * const *argv)
 {
   g_return_if_fail (MPEL_IS_LOOP (self));
+  g_return_if_fail (caller_owns_context (self));
 
   if (_mpel_set_strv (&self->argv, argv))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ARGV]);
@@ -1725,6 +1896,7 @@ mpel_loop_set_modules (MpelLoop           *self,
                        const char * const *modules)
 {
   g_return_if_fail (MPEL_IS_LOOP (self));
+  g_return_if_fail (caller_owns_context (self));
 
   if (_mpel_set_strv (&self->modules, modules))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODULES]);
@@ -1751,15 +1923,19 @@ mpel_loop_get_n_workers (MpelLoop *self)
  * @self: a #MpelLoop
  * @n_workers: the number of worker processes, at least 1
  *
- * Sets how many workers the next start spawns.
+ * Sets how many workers the next start spawns. Workers are spawned on the
+ * loop's main context, so the number is capped at what one machine can use:
+ * four per processor, and at least 16. A larger value is taken as the cap.
  */
 void
 mpel_loop_set_n_workers (MpelLoop *self,
                          guint     n_workers)
 {
   g_return_if_fail (MPEL_IS_LOOP (self));
+  g_return_if_fail (caller_owns_context (self));
   g_return_if_fail (n_workers >= 1);
 
+  n_workers = MIN (n_workers, MAX (WORKERS_PER_CPU * g_get_num_processors (), MIN_MAX_WORKERS));
   if (self->n_workers == n_workers)
     return;
 
@@ -1795,6 +1971,7 @@ mpel_loop_set_restart_policy (MpelLoop          *self,
                               MpelRestartPolicy  policy)
 {
   g_return_if_fail (MPEL_IS_LOOP (self));
+  g_return_if_fail (caller_owns_context (self));
 
   if (self->restart_policy == policy)
     return;
@@ -1831,6 +2008,7 @@ mpel_loop_set_max_in_flight (MpelLoop *self,
                              guint     max_in_flight)
 {
   g_return_if_fail (MPEL_IS_LOOP (self));
+  g_return_if_fail (caller_owns_context (self));
 
   if (self->max_in_flight == max_in_flight)
     return;
@@ -1868,6 +2046,7 @@ mpel_loop_set_max_restarts (MpelLoop *self,
                             guint     max_restarts)
 {
   g_return_if_fail (MPEL_IS_LOOP (self));
+  g_return_if_fail (caller_owns_context (self));
 
   if (self->max_restarts == max_restarts)
     return;
@@ -1906,12 +2085,52 @@ mpel_loop_set_kill_timeout (MpelLoop *self,
                             guint     kill_timeout_msec)
 {
   g_return_if_fail (MPEL_IS_LOOP (self));
+  g_return_if_fail (caller_owns_context (self));
 
   if (self->kill_timeout == kill_timeout_msec)
     return;
 
   self->kill_timeout = kill_timeout_msec;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_KILL_TIMEOUT]);
+}
+
+/**
+ * mpel_loop_get_handshake_timeout:
+ * @self: a #MpelLoop
+ *
+ * Gets how long a new worker has to say HELLO.
+ *
+ * Returns: the handshake timeout in milliseconds; 0 waits for ever
+ */
+guint
+mpel_loop_get_handshake_timeout (MpelLoop *self)
+{
+  g_return_val_if_fail (MPEL_IS_LOOP (self), 0);
+
+  return self->handshake_timeout;
+}
+
+/**
+ * mpel_loop_set_handshake_timeout:
+ * @self: a #MpelLoop
+ * @handshake_timeout_msec: milliseconds, or 0 to wait for ever
+ *
+ * Sets how long a worker spawned from now on has to say HELLO before it is
+ * killed and its events fail with %MPEL_ERROR_SPAWN_FAILED.
+ */
+void
+mpel_loop_set_handshake_timeout (MpelLoop *self,
+                                 guint     handshake_timeout_msec)
+{
+  g_return_if_fail (MPEL_IS_LOOP (self));
+  g_return_if_fail (caller_owns_context (self));
+  g_return_if_fail (caller_owns_context (self));
+
+  if (self->handshake_timeout == handshake_timeout_msec)
+    return;
+
+  self->handshake_timeout = handshake_timeout_msec;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HANDSHAKE_TIMEOUT]);
 }
 
 /**
@@ -2026,10 +2245,18 @@ mpel_loop_start (MpelLoop  *self,
                  GError   **error)
 {
   g_return_val_if_fail (MPEL_IS_LOOP (self), FALSE);
+  g_return_val_if_fail (caller_owns_context (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (self->state == LOOP_RUNNING)
     return TRUE;
+
+  if (self->state == LOOP_DISPOSED)
+    {
+      g_set_error_literal (error, MPEL_ERROR, MPEL_ERROR_CLOSED,
+                           _("The loop is being disposed"));
+      return FALSE;
+    }
 
   if (self->state == LOOP_STOPPING)
     {
@@ -2039,6 +2266,186 @@ mpel_loop_start (MpelLoop  *self,
     }
 
   return loop_start_internal (self, error);
+}
+
+/* Start tasks */
+
+static void
+loop_fail_start_tasks (MpelLoop     *self,
+                       const GError *error)
+{
+  g_autoptr(GPtrArray) tasks = NULL;
+
+  if (self->start_tasks->len == 0)
+    return;
+
+  tasks = g_steal_pointer (&self->start_tasks);
+  self->start_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  _mpel_clear_source (&self->start_check_source);
+
+  for (guint i = 0; i < tasks->len; i++)
+    g_task_return_error (g_ptr_array_index (tasks, i), g_error_copy (error));
+}
+
+static gboolean
+workers_ready (MpelLoop *self)
+{
+  if (self->workers->len == 0)
+    return FALSE;
+
+  for (guint i = 0; i < self->workers->len; i++)
+    {
+      WorkerSlot *slot = g_ptr_array_index (self->workers, i);
+
+      if (slot == NULL || slot->dead || !slot->hello_received || slot->startup_error != NULL)
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+start_check_cb (gpointer data)
+{
+  MpelLoop *self = data;
+  g_autoptr(GPtrArray) tasks = NULL;
+
+  g_clear_pointer (&self->start_check_source, g_source_unref);
+
+  if (self->state != LOOP_RUNNING && self->state != LOOP_STOPPING)
+    {
+      g_autoptr(GError) error = g_error_new_literal (MPEL_ERROR, MPEL_ERROR_CLOSED,
+                                                     _("The loop stopped before its workers started"));
+
+      loop_fail_start_tasks (self, error);
+      return G_SOURCE_REMOVE;
+    }
+
+  if (!workers_ready (self))
+    return G_SOURCE_REMOVE;
+
+  tasks = g_steal_pointer (&self->start_tasks);
+  self->start_tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < tasks->len; i++)
+    g_task_return_boolean (g_ptr_array_index (tasks, i), TRUE);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Looks from an idle rather than at once: a worker whose modules fail to
+ * load says HELLO and then sends its start-up error, and both are read in
+ * one go. */
+static void
+loop_check_start_tasks (MpelLoop *self)
+{
+  if (self->start_tasks->len == 0 || self->start_check_source != NULL)
+    return;
+
+  self->start_check_source = g_idle_source_new ();
+  g_source_set_priority (self->start_check_source, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (self->start_check_source, "[mpel] start check");
+  g_source_set_callback (self->start_check_source, start_check_cb, self, NULL);
+  g_source_attach (self->start_check_source, self->context);
+}
+
+static void
+start_cancelled (GCancellable *cancellable,
+                 GTask        *task)
+{
+  MpelLoop *self = g_task_get_source_object (task);
+  guint index;
+
+  if (g_ptr_array_find (self->start_tasks, task, &index))
+    {
+      g_autoptr(GTask) owned = g_object_ref (task);
+
+      g_ptr_array_remove_index (self->start_tasks, index);
+      g_task_return_error_if_cancelled (owned);
+    }
+}
+
+static gboolean
+start_cancel_source_cb (GCancellable *cancellable,
+                        gpointer      data)
+{
+  start_cancelled (cancellable, data);
+
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * mpel_loop_start_async:
+ * @self: a #MpelLoop
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async) (closure user_data): called once every worker
+ *   has connected, or one of them failed to
+ * @user_data: data for @callback
+ *
+ * Starts the loop, like [method@Mpel.Loop.start], and completes once every
+ * worker has connected (said HELLO). This is the way to learn early that
+ * the worker is wrong: a program that is not a worker, a script that
+ * exits, a plugin that does not load. Events may be added meanwhile; they
+ * run as workers connect.
+ */
+void
+mpel_loop_start_async (MpelLoop            *self,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (MPEL_IS_LOOP (self));
+  g_return_if_fail (caller_owns_context (self));
+  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mpel_loop_start_async);
+  g_task_set_name (task, "[mpel] start");
+
+  if (!mpel_loop_start (self, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  if (cancellable != NULL)
+    {
+      GSource *source = g_cancellable_source_new (cancellable);
+
+      /* The task owns the source, so that it goes with the task. */
+      g_source_set_callback (source, G_SOURCE_FUNC (start_cancel_source_cb), task, NULL);
+      g_source_attach (source, self->context);
+      g_task_set_task_data (task, source, destroy_source);
+    }
+
+  g_ptr_array_add (self->start_tasks, g_steal_pointer (&task));
+  loop_check_start_tasks (self);
+}
+
+/**
+ * mpel_loop_start_finish:
+ * @self: a #MpelLoop
+ * @result: the #GAsyncResult
+ * @error: return location for an error
+ *
+ * Gets the result of [method@Mpel.Loop.start_async]: %MPEL_ERROR_SPAWN_FAILED
+ * with the reason if a worker could not be spawned or did not connect,
+ * %MPEL_ERROR_CLOSED if the loop was closed meanwhile.
+ *
+ * Returns: %TRUE once every worker has connected
+ */
+gboolean
+mpel_loop_start_finish (MpelLoop      *self,
+                        GAsyncResult  *result,
+                        GError       **error)
+{
+  g_return_val_if_fail (MPEL_IS_LOOP (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == mpel_loop_start_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /**
@@ -2054,6 +2461,7 @@ void
 mpel_loop_stop (MpelLoop *self)
 {
   g_return_if_fail (MPEL_IS_LOOP (self));
+  g_return_if_fail (caller_owns_context (self));
 
   if (self->state != LOOP_RUNNING)
     return;
@@ -2077,10 +2485,44 @@ void
 mpel_loop_close (MpelLoop *self)
 {
   g_return_if_fail (MPEL_IS_LOOP (self));
+  g_return_if_fail (caller_owns_context (self));
 
   g_object_ref (self);
   loop_close_internal (self, FALSE);
   g_object_unref (self);
+}
+
+/* From a handler that runs while the loop is being disposed ("retry on
+ * failure"): the event ends at once, without the loop, which is going
+ * away and has no main-context iteration left in which to fail it. */
+static gboolean
+release_cb (gpointer data)
+{
+  return G_SOURCE_REMOVE;
+}
+
+static void
+push_refused (MpelLoop  *self,
+              MpelEvent *event)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GSource) release = g_idle_source_new ();
+
+  /* mpel_loop_add_event() returns the event unowned: keep it until the
+   * context runs again, as for any event that fails. */
+  g_source_set_static_name (release, "[mpel] refused event");
+  g_source_set_callback (release, release_cb, g_object_ref (event), g_object_unref);
+  g_source_attach (release, self->context);
+
+  _mpel_event_attach (event, NULL, 0);
+  event_clear_sources (event);
+  _mpel_event_finish (event, MPEL_EVENT_STATE_FAILED, NULL,
+                      g_error_new (MPEL_ERROR, MPEL_ERROR_CLOSED,
+                                   _("The loop is being disposed; “%s” was not run"),
+                                   mpel_event_get_target (event)));
+  task = g_steal_pointer (&event->task);
+  if (task != NULL)
+    g_task_return_error (task, g_error_copy (event->error));
 }
 
 /**
@@ -2092,7 +2534,9 @@ mpel_loop_close (MpelLoop *self)
  * loop if it is not running. The loop keeps a reference until the event
  * ends. If the loop is stopping, or its workers cannot be spawned, the
  * event fails from the main context with %MPEL_ERROR_CLOSED or
- * %MPEL_ERROR_SPAWN_FAILED: it is never dropped silently.
+ * %MPEL_ERROR_SPAWN_FAILED: it is never dropped silently. An event pushed
+ * from a handler while the loop is being disposed fails at once with
+ * %MPEL_ERROR_CLOSED, and nothing is started.
  */
 void
 mpel_loop_push (MpelLoop  *self,
@@ -2101,8 +2545,15 @@ mpel_loop_push (MpelLoop  *self,
   g_autoptr(GError) error = NULL;
 
   g_return_if_fail (MPEL_IS_LOOP (self));
+  g_return_if_fail (caller_owns_context (self));
   g_return_if_fail (MPEL_IS_EVENT (event));
   g_return_if_fail (!event->pushed);
+
+  if (self->state == LOOP_DISPOSED)
+    {
+      push_refused (self, event);
+      return;
+    }
 
   _mpel_event_attach (event, self, self->next_id++);
 
@@ -2168,6 +2619,7 @@ mpel_loop_add_event (MpelLoop   *self,
   MpelEvent *event;
 
   g_return_val_if_fail (MPEL_IS_LOOP (self), NULL);
+  g_return_val_if_fail (caller_owns_context (self), NULL);
   g_return_val_if_fail (target != NULL, NULL);
 
   event = mpel_event_new (target, args);
@@ -2186,6 +2638,12 @@ _mpel_loop_cancel_event (MpelLoop  *self,
 
   g_assert (MPEL_IS_LOOP (self));
 
+  if (!caller_owns_context (self))
+    {
+      g_clear_error (&error);
+      g_return_if_fail (caller_owns_context (self));
+    }
+
   state = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
             ? MPEL_EVENT_STATE_CANCELLED : MPEL_EVENT_STATE_FAILED;
 
@@ -2195,6 +2653,8 @@ _mpel_loop_cancel_event (MpelLoop  *self,
       return;
     }
 
+  /* Handlers may drop the last reference to the loop, or to the event. */
+  g_object_ref (self);
   g_object_ref (event);
 
   if (event->deferred)
@@ -2210,31 +2670,36 @@ _mpel_loop_cancel_event (MpelLoop  *self,
     }
   else
     {
-      WorkerSlot *slot = event->worker;
-
-      loop_end_event (self, event, state, NULL, error);
+      WorkerSlot *slot = event->worker ? slot_ref (event->worker) : NULL;
 
       /* The worker still holds the event: tell it, and keep its slot in
        * flight until it answers, so that its load and the in-flight limit
-       * stay true. */
+       * stay true. All of it before the event ends, since a handler may run
+       * a nested main loop in which the worker's answer arrives. */
       if (slot != NULL)
-        slot->n_abandoned++;
-
-      if (slot != NULL && slot->conn != NULL && !mpel_connection_is_closed (slot->conn))
         {
-          mpel_connection_send (slot->conn, MPEL_FRAME_CANCEL, 0, event->id, NULL, NULL, NULL, NULL);
-
-          if (self->kill_timeout > 0)
-            {
-              event->timeout_source = g_timeout_source_new (self->kill_timeout);
-              g_source_set_static_name (event->timeout_source, "[mpel] stuck worker");
-              g_source_set_callback (event->timeout_source, abandoned_timeout_cb, event, NULL);
-              g_source_attach (event->timeout_source, self->context);
-            }
+          slot->n_abandoned++;
+          if (slot->conn != NULL && !mpel_connection_is_closed (slot->conn))
+            mpel_connection_send (slot->conn, MPEL_FRAME_CANCEL, 0, event->id, NULL, NULL, NULL, NULL);
         }
+
+      loop_end_event (self, event, state, NULL, error);
+
+      /* Unless the worker answered, died or was let go meanwhile */
+      if (slot != NULL && event->worker == slot && slot->loop == self && self->kill_timeout > 0 &&
+          slot->conn != NULL && !mpel_connection_is_closed (slot->conn))
+        {
+          event->timeout_source = g_timeout_source_new (self->kill_timeout);
+          g_source_set_static_name (event->timeout_source, "[mpel] stuck worker");
+          g_source_set_callback (event->timeout_source, abandoned_timeout_cb, event, NULL);
+          g_source_attach (event->timeout_source, self->context);
+        }
+
+      g_clear_pointer (&slot, slot_unref);
     }
 
   g_object_unref (event);
+  g_object_unref (self);
 }
 
 /* Async calls */
@@ -2315,6 +2780,7 @@ mpel_loop_call_async (MpelLoop            *self,
   g_autoptr(MpelEvent) event = NULL;
 
   g_return_if_fail (MPEL_IS_LOOP (self));
+  g_return_if_fail (caller_owns_context (self));
   g_return_if_fail (target != NULL);
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
@@ -2366,6 +2832,7 @@ mpel_loop_push_async (MpelLoop            *self,
                       gpointer             user_data)
 {
   g_return_if_fail (MPEL_IS_LOOP (self));
+  g_return_if_fail (caller_owns_context (self));
   g_return_if_fail (MPEL_IS_EVENT (event));
   g_return_if_fail (!event->pushed);
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
@@ -2430,6 +2897,7 @@ mpel_loop_wait (MpelLoop      *self,
   gboolean ret = TRUE;
 
   g_return_val_if_fail (MPEL_IS_LOOP (self), FALSE);
+  g_return_val_if_fail (caller_owns_context (self), FALSE);
   g_return_val_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (self->in_dispatch == 0, FALSE);
 
@@ -2452,22 +2920,11 @@ mpel_loop_wait (MpelLoop      *self,
       g_main_context_iteration (self->context, TRUE);
     }
 
-  if (source != NULL)
-    {
-      g_source_destroy (source);
-      g_source_unref (source);
-    }
+  _mpel_clear_source (&source);
 
   g_object_unref (self);
 
   return ret;
-}
-
-static void
-destroy_source (gpointer data)
-{
-  g_source_destroy (data);
-  g_source_unref (data);
 }
 
 static gboolean
@@ -2508,6 +2965,7 @@ mpel_loop_wait_async (MpelLoop            *self,
   g_autoptr(GTask) task = NULL;
 
   g_return_if_fail (MPEL_IS_LOOP (self));
+  g_return_if_fail (caller_owns_context (self));
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (self, cancellable, callback, user_data);

@@ -62,6 +62,11 @@ MPEL_AVAILABLE_IN_ALL
 void                mpel_loop_set_kill_timeout    (MpelLoop            *self,
                                                    guint                kill_timeout_msec);
 MPEL_AVAILABLE_IN_ALL
+guint               mpel_loop_get_handshake_timeout (MpelLoop          *self);
+MPEL_AVAILABLE_IN_ALL
+void                mpel_loop_set_handshake_timeout (MpelLoop          *self,
+                                                     guint              handshake_timeout_msec);
+MPEL_AVAILABLE_IN_ALL
 guint               mpel_loop_get_n_pending       (MpelLoop            *self);
 MPEL_AVAILABLE_IN_ALL
 gboolean            mpel_loop_is_running          (MpelLoop            *self);
@@ -70,6 +75,15 @@ GPid                mpel_loop_get_worker_pid      (MpelLoop            *self,
                                                    guint                index);
 MPEL_AVAILABLE_IN_ALL
 gboolean            mpel_loop_start               (MpelLoop            *self,
+                                                   GError             **error);
+MPEL_AVAILABLE_IN_ALL
+void                mpel_loop_start_async         (MpelLoop            *self,
+                                                   GCancellable        *cancellable,
+                                                   GAsyncReadyCallback  callback,
+                                                   gpointer             user_data);
+MPEL_AVAILABLE_IN_ALL
+gboolean            mpel_loop_start_finish        (MpelLoop            *self,
+                                                   GAsyncResult        *result,
                                                    GError             **error);
 MPEL_AVAILABLE_IN_ALL
 void                mpel_loop_stop                (MpelLoop            *self);

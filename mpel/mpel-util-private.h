@@ -47,6 +47,20 @@ _mpel_set_strv (char               ***strv_pointer,
   return TRUE;
 }
 
+/* Destroys and drops a source the caller holds a reference to: destroying
+ * alone leaves the source, and its place in the context, alive. */
+static inline void
+_mpel_clear_source (GSource **source_pointer)
+{
+  GSource *source = g_steal_pointer (source_pointer);
+
+  if (source == NULL)
+    return;
+
+  g_source_destroy (source);
+  g_source_unref (source);
+}
+
 G_END_DECLS
 
 G_BEGIN_DECLS

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "mpel-test-util.h"
+#include "mpel-wire-private.h"
 
 static const char *self_path;
 
@@ -574,12 +575,475 @@ test_pool (void)
   g_assert_finalize_object (g_steal_pointer (&loop));
 }
 
+/* Issue 7 regressions */
+
+/* A fake worker: the test binary run as a worker program. It says HELLO and
+ * then misbehaves as @mode asks. */
+typedef struct
+{
+  GMainLoop *main_loop;
+  MpelConnection *conn;
+  const char *mode;
+  guint n_calls;
+} FakeWorker;
+
+static gboolean
+fake_on_frame (MpelConnection *conn,
+               MpelFrame      *frame,
+               gpointer        user_data)
+{
+  FakeWorker *fake = user_data;
+
+  if (frame->kind == MPEL_FRAME_STOP)
+    {
+      g_main_loop_quit (fake->main_loop);
+      return FALSE;
+    }
+  if (frame->kind != MPEL_FRAME_CALL)
+    return TRUE;
+
+  if (g_str_equal (fake->mode, "error-id-0") && ++fake->n_calls > 1)
+    {
+      g_autoptr(GError) error = g_error_new_literal (MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED, "late");
+      g_autoptr(GVariant) body = g_variant_ref_sink (mpel_error_to_variant (error));
+
+      /* Valid only before any other frame: now a protocol error. */
+      mpel_connection_send (conn, MPEL_FRAME_ERROR, 0, 0, NULL, body, NULL, NULL);
+    }
+  else
+    mpel_connection_send (conn, MPEL_FRAME_RETURN, 0, frame->id, NULL,
+                          g_variant_new_int32 (1), NULL, NULL);
+  return TRUE;
+}
+
+static void
+fake_on_closed (MpelConnection *conn,
+                const GError   *error,
+                gpointer        user_data)
+{
+  FakeWorker *fake = user_data;
+
+  g_main_loop_quit (fake->main_loop);
+}
+
+static int
+run_fake_worker (const char *mode)
+{
+  g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
+  FakeWorker fake = { .mode = mode };
+  const char *fd = g_getenv ("MPEL_FD");
+
+  g_assert_nonnull (fd);
+  fake.main_loop = g_main_loop_new (NULL, FALSE);
+  fake.conn = mpel_connection_new (atoi (fd), NULL, fake_on_frame, fake_on_closed, &fake);
+  g_variant_dict_insert (&dict, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
+  g_variant_dict_insert (&dict, "pid", "i", (gint32) getpid ());
+  mpel_connection_send (fake.conn, MPEL_FRAME_HELLO, 0, 0, "fake", g_variant_dict_end (&dict), NULL, NULL);
+  g_main_loop_run (fake.main_loop);
+  mpel_connection_unref (fake.conn);
+  g_main_loop_unref (fake.main_loop);
+  return 0;
+}
+
+static MpelLoop *
+fake_loop_new (const char *mode)
+{
+  const char *argv[] = { self_path, "--fake-worker", mode, NULL };
+
+  return mpel_loop_new_for_argv (argv);
+}
+
+/* 1: the last reference to the loop dropped from a handler on the timeout
+ * and cancel paths. */
+static gboolean
+unref_loop_on_output (MpelLoop  *loop,
+                      MpelEvent *event,
+                      gboolean  *ended)
+{
+  *ended = TRUE;
+  g_object_unref (loop);
+  return FALSE;
+}
+
+static void
+unref_loop_on_finished (MpelEvent *event,
+                        MpelLoop **loop)
+{
+  g_object_unref (g_steal_pointer (loop));
+}
+
+static void
+test_unref_from_handler_on_timeout (void)
+{
+  MpelLoop *loop = test_loop_new ();
+  g_autoptr(MpelEvent) event = mpel_event_new ("mpel.sleep", g_variant_new ("(u)", 600000));
+  g_autoptr(MpelEvent) second = mpel_event_new ("mpel.sleep", g_variant_new ("(u)", 600000));
+  MpelLoop *weak = loop;
+  gboolean ended = FALSE;
+
+  /* Timeout, from output */
+  worker_pid (loop);
+  g_object_add_weak_pointer (G_OBJECT (loop), (gpointer *) &weak);
+  mpel_event_set_timeout (event, 10);
+  g_signal_connect (loop, "output", G_CALLBACK (unref_loop_on_output), &ended);
+  mpel_loop_push (loop, event);
+  test_iterate_until (ended);
+  g_assert_null (weak);
+  g_assert_error ((GError *) mpel_event_get_error (event), MPEL_ERROR, MPEL_ERROR_TIMED_OUT);
+
+  /* Cancel, from the event's finished */
+  loop = test_loop_new ();
+  weak = loop;
+  g_object_add_weak_pointer (G_OBJECT (loop), (gpointer *) &weak);
+  mpel_loop_push (loop, second);
+  test_iterate_until (mpel_event_get_state (second) == MPEL_EVENT_STATE_RUNNING &&
+                      mpel_loop_get_worker_pid (loop, 0) != 0);
+  g_signal_connect (second, "finished", G_CALLBACK (unref_loop_on_finished), &loop);
+  mpel_event_cancel (second);
+  g_assert_null (loop);
+  g_assert_null (weak);
+  g_assert_cmpint (mpel_event_get_state (second), ==, MPEL_EVENT_STATE_CANCELLED);
+}
+
+/* 2: a modal prompt (a nested main loop) in output after a timeout, during
+ * which the worker gives the timed-out event back. */
+typedef struct
+{
+  MpelEvent *other;
+  guint n_modal;
+} Modal;
+
+static gboolean
+modal_on_output (MpelLoop  *loop,
+                 MpelEvent *event,
+                 Modal     *modal)
+{
+  if (!g_error_matches (mpel_event_get_error (event), MPEL_ERROR, MPEL_ERROR_TIMED_OUT))
+    return FALSE;
+
+  modal->n_modal++;
+  /* The worker answers the timed-out sleep (200 ms) before the other one
+   * (400 ms). */
+  test_iterate_until (mpel_event_get_state (modal->other) == MPEL_EVENT_STATE_DONE);
+  return FALSE;
+}
+
+static void
+test_nested_loop_after_timeout (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(MpelEvent) timed = mpel_event_new ("mpel.sleep", g_variant_new ("(u)", 200));
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  Modal modal = { 0 };
+
+  worker_pid (loop);
+  modal.other = mpel_event_new ("mpel.sleep", g_variant_new ("(u)", 400));
+  mpel_event_set_timeout (timed, 20);
+  g_signal_connect (loop, "output", G_CALLBACK (modal_on_output), &modal);
+  mpel_loop_push (loop, timed);
+  mpel_loop_push (loop, modal.other);
+  test_wait (loop);
+  g_assert_cmpuint (modal.n_modal, ==, 1);
+
+  /* The worker's load is right: it serves on. */
+  value = test_call_sync (loop, "add_one", g_variant_new ("(i)", 1), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int32 (value), ==, 2);
+
+  g_assert_finalize_object (modal.other);
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+/* 3: "retry on failure" while the loop is being disposed: the retry fails
+ * with CLOSED and starts nothing. */
+typedef struct
+{
+  MpelLoop *loop;
+  MpelEvent *retry;
+} Retry;
+
+static void
+retry_on_finished (MpelEvent *event,
+                   Retry     *retry)
+{
+  retry->retry = g_object_ref (mpel_loop_add_event (retry->loop, "add_one", g_variant_new ("(i)", 1)));
+}
+
+static void
+test_push_during_dispose (void)
+{
+  MpelLoop *loop = test_loop_new ();
+  g_autoptr(MpelEvent) event = NULL;
+  Retry retry = { .loop = loop };
+
+  event = g_object_ref (mpel_loop_add_event (loop, "mpel.sleep", g_variant_new ("(u)", 600000)));
+  g_signal_connect (event, "finished", G_CALLBACK (retry_on_finished), &retry);
+  test_iterate_until (mpel_loop_get_worker_pid (loop, 0) != 0);
+
+  g_assert_finalize_object (loop);
+  g_assert_error ((GError *) mpel_event_get_error (event), MPEL_ERROR, MPEL_ERROR_CLOSED);
+  g_assert_nonnull (retry.retry);
+  g_assert_cmpint (mpel_event_get_state (retry.retry), ==, MPEL_EVENT_STATE_FAILED);
+  g_assert_error ((GError *) mpel_event_get_error (retry.retry), MPEL_ERROR, MPEL_ERROR_CLOSED);
+
+  /* Nothing else holds it once the context has run. */
+  g_object_add_weak_pointer (G_OBJECT (retry.retry), (gpointer *) &retry.retry);
+  g_object_unref (retry.retry);
+  test_iterate_until (retry.retry == NULL);
+}
+
+/* 6: an ERROR with id 0 after start-up is a protocol error. */
+static void
+test_late_error_id_0 (void)
+{
+  g_autoptr(MpelLoop) loop = fake_loop_new ("error-id-0");
+  g_autoptr(MpelEvent) first = NULL;
+  g_autoptr(MpelEvent) second = NULL;
+  g_autoptr(MpelEvent) queued = NULL;
+
+  mpel_loop_set_max_in_flight (loop, 1);
+  first = g_object_ref (mpel_loop_add_event (loop, "a", NULL));
+  second = g_object_ref (mpel_loop_add_event (loop, "b", NULL));
+  queued = g_object_ref (mpel_loop_add_event (loop, "c", NULL));
+  test_iterate_until (mpel_loop_get_n_pending (loop) == 0);
+
+  g_assert_cmpint (mpel_event_get_state (first), ==, MPEL_EVENT_STATE_DONE);
+  g_assert_error ((GError *) mpel_event_get_error (second), MPEL_ERROR, MPEL_ERROR_PROTOCOL);
+  g_assert_cmpint (mpel_event_get_state (queued), ==, MPEL_EVENT_STATE_FAILED);
+  g_assert_false (g_error_matches (mpel_event_get_error (queued), MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED));
+  test_iterate_until (!mpel_loop_is_running (loop));
+
+  g_assert_finalize_object (g_steal_pointer (&first));
+  g_assert_finalize_object (g_steal_pointer (&second));
+  g_assert_finalize_object (g_steal_pointer (&queued));
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+/* 7: mpel_loop_wait() from a handler is refused on every path that ends
+ * events, not only when a frame is being dispatched. */
+static gboolean
+nested_wait_expired (gpointer data)
+{
+  g_error ("A nested mpel_loop_wait() did not return");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+nested_wait (MpelLoop *loop,
+             guint    *n_refused)
+{
+  g_autoptr(GError) error = NULL;
+  guint id;
+
+  if (*n_refused > 0)
+    return;
+
+  id = g_timeout_add_seconds (10, nested_wait_expired, NULL);
+  g_test_expect_message ("Mpel", G_LOG_LEVEL_CRITICAL, "*mpel_loop_wait*in_dispatch*");
+  g_assert_false (mpel_loop_wait (loop, NULL, &error));
+  g_test_assert_expected_messages ();
+  g_source_remove (id);
+  (*n_refused)++;
+}
+
+static gboolean
+nested_wait_on_output (MpelLoop  *loop,
+                       MpelEvent *event,
+                       guint     *n_refused)
+{
+  nested_wait (loop, n_refused);
+  return FALSE;
+}
+
+typedef struct
+{
+  MpelLoop *loop;
+  guint *n_refused;
+} NestedWait;
+
+static void
+nested_wait_on_finished (MpelEvent  *event,
+                         NestedWait *nw)
+{
+  nested_wait (nw->loop, nw->n_refused);
+}
+
+static void
+test_nested_wait_refused (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(MpelEvent) timed = mpel_event_new ("mpel.sleep", g_variant_new ("(u)", 600000));
+  MpelEvent *event;
+  NestedWait nw;
+  guint n_refused = 0;
+  gulong id;
+
+  nw.loop = loop;
+  nw.n_refused = &n_refused;
+  id = g_signal_connect (loop, "output", G_CALLBACK (nested_wait_on_output), &n_refused);
+
+  /* Timeout */
+  mpel_event_set_timeout (timed, 20);
+  mpel_loop_push (loop, timed);
+  mpel_loop_add_event (loop, "mpel.sleep", g_variant_new ("(u)", 600000));
+  test_iterate_until (n_refused == 1);
+  mpel_loop_close (loop);
+
+  /* Close */
+  n_refused = 0;
+  mpel_loop_add_event (loop, "mpel.sleep", g_variant_new ("(u)", 600000));
+  mpel_loop_add_event (loop, "mpel.sleep", g_variant_new ("(u)", 600000));
+  mpel_loop_close (loop);
+  g_assert_cmpuint (n_refused, ==, 1);
+
+  /* Crash */
+  n_refused = 0;
+  mpel_loop_add_event (loop, "mpel.sleep", g_variant_new ("(u)", 600000));
+  mpel_loop_add_event (loop, "mpel.sleep", g_variant_new ("(u)", 600000));
+  mpel_loop_add_event (loop, "die", g_variant_new ("(i)", 0));
+  test_iterate_until (n_refused == 1);
+  mpel_loop_close (loop);
+
+  /* Cancel: no output, but the event's own signal */
+  g_signal_handler_disconnect (loop, id);
+  n_refused = 0;
+  event = mpel_loop_add_event (loop, "mpel.sleep", g_variant_new ("(u)", 600000));
+  mpel_loop_add_event (loop, "mpel.sleep", g_variant_new ("(u)", 600000));
+  test_iterate_until (mpel_event_get_state (event) == MPEL_EVENT_STATE_RUNNING);
+  g_signal_connect (event, "finished", G_CALLBACK (nested_wait_on_finished), &nw);
+  mpel_event_cancel (event);
+  g_assert_cmpuint (n_refused, ==, 1);
+  mpel_loop_close (loop);
+
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+static void
+count_exits (MpelLoop     *loop,
+             guint         index,
+             const GError *reason,
+             guint        *n_exits)
+{
+  (*n_exits)++;
+}
+
+/* 9: a worker that exits before its HELLO did not start: SPAWN_FAILED with
+ * the status, the argv and a hint; it is not restarted. */
+static void
+test_exit_before_hello (void)
+{
+  const char *argv[] = { "/bin/sh", "-c", "exit 2", NULL };
+  g_autoptr(MpelLoop) loop = mpel_loop_new_for_argv (argv);
+  g_autoptr(MpelEvent) event = NULL;
+  g_autoptr(MpelEvent) queued = NULL;
+  const GError *error;
+  guint n_exits = 0;
+
+  mpel_loop_set_restart_policy (loop, MPEL_RESTART_POLICY_ON_CRASH);
+  mpel_loop_set_max_in_flight (loop, 1);
+  g_signal_connect (loop, "worker-exited", G_CALLBACK (count_exits), &n_exits);
+  event = g_object_ref (mpel_loop_add_event (loop, "add_vals", g_variant_new ("(i)", 1)));
+  queued = g_object_ref (mpel_loop_add_event (loop, "add_vals", g_variant_new ("(i)", 2)));
+  test_wait (loop);
+
+  error = mpel_event_get_error (event);
+  g_assert_error ((GError *) error, MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED);
+  g_assert_nonnull (strstr (error->message, "status 2"));
+  g_assert_nonnull (strstr (error->message, "/bin/sh"));
+  g_assert_nonnull (strstr (error->message, "Mpel.Worker.run()"));
+  g_assert_error ((GError *) mpel_event_get_error (queued), MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED);
+  g_assert_false (mpel_loop_is_running (loop));
+  g_assert_cmpuint (n_exits, ==, 1);
+
+  g_assert_finalize_object (g_steal_pointer (&event));
+  g_assert_finalize_object (g_steal_pointer (&queued));
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+/* 10: a worker that mpel killed as stuck is replaced for the queued events,
+ * whatever the restart policy. */
+static void
+test_killed_worker_replaced (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(MpelEvent) stuck = mpel_event_new ("count_primes", g_variant_new ("(uu)", 0, G_MAXUINT32));
+  g_autoptr(MpelEvent) next = NULL;
+  GPid pid;
+
+  mpel_loop_set_restart_policy (loop, MPEL_RESTART_POLICY_NEVER);
+  mpel_loop_set_kill_timeout (loop, 100);
+  pid = worker_pid (loop);
+
+  mpel_event_set_timeout (stuck, 50);
+  mpel_loop_push (loop, stuck);
+  test_iterate_until (mpel_event_get_state (stuck) == MPEL_EVENT_STATE_FAILED);
+  g_assert_error ((GError *) mpel_event_get_error (stuck), MPEL_ERROR, MPEL_ERROR_TIMED_OUT);
+
+  /* Held back until the stuck worker is killed, then run by its successor */
+  next = g_object_ref (mpel_loop_add_event (loop, "add_one", g_variant_new ("(i)", 1)));
+  g_assert_cmpint (mpel_event_get_state (next), ==, MPEL_EVENT_STATE_QUEUED);
+  test_wait (loop);
+  g_assert_no_error ((GError *) mpel_event_get_error (next));
+  g_assert_cmpint (g_variant_get_int32 (mpel_event_get_result (next)), ==, 2);
+  g_assert_cmpint (worker_pid (loop), !=, pid);
+
+  g_assert_finalize_object (g_steal_pointer (&next));
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+/* 11: restarts leave no source behind in the context. A source stays in its
+ * context's list while anything holds a reference to it; walk the list of
+ * the default priority, through GSource's public links, from a marker. */
+static guint
+count_dead_restart_sources (void)
+{
+  GSource *marker = g_idle_source_new ();
+  guint n = 0;
+
+  g_source_set_priority (marker, G_PRIORITY_DEFAULT);
+  g_source_attach (marker, NULL);
+  for (GSource *s = marker->prev; s != NULL; s = s->prev)
+    if (g_source_is_destroyed (s) && g_strcmp0 (g_source_get_name (s), "[mpel] restart") == 0)
+      n++;
+  for (GSource *s = marker->next; s != NULL; s = s->next)
+    if (g_source_is_destroyed (s) && g_strcmp0 (g_source_get_name (s), "[mpel] restart") == 0)
+      n++;
+  g_source_destroy (marker);
+  g_source_unref (marker);
+
+  return n;
+}
+
+static void
+test_restart_sources_freed (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  guint before = count_dead_restart_sources ();
+  Tally tally = { 0 };
+
+  mpel_loop_set_restart_policy (loop, MPEL_RESTART_POLICY_ON_CRASH);
+  mpel_loop_set_max_in_flight (loop, 1);
+  g_signal_connect (loop, "output", G_CALLBACK (tally_output), &tally);
+  for (int i = 0; i < 3; i++)
+    mpel_loop_add_event (loop, "die", g_variant_new ("(i)", 0));
+  mpel_loop_add_event (loop, "add_one", g_variant_new ("(i)", 1));
+  test_wait (loop);
+  g_assert_cmpuint (tally.n_crashed, ==, 3);
+  g_assert_cmpuint (tally.n_done, ==, 1);
+
+  g_assert_cmpuint (count_dead_restart_sources (), ==, before);
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   if (argc >= 2 && g_str_equal (argv[1], "--app"))
     return run_app ();
+  if (argc >= 3 && g_str_equal (argv[1], "--fake-worker"))
+    return run_fake_worker (argv[2]);
 
   self_path = argv[0];
   g_test_init (&argc, &argv, NULL);
@@ -596,6 +1060,14 @@ main (int   argc,
   g_test_add_func ("/Mpel/Reliability/orphan", test_orphan);
   g_test_add_func ("/Mpel/Reliability/flood", test_flood);
   g_test_add_func ("/Mpel/Reliability/pool", test_pool);
+  g_test_add_func ("/Mpel/Reliability/unref-from-handler/timeout-cancel", test_unref_from_handler_on_timeout);
+  g_test_add_func ("/Mpel/Reliability/nested-loop-after-timeout", test_nested_loop_after_timeout);
+  g_test_add_func ("/Mpel/Reliability/push-during-dispose", test_push_during_dispose);
+  g_test_add_func ("/Mpel/Reliability/protocol/late-error-id-0", test_late_error_id_0);
+  g_test_add_func ("/Mpel/Reliability/nested-wait-refused", test_nested_wait_refused);
+  g_test_add_func ("/Mpel/Reliability/start-up/exit-before-hello", test_exit_before_hello);
+  g_test_add_func ("/Mpel/Reliability/restart/killed-worker-replaced", test_killed_worker_replaced);
+  g_test_add_func ("/Mpel/Reliability/restart/sources-freed", test_restart_sources_freed);
 
   return g_test_run ();
 }
