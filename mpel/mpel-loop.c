@@ -97,6 +97,7 @@ struct _MpelLoop
   GObject            parent_instance;
 
   GMainContext      *context;
+  GThread           *owner_thread;
   char             **argv;
   char             **modules;
   guint              n_workers;
@@ -160,19 +161,16 @@ static gboolean loop_start_internal (MpelLoop  *self,
                                      GError   **error);
 
 /* A loop belongs to the main context that was thread-default when it was
- * made, as a GDBusConnection does: it is used from the thread that runs
- * that context, or from one that holds it. The common case costs a
- * thread-local lookup and a comparison; only a caller elsewhere takes the
- * context's lock to ask whether it owns it. */
+ * made, as a GDBusConnection does, and its state is touched only from the
+ * thread that runs it: the thread that made the loop, or one that holds the
+ * context (it is iterating it, or pushed it as thread-default). Comparing
+ * contexts alone is not enough: every thread that pushed nothing has the
+ * global default. The common case costs a thread-local lookup and a
+ * comparison; only a caller elsewhere takes the context's lock. */
 static inline gboolean
 caller_owns_context (MpelLoop *self)
 {
-  GMainContext *context = g_main_context_get_thread_default ();
-
-  if (context == NULL)
-    context = g_main_context_default ();
-
-  return context == self->context || g_main_context_is_owner (self->context);
+  return g_thread_self () == self->owner_thread || g_main_context_is_owner (self->context);
 }
 
 static void loop_fail_start_tasks  (MpelLoop     *self,
@@ -1449,6 +1447,7 @@ mpel_loop_finalize (GObject *object)
   g_clear_pointer (&self->restart_sources, g_ptr_array_unref);
   g_clear_pointer (&self->start_tasks, g_ptr_array_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
+  g_clear_pointer (&self->owner_thread, g_thread_unref);
 
   G_OBJECT_CLASS (mpel_loop_parent_class)->finalize (object);
 }
@@ -1766,6 +1765,7 @@ static void
 mpel_loop_init (MpelLoop *self)
 {
   self->context = g_main_context_ref_thread_default ();
+  self->owner_thread = g_thread_ref (g_thread_self ());
   self->n_workers = 1;
   self->max_in_flight = 1024;
   self->max_restarts = 5;

@@ -1036,6 +1036,150 @@ test_restart_sources_freed (void)
   g_assert_finalize_object (g_steal_pointer (&loop));
 }
 
+/* 8: a worker program that never speaks is killed after the handshake
+ * timeout, and its events fail with SPAWN_FAILED naming it. */
+static void
+test_handshake_timeout (void)
+{
+  const char *argv[] = { "/bin/sleep", "30", NULL };
+  g_autoptr(MpelLoop) loop = mpel_loop_new_for_argv (argv);
+  g_autoptr(MpelEvent) event = NULL;
+  const GError *error;
+
+  /* A few seconds by default */
+  g_assert_cmpuint (mpel_loop_get_handshake_timeout (loop), >=, 1000);
+  g_assert_cmpuint (mpel_loop_get_handshake_timeout (loop), <=, 10000);
+  mpel_loop_set_handshake_timeout (loop, 100);
+  mpel_loop_set_restart_policy (loop, MPEL_RESTART_POLICY_ON_CRASH);
+
+  event = g_object_ref (mpel_loop_add_event (loop, "add_one", g_variant_new ("(i)", 1)));
+  test_iterate_until (mpel_loop_get_n_pending (loop) == 0);
+  error = mpel_event_get_error (event);
+  g_assert_error ((GError *) error, MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED);
+  g_assert_nonnull (strstr (error->message, "100 ms"));
+  g_assert_nonnull (strstr (error->message, "/bin/sleep 30"));
+  /* Not restarted */
+  test_iterate_until (!mpel_loop_is_running (loop));
+
+  g_assert_finalize_object (g_steal_pointer (&event));
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+/* 12: start_async() completes once every worker has said HELLO, and fails
+ * with the reason when one cannot start. */
+static void
+test_start_async (void)
+{
+  const char *exits[] = { "/bin/sh", "-c", "exit 2", NULL };
+  const char *modules[] = { "/nonexistent/module.so", NULL };
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(MpelLoop) bad = mpel_loop_new_for_argv (exits);
+  g_autoptr(MpelLoop) no_module = mpel_loop_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  mpel_loop_set_n_workers (loop, 3);
+  mpel_loop_start_async (loop, NULL, test_store_result, &result);
+  g_assert_null (result);
+  g_assert_true (mpel_loop_is_running (loop));
+  test_iterate_until (result != NULL);
+  g_assert_true (mpel_loop_start_finish (loop, result, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpint (mpel_loop_get_worker_pid (loop, i), >, 0);
+  g_clear_object (&result);
+
+  /* Already started: completes too */
+  mpel_loop_start_async (loop, NULL, test_store_result, &result);
+  test_iterate_until (result != NULL);
+  g_assert_true (mpel_loop_start_finish (loop, result, &error));
+  g_clear_object (&result);
+
+  /* A program that exits */
+  mpel_loop_start_async (bad, NULL, test_store_result, &result);
+  test_iterate_until (result != NULL);
+  g_assert_false (mpel_loop_start_finish (bad, result, &error));
+  g_assert_error (error, MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED);
+  g_assert_nonnull (strstr (error->message, "status 2"));
+  g_clear_error (&error);
+  g_clear_object (&result);
+
+  /* A worker that connects but cannot load its plugin */
+  mpel_loop_set_modules (no_module, modules);
+  mpel_loop_start_async (no_module, NULL, test_store_result, &result);
+  test_iterate_until (result != NULL);
+  g_assert_false (mpel_loop_start_finish (no_module, result, &error));
+  g_assert_error (error, MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED);
+  g_clear_error (&error);
+  g_clear_object (&result);
+
+  /* Closed before the workers connect */
+  mpel_loop_close (loop);
+  mpel_loop_start_async (loop, NULL, test_store_result, &result);
+  mpel_loop_close (loop);
+  test_iterate_until (result != NULL);
+  g_assert_false (mpel_loop_start_finish (loop, result, &error));
+  g_assert_error (error, MPEL_ERROR, MPEL_ERROR_CLOSED);
+  g_clear_object (&result);
+
+  /* n-workers is capped at what one machine can use */
+  mpel_loop_set_n_workers (loop, 100000);
+  g_assert_cmpuint (mpel_loop_get_n_workers (loop), <, 100000);
+  g_assert_cmpuint (mpel_loop_get_n_workers (loop), >=, 16);
+
+  test_iterate_until (!mpel_loop_is_running (bad) && !mpel_loop_is_running (no_module));
+  g_assert_finalize_object (g_steal_pointer (&no_module));
+  g_assert_finalize_object (g_steal_pointer (&bad));
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+/* 13: a loop belongs to the thread-default main context it was made in.
+ * From another thread it refuses, rather than corrupt itself; a thread
+ * that holds the context may use it. */
+static gpointer
+add_from_thread (gpointer data)
+{
+  return mpel_loop_add_event (data, "add_one", g_variant_new ("(i)", 1));
+}
+
+static gpointer
+add_holding_context (gpointer data)
+{
+  MpelEvent *event;
+
+  g_main_context_push_thread_default (NULL);
+  event = mpel_loop_add_event (data, "add_one", g_variant_new ("(i)", 41));
+  g_object_ref (event);
+  g_main_context_pop_thread_default (NULL);
+
+  return event;
+}
+
+static void
+test_other_thread_refused (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(MpelEvent) event = NULL;
+  GThread *thread;
+
+  worker_pid (loop);
+
+  g_test_expect_message ("Mpel", G_LOG_LEVEL_CRITICAL, "*mpel_loop_add_event*caller_owns_context*");
+  thread = g_thread_new ("not-the-owner", add_from_thread, loop);
+  g_assert_null (g_thread_join (thread));
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (mpel_loop_get_n_pending (loop), ==, 0);
+
+  thread = g_thread_new ("holds-the-context", add_holding_context, loop);
+  event = g_thread_join (thread);
+  g_assert_nonnull (event);
+  test_wait (loop);
+  g_assert_cmpint (g_variant_get_int32 (mpel_event_get_result (event)), ==, 42);
+
+  g_assert_finalize_object (g_steal_pointer (&event));
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1068,6 +1212,9 @@ main (int   argc,
   g_test_add_func ("/Mpel/Reliability/start-up/exit-before-hello", test_exit_before_hello);
   g_test_add_func ("/Mpel/Reliability/restart/killed-worker-replaced", test_killed_worker_replaced);
   g_test_add_func ("/Mpel/Reliability/restart/sources-freed", test_restart_sources_freed);
+  g_test_add_func ("/Mpel/Reliability/start-up/handshake-timeout", test_handshake_timeout);
+  g_test_add_func ("/Mpel/Reliability/start-up/start-async", test_start_async);
+  g_test_add_func ("/Mpel/Reliability/threads/other-thread-refused", test_other_thread_refused);
 
   return g_test_run ();
 }
