@@ -720,7 +720,7 @@ slot_died (WorkerSlot *slot,
   else if (slot->killed)
     {
       g_free (how);
-      how = g_strdup_printf (_("was killed as stuck, as it did not give back a cancelled event within %u ms,"),
+      how = g_strdup_printf (_("was killed as stuck (it did not give back a cancelled event within %u ms)"),
                              self->kill_timeout);
     }
 
