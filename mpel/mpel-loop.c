@@ -116,6 +116,8 @@ struct _MpelLoop
   GPtrArray         *restart_sources;
   GPtrArray         *start_tasks; /* GTask of start_async */
   GSource           *start_check_source;
+  GSource           *spawn_source; /* start_async's remaining workers */
+  guint              next_spawn;
 
   guint64            next_id;
   guint              n_pending;
@@ -241,6 +243,14 @@ count_live_workers (MpelLoop *self)
     }
 
   return n;
+}
+
+/* Whether a worker will be spawned later: a restart, or start_async's
+ * workers not spawned yet. */
+static gboolean
+workers_to_come (MpelLoop *self)
+{
+  return self->restart_sources->len > 0 || self->spawn_source != NULL;
 }
 
 static WorkerSlot *
@@ -772,7 +782,7 @@ slot_died (WorkerSlot *slot,
         }
     }
 
-  if (count_live_workers (self) == 0 && self->restart_sources->len == 0)
+  if (count_live_workers (self) == 0 && !workers_to_come (self))
     {
       if (!g_queue_is_empty (&self->queue))
         {
@@ -1238,7 +1248,7 @@ restart_cb (gpointer data)
       else
         {
           loop_fail_start_tasks (self, error);
-          if (count_live_workers (self) == 0 && self->restart_sources->len == 0)
+          if (count_live_workers (self) == 0 && !workers_to_come (self))
             {
               fail_queue (self, error);
               self->state = LOOP_IDLE;
@@ -1335,6 +1345,7 @@ loop_close_internal (MpelLoop *self,
     self->state = LOOP_IDLE;
   g_ptr_array_set_size (self->restart_sources, 0);
   _mpel_clear_source (&self->start_check_source);
+  _mpel_clear_source (&self->spawn_source);
 
   /* Collect in-flight events in the order they were sent, then the queue. */
   slots = g_steal_pointer (&self->workers);
@@ -1438,6 +1449,7 @@ mpel_loop_finalize (GObject *object)
   g_assert (self->waiters->len == 0);
   g_assert (self->start_tasks->len == 0);
   g_assert (self->start_check_source == NULL);
+  g_assert (self->spawn_source == NULL);
 
   g_clear_pointer (&self->argv, g_strfreev);
   g_clear_pointer (&self->modules, g_strfreev);
@@ -2226,6 +2238,86 @@ loop_start_internal (MpelLoop  *self,
   return TRUE;
 }
 
+/* start_async spawns its workers one per main-context iteration, at a
+ * priority below GTK's redraw: each spawn is a fork() and an exec(), and many
+ * of them in a row would freeze the GUI. */
+static gboolean
+spawn_next_cb (gpointer data)
+{
+  MpelLoop *self = data;
+  g_autoptr(GError) error = NULL;
+  WorkerSlot *slot = NULL;
+  guint index = self->next_spawn++;
+  gboolean done = self->next_spawn >= self->workers->len || self->state != LOOP_RUNNING;
+
+  if (done)
+    g_clear_pointer (&self->spawn_source, g_source_unref);
+
+  if (self->state != LOOP_RUNNING || index >= self->workers->len ||
+      g_ptr_array_index (self->workers, index) != NULL)
+    return G_SOURCE_REMOVE;
+
+  g_object_ref (self);
+
+  slot = spawn_worker (self, index, &error);
+  if (slot != NULL)
+    {
+      g_ptr_array_index (self->workers, index) = slot;
+      loop_pump (self);
+    }
+  else
+    {
+      loop_fail_start_tasks (self, error);
+      if (count_live_workers (self) == 0 && !workers_to_come (self))
+        {
+          fail_queue (self, error);
+          self->state = LOOP_IDLE;
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+        }
+    }
+
+  g_object_unref (self);
+
+  return done ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+}
+
+/* Spawns the first worker now, so that a program that cannot be executed
+ * is reported at once, and the others from an idle. */
+static gboolean
+loop_start_in_steps (MpelLoop  *self,
+                     GError   **error)
+{
+  WorkerSlot *first;
+
+  g_assert (self->state == LOOP_IDLE);
+
+  first = spawn_worker (self, 0, error);
+  if (first == NULL)
+    return FALSE;
+
+  g_ptr_array_set_size (self->workers, 0);
+  g_ptr_array_add (self->workers, first);
+  g_ptr_array_set_size (self->workers, self->n_workers);
+  g_array_set_size (self->restarts, 0);
+
+  if (self->n_workers > 1)
+    {
+      self->next_spawn = 1;
+      self->spawn_source = g_idle_source_new ();
+      g_source_set_priority (self->spawn_source, G_PRIORITY_DEFAULT_IDLE);
+      g_source_set_static_name (self->spawn_source, "[mpel] spawn");
+      g_source_set_callback (self->spawn_source, spawn_next_cb, self, NULL);
+      g_source_attach (self->spawn_source, self->context);
+    }
+
+  self->state = LOOP_RUNNING;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+
+  loop_pump (self);
+
+  return TRUE;
+}
+
 /**
  * mpel_loop_start:
  * @self: a #MpelLoop
@@ -2386,6 +2478,11 @@ start_cancel_source_cb (GCancellable *cancellable,
  * the worker is wrong: a program that is not a worker, a script that
  * exits, a plugin that does not load. Events may be added meanwhile; they
  * run as workers connect.
+ *
+ * Unlike [method@Mpel.Loop.start], which spawns every worker before it
+ * returns, this spawns the first one at once and the others one per
+ * main-context iteration, below GTK's redraw priority, so that starting
+ * many workers does not freeze the GUI.
  */
 void
 mpel_loop_start_async (MpelLoop            *self,
@@ -2404,7 +2501,7 @@ mpel_loop_start_async (MpelLoop            *self,
   g_task_set_source_tag (task, mpel_loop_start_async);
   g_task_set_name (task, "[mpel] start");
 
-  if (!mpel_loop_start (self, &error))
+  if (self->state == LOOP_IDLE ? !loop_start_in_steps (self, &error) : !mpel_loop_start (self, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;

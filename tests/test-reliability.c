@@ -1082,6 +1082,10 @@ test_start_async (void)
   mpel_loop_start_async (loop, NULL, test_store_result, &result);
   g_assert_null (result);
   g_assert_true (mpel_loop_is_running (loop));
+  /* The first worker is spawned at once, the others from the main context,
+   * one per iteration. */
+  g_assert_cmpint (mpel_loop_get_worker_pid (loop, 0), >, 0);
+  g_assert_cmpint (mpel_loop_get_worker_pid (loop, 2), ==, 0);
   test_iterate_until (result != NULL);
   g_assert_true (mpel_loop_start_finish (loop, result, &error));
   g_assert_no_error (error);
