@@ -47,6 +47,18 @@
  * %MPEL_ERROR_WORKER_CRASHED; [method@Mpel.Loop.close] fails what is left
  * with %MPEL_ERROR_CLOSED. [method@Mpel.Loop.wait] and
  * [method@Mpel.Loop.wait_async] return once nothing is pending.
+ *
+ * A loop belongs to the main context that was the thread-default one when
+ * it was made, as a [class@Gio.DBusConnection] does. Call its methods from
+ * the thread that made it, or from a thread that holds that context (one
+ * that iterates it or pushed it as thread-default); from any other thread
+ * a call is refused with a critical warning and changes nothing. To use a
+ * loop from another thread, send the work to its context with
+ * g_main_context_invoke().
+ *
+ * Handlers of the loop's and its events' signals may add and cancel
+ * events, close or drop the loop, and run a nested main loop, whatever path
+ * ended the event; they must not call [method@Mpel.Loop.wait].
  */
 
 #define DISPATCH_BUDGET_USEC   1000
@@ -2713,13 +2725,15 @@ mpel_loop_add_event (MpelLoop   *self,
                      const char *target,
                      GVariant   *args)
 {
+  /* Taken first, so that a refused call does not leak a floating value */
+  g_autoptr(GVariant) owned_args = args ? g_variant_ref_sink (args) : NULL;
   MpelEvent *event;
 
   g_return_val_if_fail (MPEL_IS_LOOP (self), NULL);
   g_return_val_if_fail (caller_owns_context (self), NULL);
   g_return_val_if_fail (target != NULL, NULL);
 
-  event = mpel_event_new (target, args);
+  event = mpel_event_new (target, owned_args);
   mpel_loop_push (self, event);
   g_object_unref (event);
 
@@ -2874,6 +2888,8 @@ mpel_loop_call_async (MpelLoop            *self,
                       GAsyncReadyCallback  callback,
                       gpointer             user_data)
 {
+  /* Taken first, so that a refused call does not leak a floating value */
+  g_autoptr(GVariant) owned_args = args ? g_variant_ref_sink (args) : NULL;
   g_autoptr(MpelEvent) event = NULL;
 
   g_return_if_fail (MPEL_IS_LOOP (self));
@@ -2881,7 +2897,7 @@ mpel_loop_call_async (MpelLoop            *self,
   g_return_if_fail (target != NULL);
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
-  event = mpel_event_new (target, args);
+  event = mpel_event_new (target, owned_args);
   push_with_task (self, event, cancellable, callback, user_data, mpel_loop_call_async);
 }
 
