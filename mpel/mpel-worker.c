@@ -605,6 +605,14 @@ handle_call (MpelWorker *self,
       return;
     }
 
+  /* Answers that earlier handlers of this batch gave go out before this
+   * handler runs: it may crash or exit, and what is still in our buffer
+   * would die with it. The first handler of a batch finds nothing queued and
+   * costs no write. This blocks only while the socket is full, that is until
+   * the app reads, which it always does. */
+  if (mpel_connection_get_n_queued (self->conn) > 0)
+    mpel_connection_flush_sync (self->conn, NULL);
+
   handler->handler (invocation, handler->user_data);
 }
 

@@ -223,6 +223,132 @@ test_last_words (void)
   g_assert_finalize_object (g_steal_pointer (&loop));
 }
 
+/* Answers given before a later handler of the same batch kills the worker
+ * arrive: only the event that was running when it died fails, and its
+ * error names it. */
+static void
+test_last_words_batch (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(GPtrArray) adds = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(MpelEvent) die = NULL;
+  Tally tally = { 0 };
+
+  worker_pid (loop);
+  g_signal_connect (loop, "output", G_CALLBACK (tally_output), &tally);
+
+  /* Pushed without iterating: they leave in one write, and the worker reads
+   * them as one batch. */
+  for (gint32 i = 0; i < 3; i++)
+    g_ptr_array_add (adds, g_object_ref (mpel_loop_add_event (loop, "add", g_variant_new ("(ii)", i, 10))));
+  die = g_object_ref (mpel_loop_add_event (loop, "die", g_variant_new ("(i)", SIGSEGV)));
+  test_wait (loop);
+
+  for (guint i = 0; i < adds->len; i++)
+    {
+      MpelEvent *event = g_ptr_array_index (adds, i);
+
+      g_assert_no_error ((GError *) mpel_event_get_error (event));
+      g_assert_cmpint (mpel_event_get_state (event), ==, MPEL_EVENT_STATE_DONE);
+      g_assert_cmpint (g_variant_get_int32 (mpel_event_get_result (event)), ==, (gint32) i + 10);
+    }
+  g_assert_error ((GError *) mpel_event_get_error (die), MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED);
+  g_assert_nonnull (strstr (mpel_event_get_error (die)->message, "“die”"));
+  g_assert_nonnull (strstr (mpel_event_get_error (die)->message, "signal 11"));
+  g_assert_cmpuint (tally.n_output, ==, 4);
+  g_assert_cmpuint (tally.n_crashed, ==, 1);
+
+  g_assert_finalize_object (g_steal_pointer (&die));
+  g_clear_pointer (&adds, g_ptr_array_unref);
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+/* An a{sv} whose one key is not UTF-8, as a peer or a careless caller
+ * could make with g_variant_new_from_data (). */
+static GVariant *
+kwargs_with_bad_key (void)
+{
+  g_autoptr(GVariant) good = g_variant_ref_sink (g_variant_new_parsed ("{'kx': <1>}"));
+  gsize size = g_variant_get_size (good);
+  guint8 *data = g_memdup2 (g_variant_get_data (good), size);
+  guint8 *key = memmem (data, size, "kx", 2);
+
+  g_assert_nonnull (key);
+  key[1] = 0xff;
+  return g_variant_new_from_data (G_VARIANT_TYPE_VARDICT, data, size, FALSE, g_free, data);
+}
+
+/* A target or keyword arguments the worker cannot take fail their own
+ * event with INVALID_ARGS, from the main context and through "output",
+ * without reaching the worker, whose other events go on. */
+static void
+test_invalid_event_refused (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(MpelLoop) idle_loop = test_loop_new ();
+  g_autoptr(GPtrArray) bad = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(MpelEvent) running = NULL;
+  g_autoptr(MpelEvent) refused = NULL;
+  g_autoptr(GVariant) not_dict = g_variant_ref (g_variant_new_int32 (5));
+  Tally tally = { 0 };
+  MpelEvent *event;
+  GPid pid;
+
+  pid = worker_pid (loop);
+  g_signal_connect (loop, "output", G_CALLBACK (tally_output), &tally);
+  running = g_object_ref (mpel_loop_add_event (loop, "mpel.sleep", g_variant_new ("(u)", 600000)));
+
+  g_ptr_array_add (bad, mpel_event_new ("add_one\xff", g_variant_new ("(i)", 1)));
+  g_ptr_array_add (bad, mpel_event_new ("", NULL));
+
+  /* Refused, sunk and released: not floating any more, not kept. */
+  event = mpel_event_new ("add_one", g_variant_new ("(i)", 1));
+  mpel_event_set_kwargs (event, not_dict);
+  g_assert_false (g_variant_is_floating (not_dict));
+  g_assert_null (mpel_event_get_kwargs (event));
+  g_ptr_array_add (bad, event);
+
+  event = mpel_event_new ("add_one", g_variant_new ("(i)", 1));
+  mpel_event_set_kwargs (event, kwargs_with_bad_key ());
+  g_assert_null (mpel_event_get_kwargs (event));
+  g_ptr_array_add (bad, event);
+
+  for (guint i = 0; i < bad->len; i++)
+    {
+      event = g_ptr_array_index (bad, i);
+      mpel_loop_push (loop, event);
+      /* Never from inside push () */
+      g_assert_cmpint (mpel_event_get_state (event), ==, MPEL_EVENT_STATE_QUEUED);
+    }
+  test_iterate_until (tally.n_output == bad->len);
+
+  for (guint i = 0; i < bad->len; i++)
+    {
+      event = g_ptr_array_index (bad, i);
+      g_assert_cmpint (mpel_event_get_state (event), ==, MPEL_EVENT_STATE_FAILED);
+      g_assert_error ((GError *) mpel_event_get_error (event), MPEL_ERROR, MPEL_ERROR_INVALID_ARGS);
+    }
+  g_assert_nonnull (strstr (mpel_event_get_error (g_ptr_array_index (bad, 2))->message, "a{sv}"));
+
+  /* The worker never saw them: same process, its event still runs. */
+  g_assert_cmpint (mpel_event_get_state (running), ==, MPEL_EVENT_STATE_RUNNING);
+  g_assert_cmpint (worker_pid (loop), ==, pid);
+  mpel_event_cancel (running);
+
+  /* A loop that is not running is not started for an event it refuses. */
+  refused = g_object_ref (mpel_loop_add_event (idle_loop, "\xc3\x28", NULL));
+  g_assert_false (mpel_loop_is_running (idle_loop));
+  test_wait (idle_loop);
+  g_assert_error ((GError *) mpel_event_get_error (refused), MPEL_ERROR, MPEL_ERROR_INVALID_ARGS);
+  g_assert_false (mpel_loop_is_running (idle_loop));
+
+  g_assert_finalize_object (g_steal_pointer (&refused));
+  g_assert_finalize_object (g_steal_pointer (&idle_loop));
+  g_assert_finalize_object (g_steal_pointer (&running));
+  g_clear_pointer (&bad, g_ptr_array_unref);
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
 /* Handlers may close the loop while a death is being reported. */
 static void
 close_on_exit (MpelLoop     *loop,
@@ -590,6 +716,8 @@ main (int   argc,
   g_test_add_func ("/Mpel/Reliability/restart/stop-during-restart", test_stop_during_restart);
   g_test_add_func ("/Mpel/Reliability/close-from-handlers", test_close_from_handlers);
   g_test_add_func ("/Mpel/Reliability/last-words", test_last_words);
+  g_test_add_func ("/Mpel/Reliability/last-words/batch", test_last_words_batch);
+  g_test_add_func ("/Mpel/Reliability/invalid-event-refused", test_invalid_event_refused);
   g_test_add_func ("/Mpel/Reliability/stuck-worker-killed", test_stuck_worker_killed);
   g_test_add_func ("/Mpel/Reliability/cancel-reaches-worker", test_cancel_reaches_worker);
   g_test_add_func ("/Mpel/Reliability/wait-cancellable", test_wait_cancellable);
