@@ -764,9 +764,10 @@ mpel_event_get_error (MpelEvent *self)
  * @error: the error, if the event did not end with a result
  *
  * Gives the outcome of a finished event the way a `_finish` function does,
- * which suits bindings: an exception in Python and JavaScript.
+ * which suits bindings: an exception in Python and JavaScript, and
+ * otherwise the result alone (%NULL when the handler returned no value).
  *
- * Returns: %TRUE if the event is DONE
+ * Returns: (skip): %TRUE if the event is DONE
  */
 gboolean
 mpel_event_propagate (MpelEvent  *self,

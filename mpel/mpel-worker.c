@@ -168,6 +168,10 @@ mpel_worker_class_init (MpelWorkerClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  /* A worker in Python or JavaScript never makes an MpelLoop, which would
+   * otherwise be the one to bind mpel's messages. */
+  _mpel_ensure_i18n ();
+
   object_class->finalize = mpel_worker_finalize;
   object_class->get_property = mpel_worker_get_property;
   object_class->set_property = mpel_worker_set_property;
@@ -378,6 +382,11 @@ mpel_worker_add_handler (MpelWorker     *self,
   entry->destroy = destroy;
 
   g_hash_table_replace (self->handlers, g_strdup (target), entry);
+
+  /* Invocations of a handled target share its name as a quark; names the
+   * app sends that no handler has are never interned (see
+   * _mpel_invocation_new()), so the app cannot grow the quark table. */
+  g_quark_from_string (target);
 }
 
 /**

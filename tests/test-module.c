@@ -22,6 +22,7 @@ add_vals (MpelInvocation *invocation,
 {
   GVariant *args = mpel_invocation_get_args (invocation);
   g_autoptr(GVariant) kw = NULL;
+  g_autoptr(GError) error = NULL;
   gint32 value, value2 = 1;
 
   if (g_variant_is_of_type (args, G_VARIANT_TYPE ("(i)")))
@@ -36,7 +37,13 @@ add_vals (MpelInvocation *invocation,
       return;
     }
 
-  if ((kw = mpel_invocation_lookup_kwarg (invocation, "value2", G_VARIANT_TYPE_INT32)))
+  /* Any integer that fits: a Python int arrives as an x. */
+  if (!mpel_invocation_get_kwarg (invocation, "value2", G_VARIANT_TYPE_INT32, &kw, &error))
+    {
+      mpel_invocation_take_error (invocation, g_steal_pointer (&error));
+      return;
+    }
+  if (kw != NULL)
     value2 = g_variant_get_int32 (kw);
 
   mpel_invocation_return_value (invocation, g_variant_new_int32 (value + value2));
