@@ -6,6 +6,7 @@
 
 #include "config.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -185,6 +186,34 @@ die (MpelInvocation *invocation,
     pause ();
 }
 
+/* block (s fifo): writes a byte to the FIFO at that path, then never
+ * returns, keeping the worker's main loop busy for good: a handler stuck in
+ * a call that cannot be cancelled, at a point the test knows. */
+static void
+block (MpelInvocation *invocation,
+       gpointer        user_data)
+{
+  const char *path = NULL;
+  int fd;
+
+  if (!g_variant_is_of_type (mpel_invocation_get_args (invocation), G_VARIANT_TYPE ("(s)")))
+    {
+      mpel_invocation_return_error_literal (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                            "block takes (s)");
+      return;
+    }
+  g_variant_get (mpel_invocation_get_args (invocation), "(&s)", &path);
+  fd = open (path, O_WRONLY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      if (write (fd, "b", 1) != 1)
+        _exit (4);
+      close (fd);
+    }
+  for (;;)
+    pause ();
+}
+
 static gboolean
 is_prime (guint32 n)
 {
@@ -262,6 +291,7 @@ mpel_module_init (MpelWorker *worker)
   mpel_worker_add_handler (worker, "yield_range", yield_range, NULL, NULL);
   mpel_worker_add_handler (worker, "fail_not_found", fail_not_found, NULL, NULL);
   mpel_worker_add_handler (worker, "die", die, NULL, NULL);
+  mpel_worker_add_handler (worker, "block", block, NULL, NULL);
   mpel_worker_add_handler (worker, "count_primes", count_primes, NULL, NULL);
   mpel_worker_add_handler (worker, "forget", forget, NULL, NULL);
   mpel_worker_add_handler (worker, "answer_and_die", answer_and_die, NULL, NULL);

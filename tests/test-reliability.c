@@ -8,16 +8,21 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
+
 #include "mpel-test-util.h"
+#include "mpel-wire-private.h"
 
 static const char *self_path;
 
@@ -344,9 +349,10 @@ test_invalid_event_refused (void)
 
   g_assert_finalize_object (g_steal_pointer (&refused));
   g_assert_finalize_object (g_steal_pointer (&idle_loop));
-  g_assert_finalize_object (g_steal_pointer (&running));
   g_clear_pointer (&bad, g_ptr_array_unref);
+  /* The loop holds the cancelled sleep until the worker gives it back. */
   g_assert_finalize_object (g_steal_pointer (&loop));
+  g_assert_finalize_object (g_steal_pointer (&running));
 }
 
 /* Handlers may close the loop while a death is being reported. */
@@ -536,6 +542,75 @@ run_app (void)
   return 0;
 }
 
+/* The same, with the worker stuck in a handler, which keeps it from
+ * seeing the socket's EOF. */
+static int
+run_app_blocked (const char *fifo)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  GPid pid = worker_pid (loop);
+
+  printf ("%d\n", (int) pid);
+  fflush (stdout);
+  mpel_loop_add_event (loop, "block", g_variant_new ("(s)", fifo));
+  for (;;)
+    g_main_context_iteration (NULL, TRUE);
+  return 0;
+}
+
+static void
+test_orphan_blocked (void)
+{
+  g_autoptr(GSubprocess) app = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("mpel-orphan-XXXXXX", NULL);
+  g_autofree char *fifo = g_build_filename (dir, "fifo", NULL);
+  g_autoptr(GDataInputStream) in = NULL;
+  struct pollfd pfd;
+  int fifo_fd;
+  int pidfd;
+  int worker;
+
+  g_assert_no_errno (mkfifo (fifo, 0600));
+  fifo_fd = open (fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (fifo_fd, >=, 0);
+
+  app = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, self_path, "--app-blocked", fifo, NULL);
+  g_assert_no_error (error);
+  in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (app));
+  line = g_data_input_stream_read_line (in, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+  worker = atoi (line);
+  g_assert_cmpint (worker, >, 0);
+
+  pidfd = syscall (SYS_pidfd_open, worker, 0);
+  if (pidfd < 0)
+    {
+      g_subprocess_force_exit (app);
+      g_test_skip ("pidfd_open is not available");
+      return;
+    }
+
+  /* The handler has started and will never return. */
+  pfd.fd = fifo_fd;
+  pfd.events = POLLIN;
+  g_assert_cmpint (poll (&pfd, 1, TEST_DEADLINE_USEC / 1000), ==, 1);
+
+  g_assert_no_errno (kill (atoi (g_subprocess_get_identifier (app)), SIGKILL));
+  g_subprocess_wait (app, NULL, NULL);
+
+  /* The worker is gone within 2 s all the same. */
+  pfd.fd = pidfd;
+  pfd.events = POLLIN;
+  g_assert_cmpint (poll (&pfd, 1, 2000), ==, 1);
+  close (pidfd);
+  close (fifo_fd);
+  g_unlink (fifo);
+  g_rmdir (dir);
+}
+
 static void
 test_orphan (void)
 {
@@ -572,6 +647,119 @@ test_orphan (void)
   pfd.events = POLLIN;
   g_assert_cmpint (poll (&pfd, 1, 2000), ==, 1);
   close (pidfd);
+}
+
+/* A worker started by a thread that then exits lives on and serves: the
+ * kernel's parent-death signal, which follows the thread that forked, is
+ * not what ties a worker to its app. The worker is spawned the way a loop
+ * spawns it, and spoken to through a connection of our own. */
+typedef struct
+{
+  int fd;
+  int our_fd;
+  GSubprocess *worker;
+  GError *error;
+} ThreadSpawn;
+
+static gpointer
+spawn_worker_thread (gpointer data)
+{
+  ThreadSpawn *spawn = data;
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_autofree char *parent = g_strdup_printf ("%d", (int) getpid ());
+
+  g_subprocess_launcher_take_fd (launcher, spawn->fd, 3);
+  g_subprocess_launcher_setenv (launcher, "MPEL_FD", "3", TRUE);
+  g_subprocess_launcher_setenv (launcher, "MPEL_PARENT_PID", parent, TRUE);
+  spawn->worker = g_subprocess_launcher_spawn (launcher, &spawn->error, g_getenv ("MPEL_WORKER"), NULL);
+
+  /* The thread ends only once the worker has spoken, when it is set up
+   * to watch its app. */
+  if (spawn->worker != NULL)
+    {
+      struct pollfd pfd = { .fd = spawn->our_fd, .events = POLLIN };
+
+      g_assert_cmpint (poll (&pfd, 1, TEST_DEADLINE_USEC / 1000), ==, 1);
+    }
+  return NULL;
+}
+
+typedef struct
+{
+  gboolean hello;
+  gboolean closed;
+  GVariant *answer;
+} RawPeer;
+
+static gboolean
+raw_peer_frame (MpelConnection *conn,
+                MpelFrame      *frame,
+                gpointer        user_data)
+{
+  RawPeer *peer = user_data;
+
+  if (frame->kind == MPEL_FRAME_HELLO)
+    peer->hello = TRUE;
+  else if (frame->kind == MPEL_FRAME_RETURN && frame->id == 1)
+    peer->answer = g_variant_ref (frame->body);
+  else
+    g_error ("Unexpected %s frame from the worker", mpel_frame_kind_to_string (frame->kind));
+  return TRUE;
+}
+
+static void
+raw_peer_closed (MpelConnection *conn,
+                 const GError   *error,
+                 gpointer        user_data)
+{
+  RawPeer *peer = user_data;
+
+  g_assert_no_error ((GError *) error);
+  peer->closed = TRUE;
+}
+
+static void
+test_worker_outlives_spawning_thread (void)
+{
+  g_autoptr(MpelConnection) conn = NULL;
+  g_autoptr(GThread) thread = NULL;
+  g_autoptr(GVariant) hello = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
+  ThreadSpawn spawn = { -1, -1, NULL, NULL };
+  RawPeer peer = { 0 };
+  int sv[2];
+
+  g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+  spawn.fd = sv[1];
+  spawn.our_fd = sv[0];
+  thread = g_thread_new ("spawner", spawn_worker_thread, &spawn);
+  g_thread_join (g_steal_pointer (&thread));
+  g_assert_no_error (spawn.error);
+  g_assert_nonnull (spawn.worker);
+
+  /* The thread that forked the worker is gone; the worker must not be. */
+  conn = mpel_connection_new (sv[0], NULL, raw_peer_frame, raw_peer_closed, &peer);
+  g_variant_dict_insert (&dict, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
+  hello = g_variant_ref_sink (g_variant_dict_end (&dict));
+  g_assert_true (mpel_connection_send (conn, MPEL_FRAME_HELLO, 0, 0, "test", hello, NULL, NULL));
+  g_assert_true (mpel_connection_send (conn, MPEL_FRAME_CALL, 0, 1, "mpel.ping", NULL, NULL, NULL));
+  test_iterate_until (peer.answer != NULL || peer.closed);
+
+  g_assert_false (peer.closed);
+  g_assert_true (peer.hello);
+  g_assert_nonnull (peer.answer);
+  g_assert_cmpint (g_variant_get_int32 (peer.answer), ==,
+                   atoi (g_subprocess_get_identifier (spawn.worker)));
+
+  /* And it still ends when told to. */
+  g_assert_true (mpel_connection_send (conn, MPEL_FRAME_STOP, 0, 0, NULL, NULL, NULL, NULL));
+  test_iterate_until (peer.closed);
+  g_assert_true (g_subprocess_wait_check (spawn.worker, NULL, &error));
+  g_assert_no_error (error);
+
+  g_clear_pointer (&peer.answer, g_variant_unref);
+  g_clear_object (&spawn.worker);
 }
 
 /* A flood: a million small events at once. Memory grows by the queued
@@ -706,6 +894,8 @@ main (int   argc,
 {
   if (argc >= 2 && g_str_equal (argv[1], "--app"))
     return run_app ();
+  if (argc >= 3 && g_str_equal (argv[1], "--app-blocked"))
+    return run_app_blocked (argv[2]);
 
   self_path = argv[0];
   g_test_init (&argc, &argv, NULL);
@@ -722,6 +912,8 @@ main (int   argc,
   g_test_add_func ("/Mpel/Reliability/cancel-reaches-worker", test_cancel_reaches_worker);
   g_test_add_func ("/Mpel/Reliability/wait-cancellable", test_wait_cancellable);
   g_test_add_func ("/Mpel/Reliability/orphan", test_orphan);
+  g_test_add_func ("/Mpel/Reliability/orphan/blocked-handler", test_orphan_blocked);
+  g_test_add_func ("/Mpel/Reliability/orphan/spawning-thread-exits", test_worker_outlives_spawning_thread);
   g_test_add_func ("/Mpel/Reliability/flood", test_flood);
   g_test_add_func ("/Mpel/Reliability/pool", test_pool);
 
