@@ -531,13 +531,15 @@ _mpel_worker_send_reply (MpelWorker     *self,
                          guint32         flags,
                          GVariant       *body)
 {
+  /* Sunk here, as an answer that cannot go would leak it otherwise */
+  g_autoptr(GVariant) owned_body = body != NULL ? g_variant_ref_sink (body) : NULL;
   g_autoptr(GError) error = NULL;
   guint64 id = mpel_invocation_get_id (invocation);
 
   if (self->conn == NULL || mpel_connection_is_closed (self->conn))
     return FALSE;
 
-  if (mpel_connection_send (self->conn, kind, flags, id, NULL, body, NULL, &error))
+  if (mpel_connection_send (self->conn, kind, flags, id, NULL, owned_body, NULL, &error))
     return TRUE;
 
   if (mpel_connection_is_closed (self->conn))
