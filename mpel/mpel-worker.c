@@ -876,8 +876,11 @@ parent_watch_start (MpelWorker  *self,
   int pidfd_errno;
 
   /* A wrapper program between the app and the worker (strace, nice…) is
-   * our parent instead of the app, so watch the app itself. */
+   * our parent instead of the app, so watch the app itself when it says
+   * who it is, and our parent otherwise. */
   if (str == NULL || !g_ascii_string_to_unsigned (str, 10, 2, G_MAXINT, &parent, NULL))
+    parent = getppid ();
+  if (parent <= 1)
     return TRUE;
 
   watch = g_new0 (ParentWatch, 1);
@@ -894,11 +897,13 @@ parent_watch_start (MpelWorker  *self,
                            (watch->original_ppid != watch->parent &&
                             kill (watch->parent, 0) < 0 && errno == ESRCH)))
     {
+      g_autofree char *pid = g_strdup_printf ("%d", (int) watch->parent);
+
       if (watch->pidfd >= 0)
         close (watch->pidfd);
       g_free (watch);
       g_set_error (error, MPEL_ERROR, MPEL_ERROR_CLOSED,
-                   _("The app (pid %s) died before the worker started"), str);
+                   _("The app (pid %s) died before the worker started"), pid);
       return FALSE;
     }
 
