@@ -229,11 +229,12 @@ test_last_words (void)
 }
 
 /* Answers given before a later handler of the same batch kills the worker
- * arrive: only the event that was running when it died fails, and its
- * error names it. */
+ * (by a crash, or by _exit(), which no exit handler sees) arrive: only the
+ * event that was running when it died fails, and its error names it. */
 static void
-test_last_words_batch (void)
+test_last_words_batch (gconstpointer data)
 {
+  gint32 sig = GPOINTER_TO_INT (data);
   g_autoptr(MpelLoop) loop = test_loop_new ();
   g_autoptr(GPtrArray) adds = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(MpelEvent) die = NULL;
@@ -246,7 +247,7 @@ test_last_words_batch (void)
    * them as one batch. */
   for (gint32 i = 0; i < 3; i++)
     g_ptr_array_add (adds, g_object_ref (mpel_loop_add_event (loop, "add", g_variant_new ("(ii)", i, 10))));
-  die = g_object_ref (mpel_loop_add_event (loop, "die", g_variant_new ("(i)", SIGSEGV)));
+  die = g_object_ref (mpel_loop_add_event (loop, "die", g_variant_new ("(i)", sig)));
   test_wait (loop);
 
   for (guint i = 0; i < adds->len; i++)
@@ -259,7 +260,8 @@ test_last_words_batch (void)
     }
   g_assert_error ((GError *) mpel_event_get_error (die), MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED);
   g_assert_nonnull (strstr (mpel_event_get_error (die)->message, "“die”"));
-  g_assert_nonnull (strstr (mpel_event_get_error (die)->message, "signal 11"));
+  g_assert_nonnull (strstr (mpel_event_get_error (die)->message,
+                            sig == SIGSEGV ? "signal 11" : "status 3"));
   g_assert_cmpuint (tally.n_output, ==, 4);
   g_assert_cmpuint (tally.n_crashed, ==, 1);
 
@@ -906,7 +908,10 @@ main (int   argc,
   g_test_add_func ("/Mpel/Reliability/restart/stop-during-restart", test_stop_during_restart);
   g_test_add_func ("/Mpel/Reliability/close-from-handlers", test_close_from_handlers);
   g_test_add_func ("/Mpel/Reliability/last-words", test_last_words);
-  g_test_add_func ("/Mpel/Reliability/last-words/batch", test_last_words_batch);
+  g_test_add_data_func ("/Mpel/Reliability/last-words/batch/crash", GINT_TO_POINTER (SIGSEGV),
+                        test_last_words_batch);
+  g_test_add_data_func ("/Mpel/Reliability/last-words/batch/exit", GINT_TO_POINTER (0),
+                        test_last_words_batch);
   g_test_add_func ("/Mpel/Reliability/invalid-event-refused", test_invalid_event_refused);
   g_test_add_func ("/Mpel/Reliability/stuck-worker-killed", test_stuck_worker_killed);
   g_test_add_func ("/Mpel/Reliability/cancel-reaches-worker", test_cancel_reaches_worker);
