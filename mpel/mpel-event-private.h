@@ -23,6 +23,7 @@ struct _MpelEvent
   char           *key;
   GVariant       *result;
   GError         *error;
+  GError         *invalid;   /* why the kwargs set were refused */
   GTask          *task;
   GSource        *timeout_source;
   GSource        *cancel_source;
@@ -46,6 +47,7 @@ gboolean _mpel_event_finish      (MpelEvent      *self,
                                   GError         *error);
 void     _mpel_event_emit_item   (MpelEvent      *self,
                                   GVariant       *item);
+GError  *_mpel_event_check       (MpelEvent      *self);
 
 /* Implemented in mpel-loop.c */
 void     _mpel_loop_cancel_event (MpelLoop       *loop,

@@ -102,6 +102,7 @@ mpel_event_finalize (GObject *object)
   g_clear_pointer (&self->key, g_free);
   g_clear_pointer (&self->result, g_variant_unref);
   g_clear_error (&self->error);
+  g_clear_error (&self->invalid);
 
   G_OBJECT_CLASS (mpel_event_parent_class)->finalize (object);
 }
@@ -466,20 +467,66 @@ mpel_event_get_kwargs (MpelEvent *self)
  *
  * Sets the keyword arguments, which the handler reads with
  * [method@Mpel.Invocation.get_kwargs]. A floating @kwargs is sunk.
+ *
+ * Anything but a well-formed `a{sv}` (another type, or keys and strings
+ * that are not UTF-8) is not kept: the event then fails with
+ * %MPEL_ERROR_INVALID_ARGS when it is pushed, and never reaches a worker.
  */
 void
 mpel_event_set_kwargs (MpelEvent *self,
                        GVariant  *kwargs)
 {
+  g_autoptr(GVariant) owned = kwargs != NULL ? g_variant_ref_sink (kwargs) : NULL;
+
   g_return_if_fail (MPEL_IS_EVENT (self));
   g_return_if_fail (!self->pushed);
-  g_return_if_fail (kwargs == NULL || g_variant_is_of_type (kwargs, G_VARIANT_TYPE_VARDICT));
 
-  if (kwargs != NULL)
-    g_variant_ref_sink (kwargs);
+  g_clear_error (&self->invalid);
   g_clear_pointer (&self->kwargs, g_variant_unref);
-  self->kwargs = kwargs;
+
+  /* Anything else is refused when the event is pushed, for this event
+   * alone. The worker would read an a{sv} that is not in normal form (a
+   * key that is not UTF-8, say) as empty strings and zeros. */
+  if (owned != NULL && !g_variant_is_of_type (owned, G_VARIANT_TYPE_VARDICT))
+    self->invalid = g_error_new (MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                 _("The keyword arguments of “%s” must be an a{sv}, not %s"),
+                                 mpel_event_get_target (self), g_variant_get_type_string (owned));
+  else if (owned != NULL && !g_variant_is_normal_form (owned))
+    self->invalid = g_error_new (MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                 _("The keyword arguments of “%s” are not a valid a{sv}: "
+                                   "a key or a value is not well formed, such as a string "
+                                   "that is not UTF-8"),
+                                 mpel_event_get_target (self));
+  else
+    self->kwargs = g_steal_pointer (&owned);
+
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_KWARGS]);
+}
+
+/* Why the event cannot be sent, or %NULL. A worker takes a target name that
+ * is not UTF-8 for a protocol error and ends the session, failing the
+ * events of others with it: such an event is refused before it goes. */
+GError *
+_mpel_event_check (MpelEvent *self)
+{
+  const char *target = mpel_event_get_target (self);
+
+  if (target == NULL || target[0] == '\0')
+    return g_error_new_literal (MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                _("An event needs a target name"));
+
+  if (G_UNLIKELY (!g_utf8_validate (target, -1, NULL)))
+    {
+      g_autofree char *shown = g_utf8_make_valid (target, -1);
+
+      return g_error_new (MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                          _("The target name “%s” is not valid UTF-8"), shown);
+    }
+
+  if (self->invalid != NULL)
+    return g_error_copy (self->invalid);
+
+  return NULL;
 }
 
 /**
@@ -717,9 +764,10 @@ mpel_event_get_error (MpelEvent *self)
  * @error: the error, if the event did not end with a result
  *
  * Gives the outcome of a finished event the way a `_finish` function does,
- * which suits bindings: an exception in Python and JavaScript.
+ * which suits bindings: an exception in Python and JavaScript, and
+ * otherwise the result alone (%NULL when the handler returned no value).
  *
- * Returns: %TRUE if the event is DONE
+ * Returns: (skip): %TRUE if the event is DONE
  */
 gboolean
 mpel_event_propagate (MpelEvent  *self,

@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include <glib/gi18n-lib.h>
 
 #include "mpel-wire-private.h"
@@ -36,6 +38,7 @@ struct _MpelInvocation
 
   MpelWorker   *worker;
   GQuark        target;
+  char         *target_name; /* a name that is no quark: see _mpel_invocation_new() */
   GVariant     *args;
   GVariant     *kwargs;
   GCancellable *cancellable;
@@ -54,7 +57,7 @@ mpel_invocation_dispose (GObject *object)
   if (!self->returned && self->worker != NULL)
     mpel_invocation_return_error (self, MPEL_ERROR, MPEL_ERROR_FAILED,
                                   _("The handler of “%s” released its invocation without answering"),
-                                  g_quark_to_string (self->target));
+                                  mpel_invocation_get_target (self));
 
   G_OBJECT_CLASS (mpel_invocation_parent_class)->dispose (object);
 }
@@ -65,6 +68,7 @@ mpel_invocation_finalize (GObject *object)
   MpelInvocation *self = (MpelInvocation *)object;
 
   g_clear_object (&self->worker);
+  g_clear_pointer (&self->target_name, g_free);
   g_clear_pointer (&self->args, g_variant_unref);
   g_clear_pointer (&self->kwargs, g_variant_unref);
   g_clear_object (&self->cancellable);
@@ -99,7 +103,12 @@ _mpel_invocation_new (MpelWorker *worker,
   self = g_object_new (MPEL_TYPE_INVOCATION, NULL);
   self->worker = g_object_ref (worker);
   self->id = id;
-  self->target = g_quark_from_string (target);
+  /* Quarks are never freed, and the app may send any number of names: a
+   * name that is not a quark already (every handler's is, see
+   * mpel_worker_add_handler()) is copied rather than interned. */
+  self->target = g_quark_try_string (target);
+  if (self->target == 0)
+    self->target_name = g_strdup (target);
   self->args = g_variant_ref (args);
   self->kwargs = kwargs ? g_variant_ref (kwargs) : NULL;
   self->no_reply = !!no_reply;
@@ -151,7 +160,7 @@ mpel_invocation_get_target (MpelInvocation *self)
 {
   g_return_val_if_fail (MPEL_IS_INVOCATION (self), NULL);
 
-  return g_quark_to_string (self->target);
+  return self->target_name != NULL ? self->target_name : g_quark_to_string (self->target);
 }
 
 /**
@@ -198,7 +207,9 @@ mpel_invocation_get_kwargs (MpelInvocation *self)
  * @name: a keyword
  * @expected_type: (nullable): the type the value must have, or %NULL for any
  *
- * Looks up one keyword argument.
+ * Looks up one keyword argument. A value of another type is taken for
+ * none, silently: [method@Mpel.Invocation.get_kwarg] tells the app instead,
+ * and converts numbers where it can.
  *
  * Returns: (transfer full) (nullable): the value, or %NULL if there is no
  *   such keyword or its value has another type
@@ -215,6 +226,228 @@ mpel_invocation_lookup_kwarg (MpelInvocation     *self,
     return NULL;
 
   return g_variant_lookup_value (self->kwargs, name, expected_type);
+}
+
+/* A number as its sign and magnitude, which holds every value of every
+ * GVariant integer type exactly. */
+typedef struct
+{
+  gboolean negative;
+  guint64  magnitude;
+} Number;
+
+static Number
+number_from_signed (gint64 value)
+{
+  Number n = { value < 0, value < 0 ? (guint64) -(value + 1) + 1 : (guint64) value };
+
+  return n;
+}
+
+/* Reads an integer or a double that holds an integer. */
+static gboolean
+number_from_variant (GVariant *value,
+                     Number   *out)
+{
+  Number n = { FALSE, 0 };
+
+  switch (g_variant_classify (value))
+    {
+    case G_VARIANT_CLASS_BYTE:
+      n.magnitude = g_variant_get_byte (value);
+      break;
+    case G_VARIANT_CLASS_UINT16:
+      n.magnitude = g_variant_get_uint16 (value);
+      break;
+    case G_VARIANT_CLASS_UINT32:
+      n.magnitude = g_variant_get_uint32 (value);
+      break;
+    case G_VARIANT_CLASS_UINT64:
+      n.magnitude = g_variant_get_uint64 (value);
+      break;
+    case G_VARIANT_CLASS_INT16:
+      n = number_from_signed (g_variant_get_int16 (value));
+      break;
+    case G_VARIANT_CLASS_INT32:
+      n = number_from_signed (g_variant_get_int32 (value));
+      break;
+    case G_VARIANT_CLASS_INT64:
+      n = number_from_signed (g_variant_get_int64 (value));
+      break;
+    case G_VARIANT_CLASS_DOUBLE:
+      {
+        double d = g_variant_get_double (value);
+        double m = d < 0 ? -d : d;
+
+        /* Integral and below 2^64, NaN and infinities excluded */
+        if (!(m < 18446744073709551616.0) || (double) (guint64) m != m)
+          return FALSE;
+        n.negative = d < 0;
+        n.magnitude = (guint64) m;
+      }
+      break;
+    case G_VARIANT_CLASS_BOOLEAN:
+    case G_VARIANT_CLASS_HANDLE:
+    case G_VARIANT_CLASS_STRING:
+    case G_VARIANT_CLASS_OBJECT_PATH:
+    case G_VARIANT_CLASS_SIGNATURE:
+    case G_VARIANT_CLASS_VARIANT:
+    case G_VARIANT_CLASS_MAYBE:
+    case G_VARIANT_CLASS_ARRAY:
+    case G_VARIANT_CLASS_TUPLE:
+    case G_VARIANT_CLASS_DICT_ENTRY:
+    default:
+      return FALSE;
+    }
+
+  *out = n;
+  return TRUE;
+}
+
+/* Makes @n a value of @type if it holds it exactly, or returns %NULL. */
+static GVariant *
+number_to_variant (Number              n,
+                   const GVariantType *type)
+{
+  guint64 m = n.magnitude;
+
+  switch (g_variant_type_peek_string (type)[0])
+    {
+    case 'y':
+      return !n.negative && m <= G_MAXUINT8 ? g_variant_new_byte ((guint8) m) : NULL;
+    case 'q':
+      return !n.negative && m <= G_MAXUINT16 ? g_variant_new_uint16 ((guint16) m) : NULL;
+    case 'u':
+      return !n.negative && m <= G_MAXUINT32 ? g_variant_new_uint32 ((guint32) m) : NULL;
+    case 't':
+      return !n.negative || m == 0 ? g_variant_new_uint64 (m) : NULL;
+    case 'n':
+      if (m > (n.negative ? (guint64) G_MAXINT16 + 1 : (guint64) G_MAXINT16))
+        return NULL;
+      return g_variant_new_int16 (n.negative ? (gint16) -(gint64) m : (gint16) m);
+    case 'i':
+      if (m > (n.negative ? (guint64) G_MAXINT32 + 1 : (guint64) G_MAXINT32))
+        return NULL;
+      return g_variant_new_int32 (n.negative ? (gint32) -(gint64) m : (gint32) m);
+    case 'x':
+      if (m > (n.negative ? (guint64) G_MAXINT64 + 1 : (guint64) G_MAXINT64))
+        return NULL;
+      /* -2^63 has no positive counterpart in a gint64 */
+      return g_variant_new_int64 (n.negative ? (gint64) (~m + 1) : (gint64) m);
+    case 'd':
+      {
+        /* Exact when its significant bits fit in a double's 53 */
+        guint64 bits = m;
+
+        while (bits != 0 && (bits & 1) == 0)
+          bits >>= 1;
+        if (bits >= (G_GUINT64_CONSTANT (1) << 53))
+          return NULL;
+        return g_variant_new_double (n.negative ? -(double) m : (double) m);
+      }
+    default:
+      return NULL;
+    }
+}
+
+/**
+ * mpel_invocation_get_kwarg:
+ * @self: a #MpelInvocation
+ * @name: a keyword
+ * @type: (nullable): the type the handler wants, or %NULL for any
+ * @value: (out) (optional) (nullable) (transfer full): the value, of @type,
+ *   or %NULL if the app did not give @name
+ * @error: return location for an error
+ *
+ * Gets one keyword argument, converted to @type where that loses nothing:
+ * an integer of any width or signedness to another that holds its value,
+ * an integer to a double that holds it exactly, and a double that holds an
+ * integer to an integer type that holds it. So a Python `int`, which
+ * arrives as an `x`, serves a handler that wants an `i`.
+ *
+ * A keyword the app did not give is not an error: @value is set to %NULL and
+ * the handler uses its default. A value of another type, or one that does
+ * not fit, is: answer the event with the error, which names the keyword,
+ * the target and both types.
+ *
+ * |[<!-- language="C" -->
+ * g_autoptr(GVariant) kwarg = NULL;
+ * g_autoptr(GError) error = NULL;
+ * gint32 value2 = 1;
+ *
+ * if (!mpel_invocation_get_kwarg (invocation, "value2", G_VARIANT_TYPE_INT32, &kwarg, &error))
+ *   {
+ *     mpel_invocation_take_error (invocation, g_steal_pointer (&error));
+ *     return;
+ *   }
+ * if (kwarg != NULL)
+ *   value2 = g_variant_get_int32 (kwarg);
+ * ]|
+ *
+ * Returns: (skip): %TRUE if @value is set (to %NULL when the keyword is
+ *   absent); %FALSE with %MPEL_ERROR_INVALID_ARGS if the value cannot be
+ *   had as @type
+ */
+gboolean
+mpel_invocation_get_kwarg (MpelInvocation      *self,
+                           const char          *name,
+                           const GVariantType  *type,
+                           GVariant           **value,
+                           GError             **error)
+{
+  g_autoptr(GVariant) found = NULL;
+  GVariant *converted = NULL;
+  Number n;
+
+  g_return_val_if_fail (MPEL_IS_INVOCATION (self), FALSE);
+  g_return_val_if_fail (name != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (value != NULL)
+    *value = NULL;
+
+  if (self->kwargs != NULL)
+    found = g_variant_lookup_value (self->kwargs, name, NULL);
+
+  if (found == NULL)
+    return TRUE;
+
+  if (type == NULL || g_variant_is_of_type (found, type))
+    converted = g_steal_pointer (&found);
+  else if (g_variant_type_is_basic (type) &&
+           strchr ("yqutnixd", g_variant_type_peek_string (type)[0]) != NULL &&
+           number_from_variant (found, &n))
+    {
+      converted = number_to_variant (n, type);
+      if (converted == NULL)
+        {
+          g_autofree char *shown = g_variant_print (found, FALSE);
+
+          g_set_error (error, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                       _("The keyword argument “%s” of “%s” is %s, which does not fit in %c"),
+                       name, mpel_invocation_get_target (self), shown,
+                       g_variant_type_peek_string (type)[0]);
+          return FALSE;
+        }
+      g_variant_ref_sink (converted);
+    }
+  else
+    {
+      g_set_error (error, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                   _("The keyword argument “%s” of “%s” must be %.*s, not %s"),
+                   name, mpel_invocation_get_target (self),
+                   (int) g_variant_type_get_string_length (type),
+                   g_variant_type_peek_string (type),
+                   g_variant_get_type_string (found));
+      return FALSE;
+    }
+
+  if (value != NULL)
+    *value = converted;
+  else
+    g_variant_unref (converted);
+
+  return TRUE;
 }
 
 /**

@@ -33,6 +33,12 @@ GVariant     *mpel_invocation_lookup_kwarg      (MpelInvocation     *self,
                                                  const char         *name,
                                                  const GVariantType *expected_type);
 MPEL_AVAILABLE_IN_ALL
+gboolean      mpel_invocation_get_kwarg         (MpelInvocation      *self,
+                                                 const char          *name,
+                                                 const GVariantType  *type,
+                                                 GVariant           **value,
+                                                 GError             **error);
+MPEL_AVAILABLE_IN_ALL
 guint64       mpel_invocation_get_id            (MpelInvocation *self);
 MPEL_AVAILABLE_IN_ALL
 GCancellable *mpel_invocation_get_cancellable   (MpelInvocation *self);

@@ -2643,9 +2643,12 @@ push_refused (MpelLoop  *self,
  * loop if it is not running. The loop keeps a reference until the event
  * ends. If the loop is stopping, or its workers cannot be spawned, the
  * event fails from the main context with %MPEL_ERROR_CLOSED or
- * %MPEL_ERROR_SPAWN_FAILED: it is never dropped silently. An event pushed
- * from a handler while the loop is being disposed fails at once with
- * %MPEL_ERROR_CLOSED, and nothing is started.
+ * %MPEL_ERROR_SPAWN_FAILED: it is never dropped silently. An event whose
+ * target name is empty or not UTF-8, or whose keyword arguments were
+ * refused (see [method@Mpel.Event.set_kwargs]), fails the same way with
+ * %MPEL_ERROR_INVALID_ARGS, without starting the loop or reaching a worker.
+ * An event pushed from a handler while the loop is being disposed fails at
+ * once with %MPEL_ERROR_CLOSED, and nothing is started.
  */
 void
 mpel_loop_push (MpelLoop  *self,
@@ -2685,6 +2688,14 @@ mpel_loop_push (MpelLoop  *self,
       g_source_set_static_name (event->timeout_source, "[mpel] event timeout");
       g_source_set_callback (event->timeout_source, event_timeout_cb, event, NULL);
       g_source_attach (event->timeout_source, self->context);
+    }
+
+  /* Refused here, for this event alone: the worker would end the session
+   * over it, failing the events of others. */
+  if ((error = _mpel_event_check (event)) != NULL)
+    {
+      loop_fail_later (self, event, g_steal_pointer (&error));
+      return;
     }
 
   if (self->state == LOOP_STOPPING)

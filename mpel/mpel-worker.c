@@ -7,15 +7,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-#ifdef HAVE_PRCTL
-# include <sys/prctl.h>
+#ifdef __linux__
+# include <sys/syscall.h>
 #endif
 
 #include <glib/gi18n-lib.h>
+#include <glib-unix.h>
 #include <gmodule.h>
 
 #include "mpel-enums.h"
@@ -55,6 +57,16 @@ typedef struct
   GDestroyNotify destroy;
 } Handler;
 
+/* Watches the app from a thread of its own: see parent_watch_start(). */
+typedef struct
+{
+  GThread *thread;
+  pid_t    parent;
+  pid_t    original_ppid;
+  int      pidfd;      /* -1: polled instead */
+  int      stop[2];    /* a pipe: run() is over */
+} ParentWatch;
+
 struct _MpelWorker
 {
   GObject         parent_instance;
@@ -65,6 +77,7 @@ struct _MpelWorker
   MpelConnection *conn;
   GMainLoop      *main_loop;
   GError         *run_error;
+  ParentWatch    *parent_watch;
 
   guint           hello_received : 1;
   guint           stopping : 1;
@@ -167,6 +180,10 @@ static void
 mpel_worker_class_init (MpelWorkerClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  /* A worker in Python or JavaScript never makes an MpelLoop, which would
+   * otherwise be the one to bind mpel's messages. */
+  _mpel_ensure_i18n ();
 
   object_class->finalize = mpel_worker_finalize;
   object_class->get_property = mpel_worker_get_property;
@@ -378,6 +395,11 @@ mpel_worker_add_handler (MpelWorker     *self,
   entry->destroy = destroy;
 
   g_hash_table_replace (self->handlers, g_strdup (target), entry);
+
+  /* Invocations of a handled target share its name as a quark; names the
+   * app sends that no handler has are never interned (see
+   * _mpel_invocation_new()), so the app cannot grow the quark table. */
+  g_quark_from_string (target);
 }
 
 /**
@@ -509,13 +531,15 @@ _mpel_worker_send_reply (MpelWorker     *self,
                          guint32         flags,
                          GVariant       *body)
 {
+  /* Sunk here, as an answer that cannot go would leak it otherwise */
+  g_autoptr(GVariant) owned_body = body != NULL ? g_variant_ref_sink (body) : NULL;
   g_autoptr(GError) error = NULL;
   guint64 id = mpel_invocation_get_id (invocation);
 
   if (self->conn == NULL || mpel_connection_is_closed (self->conn))
     return FALSE;
 
-  if (mpel_connection_send (self->conn, kind, flags, id, NULL, body, NULL, &error))
+  if (mpel_connection_send (self->conn, kind, flags, id, NULL, owned_body, NULL, &error))
     return TRUE;
 
   if (mpel_connection_is_closed (self->conn))
@@ -604,6 +628,14 @@ handle_call (MpelWorker *self,
                                     (int) getpid (), frame->name);
       return;
     }
+
+  /* Answers that earlier handlers of this batch gave go out before this
+   * handler runs: it may crash or exit, and what is still in our buffer
+   * would die with it. The first handler of a batch finds nothing queued and
+   * costs no write. This blocks only while the socket is full, that is until
+   * the app reads, which it always does. */
+  if (mpel_connection_get_n_queued (self->conn) > 0)
+    mpel_connection_flush_sync (self->conn, NULL);
 
   handler->handler (invocation, handler->user_data);
 }
@@ -734,29 +766,161 @@ get_fd (int     *out_fd,
   return TRUE;
 }
 
-/* The worker must not outlive the app even if the app is killed before it
- * could close the socket. */
-static gboolean
-watch_parent (GError **error)
-{
-#ifdef HAVE_PRCTL
-  const char *str = g_getenv ("MPEL_PARENT_PID");
-  guint64 parent = 0;
+/* The worker must not outlive the app, even when the app dies without its
+ * socket reaching EOF here (a handler keeps the main loop busy, or another
+ * process holds the app's end).
+ *
+ * PR_SET_PDEATHSIG would do, but it follows the *thread* that forked us: an
+ * app that starts its loop from a thread that later exits would see its
+ * workers killed under it. So a thread of the worker watches the app
+ * process itself — through a pidfd where the kernel has them, else by
+ * looking every PARENT_POLL_MSEC whether we were reparented or the app is
+ * gone — and once the app is gone gives run() PARENT_GRACE_MSEC to end by
+ * the socket's EOF before it kills the process. */
+#define PARENT_POLL_MSEC  200
+#define PARENT_GRACE_MSEC 500
 
-  if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0)
+static gboolean
+parent_is_gone (ParentWatch *watch)
+{
+  if (watch->pidfd >= 0)
+    {
+      struct pollfd pfd = { .fd = watch->pidfd, .events = POLLIN };
+
+      return poll (&pfd, 1, 0) > 0;
+    }
+
+  return getppid () != watch->original_ppid ||
+         (kill (watch->parent, 0) < 0 && errno == ESRCH);
+}
+
+/* Waits up to @timeout_msec (-1: for ever) for run() to end or the app to
+ * go. Returns TRUE when run() has ended. */
+static gboolean
+parent_watch_wait (ParentWatch *watch,
+                   int          timeout_msec,
+                   gboolean     watch_pidfd)
+{
+  struct pollfd fds[2] = {
+    { .fd = watch->stop[0], .events = POLLIN },
+    { .fd = watch->pidfd, .events = POLLIN },
+  };
+  int n;
+
+  do
+    n = poll (fds, watch_pidfd && watch->pidfd >= 0 ? 2 : 1, timeout_msec);
+  while (n < 0 && errno == EINTR);
+
+  return n > 0 && fds[0].revents != 0;
+}
+
+static gpointer
+parent_watch_thread (gpointer data)
+{
+  ParentWatch *watch = data;
+
+  for (;;)
+    {
+      if (parent_watch_wait (watch, watch->pidfd >= 0 ? -1 : PARENT_POLL_MSEC, TRUE))
+        return NULL;
+      if (parent_is_gone (watch))
+        break;
+    }
+
+  if (parent_watch_wait (watch, PARENT_GRACE_MSEC, FALSE))
+    return NULL;
+
+  kill (getpid (), SIGKILL);
+  return NULL;
+}
+
+static void
+parent_watch_stop (ParentWatch *watch)
+{
+  if (watch == NULL)
+    return;
+
+  if (watch->thread != NULL)
+    {
+      /* One byte wakes the thread up; it reads nothing. */
+      while (write (watch->stop[1], "", 1) < 0 && errno == EINTR)
+        ;
+      g_thread_join (watch->thread);
+    }
+  close (watch->stop[0]);
+  close (watch->stop[1]);
+  if (watch->pidfd >= 0)
+    close (watch->pidfd);
+  g_free (watch);
+}
+
+static int
+open_pidfd (pid_t pid)
+{
+#if defined(__linux__) && defined(SYS_pidfd_open)
+  return syscall (SYS_pidfd_open, pid, 0);
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+static gboolean
+parent_watch_start (MpelWorker  *self,
+                    GError     **error)
+{
+  const char *str = g_getenv ("MPEL_PARENT_PID");
+  g_autoptr(GError) thread_error = NULL;
+  ParentWatch *watch;
+  guint64 parent = 0;
+  int pidfd_errno;
+
+  /* A wrapper program between the app and the worker (strace, nice…) is
+   * our parent instead of the app, so watch the app itself when it says
+   * who it is, and our parent otherwise. */
+  if (str == NULL || !g_ascii_string_to_unsigned (str, 10, 2, G_MAXINT, &parent, NULL))
+    parent = getppid ();
+  if (parent <= 1)
     return TRUE;
 
-  /* The app may have died before the prctl(). A wrapper program between
-   * the app and the worker (strace, nice…) is our parent instead of the
-   * app, so look for the app itself. */
-  if (str != NULL && g_ascii_string_to_unsigned (str, 10, 1, G_MAXINT, &parent, NULL) &&
-      getppid () != (pid_t) parent && kill ((pid_t) parent, 0) < 0 && errno == ESRCH)
+  watch = g_new0 (ParentWatch, 1);
+  watch->parent = (pid_t) parent;
+  watch->original_ppid = getppid ();
+  watch->pidfd = open_pidfd (watch->parent);
+  pidfd_errno = errno;
+
+  /* The app may have died before we looked. Once we hold a pidfd, the pid
+   * cannot be reused under us: the pidfd of a process that has ended polls
+   * readable. */
+  if (watch->pidfd >= 0 ? parent_is_gone (watch)
+                        : (pidfd_errno == ESRCH ||
+                           (watch->original_ppid != watch->parent &&
+                            kill (watch->parent, 0) < 0 && errno == ESRCH)))
     {
+      g_autofree char *pid = g_strdup_printf ("%d", (int) watch->parent);
+
+      if (watch->pidfd >= 0)
+        close (watch->pidfd);
+      g_free (watch);
       g_set_error (error, MPEL_ERROR, MPEL_ERROR_CLOSED,
-                   _("The app (pid %s) died before the worker started"), str);
+                   _("The app (pid %s) died before the worker started"), pid);
       return FALSE;
     }
-#endif
+
+  if (!g_unix_open_pipe (watch->stop, FD_CLOEXEC, NULL))
+    {
+      /* Without a watch, the socket's EOF still ends the worker. */
+      if (watch->pidfd >= 0)
+        close (watch->pidfd);
+      g_free (watch);
+      return TRUE;
+    }
+
+  watch->thread = g_thread_try_new ("mpel-app-watch", parent_watch_thread, watch, &thread_error);
+  if (watch->thread == NULL)
+    g_printerr ("mpel-worker[%d]: cannot watch the app: %s\n", (int) getpid (), thread_error->message);
+
+  self->parent_watch = watch;
   return TRUE;
 }
 
@@ -781,7 +945,9 @@ load_modules (MpelWorker  *self,
  * Serves the app that started this process, over the socket named by the
  * `MPEL_FD` environment variable, on the thread-default main context,
  * until the app stops the worker ([method@Mpel.Loop.stop]) or goes away.
- * The worker never outlives the app: on Linux it also dies with it.
+ * The worker never outlives the app: when the app dies, run() ends, and a
+ * process whose handler keeps the main loop busy is killed half a second
+ * later, whichever thread of the app started the worker.
  *
  * Returns: %TRUE when the app ended the session normally; %FALSE with
  *   @error when the worker could not start or the app broke the protocol
@@ -806,7 +972,7 @@ mpel_worker_run (MpelWorker  *self,
   fcntl (fd, F_SETFD, FD_CLOEXEC);
   g_unsetenv ("MPEL_FD");
 
-  if (!watch_parent (error))
+  if (!parent_watch_start (self, error))
     return FALSE;
 
   signal (SIGPIPE, SIG_IGN);
@@ -836,6 +1002,7 @@ mpel_worker_run (MpelWorker  *self,
       mpel_connection_close (self->conn);
       g_clear_pointer (&self->conn, mpel_connection_unref);
       g_clear_pointer (&self->main_loop, g_main_loop_unref);
+      g_clear_pointer (&self->parent_watch, parent_watch_stop);
       self->serving = FALSE;
       g_propagate_error (error, g_steal_pointer (&startup_error));
       return FALSE;
@@ -854,6 +1021,7 @@ mpel_worker_run (MpelWorker  *self,
     }
   g_clear_pointer (&self->conn, mpel_connection_unref);
   g_clear_pointer (&self->main_loop, g_main_loop_unref);
+  g_clear_pointer (&self->parent_watch, parent_watch_stop);
   self->serving = FALSE;
 
   if (self->run_error != NULL)

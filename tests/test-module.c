@@ -6,6 +6,7 @@
 
 #include "config.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@ add_vals (MpelInvocation *invocation,
 {
   GVariant *args = mpel_invocation_get_args (invocation);
   g_autoptr(GVariant) kw = NULL;
+  g_autoptr(GError) error = NULL;
   gint32 value, value2 = 1;
 
   if (g_variant_is_of_type (args, G_VARIANT_TYPE ("(i)")))
@@ -36,7 +38,13 @@ add_vals (MpelInvocation *invocation,
       return;
     }
 
-  if ((kw = mpel_invocation_lookup_kwarg (invocation, "value2", G_VARIANT_TYPE_INT32)))
+  /* Any integer that fits: a Python int arrives as an x. */
+  if (!mpel_invocation_get_kwarg (invocation, "value2", G_VARIANT_TYPE_INT32, &kw, &error))
+    {
+      mpel_invocation_take_error (invocation, g_steal_pointer (&error));
+      return;
+    }
+  if (kw != NULL)
     value2 = g_variant_get_int32 (kw);
 
   mpel_invocation_return_value (invocation, g_variant_new_int32 (value + value2));
@@ -178,6 +186,34 @@ die (MpelInvocation *invocation,
     pause ();
 }
 
+/* block (s fifo): writes a byte to the FIFO at that path, then never
+ * returns, keeping the worker's main loop busy for good: a handler stuck in
+ * a call that cannot be cancelled, at a point the test knows. */
+static void
+block (MpelInvocation *invocation,
+       gpointer        user_data)
+{
+  const char *path = NULL;
+  int fd;
+
+  if (!g_variant_is_of_type (mpel_invocation_get_args (invocation), G_VARIANT_TYPE ("(s)")))
+    {
+      mpel_invocation_return_error_literal (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                            "block takes (s)");
+      return;
+    }
+  g_variant_get (mpel_invocation_get_args (invocation), "(&s)", &path);
+  fd = open (path, O_WRONLY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      if (write (fd, "b", 1) != 1)
+        _exit (4);
+      close (fd);
+    }
+  for (;;)
+    pause ();
+}
+
 static gboolean
 is_prime (guint32 n)
 {
@@ -255,6 +291,7 @@ mpel_module_init (MpelWorker *worker)
   mpel_worker_add_handler (worker, "yield_range", yield_range, NULL, NULL);
   mpel_worker_add_handler (worker, "fail_not_found", fail_not_found, NULL, NULL);
   mpel_worker_add_handler (worker, "die", die, NULL, NULL);
+  mpel_worker_add_handler (worker, "block", block, NULL, NULL);
   mpel_worker_add_handler (worker, "count_primes", count_primes, NULL, NULL);
   mpel_worker_add_handler (worker, "forget", forget, NULL, NULL);
   mpel_worker_add_handler (worker, "answer_and_die", answer_and_die, NULL, NULL);

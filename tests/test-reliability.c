@@ -8,14 +8,18 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include "mpel-test-util.h"
 #include "mpel-wire-private.h"
@@ -224,6 +228,135 @@ test_last_words (void)
   g_assert_finalize_object (g_steal_pointer (&loop));
 }
 
+/* Answers given before a later handler of the same batch kills the worker
+ * (by a crash, or by _exit(), which no exit handler sees) arrive: only the
+ * event that was running when it died fails, and its error names it. */
+static void
+test_last_words_batch (gconstpointer data)
+{
+  gint32 sig = GPOINTER_TO_INT (data);
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(GPtrArray) adds = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(MpelEvent) die = NULL;
+  Tally tally = { 0 };
+
+  worker_pid (loop);
+  g_signal_connect (loop, "output", G_CALLBACK (tally_output), &tally);
+
+  /* Pushed without iterating: they leave in one write, and the worker reads
+   * them as one batch. */
+  for (gint32 i = 0; i < 3; i++)
+    g_ptr_array_add (adds, g_object_ref (mpel_loop_add_event (loop, "add", g_variant_new ("(ii)", i, 10))));
+  die = g_object_ref (mpel_loop_add_event (loop, "die", g_variant_new ("(i)", sig)));
+  test_wait (loop);
+
+  for (guint i = 0; i < adds->len; i++)
+    {
+      MpelEvent *event = g_ptr_array_index (adds, i);
+
+      g_assert_no_error ((GError *) mpel_event_get_error (event));
+      g_assert_cmpint (mpel_event_get_state (event), ==, MPEL_EVENT_STATE_DONE);
+      g_assert_cmpint (g_variant_get_int32 (mpel_event_get_result (event)), ==, (gint32) i + 10);
+    }
+  g_assert_error ((GError *) mpel_event_get_error (die), MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED);
+  g_assert_nonnull (strstr (mpel_event_get_error (die)->message, "“die”"));
+  g_assert_nonnull (strstr (mpel_event_get_error (die)->message,
+                            sig == SIGSEGV ? "signal 11" : "status 3"));
+  g_assert_cmpuint (tally.n_output, ==, 4);
+  g_assert_cmpuint (tally.n_crashed, ==, 1);
+
+  g_assert_finalize_object (g_steal_pointer (&die));
+  g_clear_pointer (&adds, g_ptr_array_unref);
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+/* An a{sv} whose one key is not UTF-8, as a peer or a careless caller
+ * could make with g_variant_new_from_data (). */
+static GVariant *
+kwargs_with_bad_key (void)
+{
+  g_autoptr(GVariant) good = g_variant_ref_sink (g_variant_new_parsed ("{'kx': <1>}"));
+  gsize size = g_variant_get_size (good);
+  guint8 *data = g_memdup2 (g_variant_get_data (good), size);
+  guint8 *key = memmem (data, size, "kx", 2);
+
+  g_assert_nonnull (key);
+  key[1] = 0xff;
+  return g_variant_new_from_data (G_VARIANT_TYPE_VARDICT, data, size, FALSE, g_free, data);
+}
+
+/* A target or keyword arguments the worker cannot take fail their own
+ * event with INVALID_ARGS, from the main context and through "output",
+ * without reaching the worker, whose other events go on. */
+static void
+test_invalid_event_refused (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(MpelLoop) idle_loop = test_loop_new ();
+  g_autoptr(GPtrArray) bad = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(MpelEvent) running = NULL;
+  g_autoptr(MpelEvent) refused = NULL;
+  g_autoptr(GVariant) not_dict = g_variant_ref (g_variant_new_int32 (5));
+  Tally tally = { 0 };
+  MpelEvent *event;
+  GPid pid;
+
+  pid = worker_pid (loop);
+  g_signal_connect (loop, "output", G_CALLBACK (tally_output), &tally);
+  running = g_object_ref (mpel_loop_add_event (loop, "mpel.sleep", g_variant_new ("(u)", 600000)));
+
+  g_ptr_array_add (bad, mpel_event_new ("add_one\xff", g_variant_new ("(i)", 1)));
+  g_ptr_array_add (bad, mpel_event_new ("", NULL));
+
+  /* Refused, sunk and released: not floating any more, not kept. */
+  event = mpel_event_new ("add_one", g_variant_new ("(i)", 1));
+  mpel_event_set_kwargs (event, not_dict);
+  g_assert_false (g_variant_is_floating (not_dict));
+  g_assert_null (mpel_event_get_kwargs (event));
+  g_ptr_array_add (bad, event);
+
+  event = mpel_event_new ("add_one", g_variant_new ("(i)", 1));
+  mpel_event_set_kwargs (event, kwargs_with_bad_key ());
+  g_assert_null (mpel_event_get_kwargs (event));
+  g_ptr_array_add (bad, event);
+
+  for (guint i = 0; i < bad->len; i++)
+    {
+      event = g_ptr_array_index (bad, i);
+      mpel_loop_push (loop, event);
+      /* Never from inside push () */
+      g_assert_cmpint (mpel_event_get_state (event), ==, MPEL_EVENT_STATE_QUEUED);
+    }
+  test_iterate_until (tally.n_output == bad->len);
+
+  for (guint i = 0; i < bad->len; i++)
+    {
+      event = g_ptr_array_index (bad, i);
+      g_assert_cmpint (mpel_event_get_state (event), ==, MPEL_EVENT_STATE_FAILED);
+      g_assert_error ((GError *) mpel_event_get_error (event), MPEL_ERROR, MPEL_ERROR_INVALID_ARGS);
+    }
+  g_assert_nonnull (strstr (mpel_event_get_error (g_ptr_array_index (bad, 2))->message, "a{sv}"));
+
+  /* The worker never saw them: same process, its event still runs. */
+  g_assert_cmpint (mpel_event_get_state (running), ==, MPEL_EVENT_STATE_RUNNING);
+  g_assert_cmpint (worker_pid (loop), ==, pid);
+  mpel_event_cancel (running);
+
+  /* A loop that is not running is not started for an event it refuses. */
+  refused = g_object_ref (mpel_loop_add_event (idle_loop, "\xc3\x28", NULL));
+  g_assert_false (mpel_loop_is_running (idle_loop));
+  test_wait (idle_loop);
+  g_assert_error ((GError *) mpel_event_get_error (refused), MPEL_ERROR, MPEL_ERROR_INVALID_ARGS);
+  g_assert_false (mpel_loop_is_running (idle_loop));
+
+  g_assert_finalize_object (g_steal_pointer (&refused));
+  g_assert_finalize_object (g_steal_pointer (&idle_loop));
+  g_clear_pointer (&bad, g_ptr_array_unref);
+  /* The loop holds the cancelled sleep until the worker gives it back. */
+  g_assert_finalize_object (g_steal_pointer (&loop));
+  g_assert_finalize_object (g_steal_pointer (&running));
+}
+
 /* Handlers may close the loop while a death is being reported. */
 static void
 close_on_exit (MpelLoop     *loop,
@@ -411,6 +544,75 @@ run_app (void)
   return 0;
 }
 
+/* The same, with the worker stuck in a handler, which keeps it from
+ * seeing the socket's EOF. */
+static int
+run_app_blocked (const char *fifo)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  GPid pid = worker_pid (loop);
+
+  printf ("%d\n", (int) pid);
+  fflush (stdout);
+  mpel_loop_add_event (loop, "block", g_variant_new ("(s)", fifo));
+  for (;;)
+    g_main_context_iteration (NULL, TRUE);
+  return 0;
+}
+
+static void
+test_orphan_blocked (void)
+{
+  g_autoptr(GSubprocess) app = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("mpel-orphan-XXXXXX", NULL);
+  g_autofree char *fifo = g_build_filename (dir, "fifo", NULL);
+  g_autoptr(GDataInputStream) in = NULL;
+  struct pollfd pfd;
+  int fifo_fd;
+  int pidfd;
+  int worker;
+
+  g_assert_no_errno (mkfifo (fifo, 0600));
+  fifo_fd = open (fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  g_assert_cmpint (fifo_fd, >=, 0);
+
+  app = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, self_path, "--app-blocked", fifo, NULL);
+  g_assert_no_error (error);
+  in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (app));
+  line = g_data_input_stream_read_line (in, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+  worker = atoi (line);
+  g_assert_cmpint (worker, >, 0);
+
+  pidfd = syscall (SYS_pidfd_open, worker, 0);
+  if (pidfd < 0)
+    {
+      g_subprocess_force_exit (app);
+      g_test_skip ("pidfd_open is not available");
+      return;
+    }
+
+  /* The handler has started and will never return. */
+  pfd.fd = fifo_fd;
+  pfd.events = POLLIN;
+  g_assert_cmpint (poll (&pfd, 1, TEST_DEADLINE_USEC / 1000), ==, 1);
+
+  g_assert_no_errno (kill (atoi (g_subprocess_get_identifier (app)), SIGKILL));
+  g_subprocess_wait (app, NULL, NULL);
+
+  /* The worker is gone within 2 s all the same. */
+  pfd.fd = pidfd;
+  pfd.events = POLLIN;
+  g_assert_cmpint (poll (&pfd, 1, 2000), ==, 1);
+  close (pidfd);
+  close (fifo_fd);
+  g_unlink (fifo);
+  g_rmdir (dir);
+}
+
 static void
 test_orphan (void)
 {
@@ -447,6 +649,119 @@ test_orphan (void)
   pfd.events = POLLIN;
   g_assert_cmpint (poll (&pfd, 1, 2000), ==, 1);
   close (pidfd);
+}
+
+/* A worker started by a thread that then exits lives on and serves: the
+ * kernel's parent-death signal, which follows the thread that forked, is
+ * not what ties a worker to its app. The worker is spawned the way a loop
+ * spawns it, and spoken to through a connection of our own. */
+typedef struct
+{
+  int fd;
+  int our_fd;
+  GSubprocess *worker;
+  GError *error;
+} ThreadSpawn;
+
+static gpointer
+spawn_worker_thread (gpointer data)
+{
+  ThreadSpawn *spawn = data;
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_autofree char *parent = g_strdup_printf ("%d", (int) getpid ());
+
+  g_subprocess_launcher_take_fd (launcher, spawn->fd, 3);
+  g_subprocess_launcher_setenv (launcher, "MPEL_FD", "3", TRUE);
+  g_subprocess_launcher_setenv (launcher, "MPEL_PARENT_PID", parent, TRUE);
+  spawn->worker = g_subprocess_launcher_spawn (launcher, &spawn->error, g_getenv ("MPEL_WORKER"), NULL);
+
+  /* The thread ends only once the worker has spoken, when it is set up
+   * to watch its app. */
+  if (spawn->worker != NULL)
+    {
+      struct pollfd pfd = { .fd = spawn->our_fd, .events = POLLIN };
+
+      g_assert_cmpint (poll (&pfd, 1, TEST_DEADLINE_USEC / 1000), ==, 1);
+    }
+  return NULL;
+}
+
+typedef struct
+{
+  gboolean hello;
+  gboolean closed;
+  GVariant *answer;
+} RawPeer;
+
+static gboolean
+raw_peer_frame (MpelConnection *conn,
+                MpelFrame      *frame,
+                gpointer        user_data)
+{
+  RawPeer *peer = user_data;
+
+  if (frame->kind == MPEL_FRAME_HELLO)
+    peer->hello = TRUE;
+  else if (frame->kind == MPEL_FRAME_RETURN && frame->id == 1)
+    peer->answer = g_variant_ref (frame->body);
+  else
+    g_error ("Unexpected %s frame from the worker", mpel_frame_kind_to_string (frame->kind));
+  return TRUE;
+}
+
+static void
+raw_peer_closed (MpelConnection *conn,
+                 const GError   *error,
+                 gpointer        user_data)
+{
+  RawPeer *peer = user_data;
+
+  g_assert_no_error ((GError *) error);
+  peer->closed = TRUE;
+}
+
+static void
+test_worker_outlives_spawning_thread (void)
+{
+  g_autoptr(MpelConnection) conn = NULL;
+  g_autoptr(GThread) thread = NULL;
+  g_autoptr(GVariant) hello = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
+  ThreadSpawn spawn = { -1, -1, NULL, NULL };
+  RawPeer peer = { 0 };
+  int sv[2];
+
+  g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+  spawn.fd = sv[1];
+  spawn.our_fd = sv[0];
+  thread = g_thread_new ("spawner", spawn_worker_thread, &spawn);
+  g_thread_join (g_steal_pointer (&thread));
+  g_assert_no_error (spawn.error);
+  g_assert_nonnull (spawn.worker);
+
+  /* The thread that forked the worker is gone; the worker must not be. */
+  conn = mpel_connection_new (sv[0], NULL, raw_peer_frame, raw_peer_closed, &peer);
+  g_variant_dict_insert (&dict, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
+  hello = g_variant_ref_sink (g_variant_dict_end (&dict));
+  g_assert_true (mpel_connection_send (conn, MPEL_FRAME_HELLO, 0, 0, "test", hello, NULL, NULL));
+  g_assert_true (mpel_connection_send (conn, MPEL_FRAME_CALL, 0, 1, "mpel.ping", NULL, NULL, NULL));
+  test_iterate_until (peer.answer != NULL || peer.closed);
+
+  g_assert_false (peer.closed);
+  g_assert_true (peer.hello);
+  g_assert_nonnull (peer.answer);
+  g_assert_cmpint (g_variant_get_int32 (peer.answer), ==,
+                   atoi (g_subprocess_get_identifier (spawn.worker)));
+
+  /* And it still ends when told to. */
+  g_assert_true (mpel_connection_send (conn, MPEL_FRAME_STOP, 0, 0, NULL, NULL, NULL, NULL));
+  test_iterate_until (peer.closed);
+  g_assert_true (g_subprocess_wait_check (spawn.worker, NULL, &error));
+  g_assert_no_error (error);
+
+  g_clear_pointer (&peer.answer, g_variant_unref);
+  g_clear_object (&spawn.worker);
 }
 
 /* A flood: a million small events at once. Memory grows by the queued
@@ -1192,6 +1507,8 @@ main (int   argc,
     return run_app ();
   if (argc >= 3 && g_str_equal (argv[1], "--fake-worker"))
     return run_fake_worker (argv[2]);
+  if (argc >= 3 && g_str_equal (argv[1], "--app-blocked"))
+    return run_app_blocked (argv[2]);
 
   self_path = argv[0];
   g_test_init (&argc, &argv, NULL);
@@ -1202,10 +1519,17 @@ main (int   argc,
   g_test_add_func ("/Mpel/Reliability/restart/stop-during-restart", test_stop_during_restart);
   g_test_add_func ("/Mpel/Reliability/close-from-handlers", test_close_from_handlers);
   g_test_add_func ("/Mpel/Reliability/last-words", test_last_words);
+  g_test_add_data_func ("/Mpel/Reliability/last-words/batch/crash", GINT_TO_POINTER (SIGSEGV),
+                        test_last_words_batch);
+  g_test_add_data_func ("/Mpel/Reliability/last-words/batch/exit", GINT_TO_POINTER (0),
+                        test_last_words_batch);
+  g_test_add_func ("/Mpel/Reliability/invalid-event-refused", test_invalid_event_refused);
   g_test_add_func ("/Mpel/Reliability/stuck-worker-killed", test_stuck_worker_killed);
   g_test_add_func ("/Mpel/Reliability/cancel-reaches-worker", test_cancel_reaches_worker);
   g_test_add_func ("/Mpel/Reliability/wait-cancellable", test_wait_cancellable);
   g_test_add_func ("/Mpel/Reliability/orphan", test_orphan);
+  g_test_add_func ("/Mpel/Reliability/orphan/blocked-handler", test_orphan_blocked);
+  g_test_add_func ("/Mpel/Reliability/orphan/spawning-thread-exits", test_worker_outlives_spawning_thread);
   g_test_add_func ("/Mpel/Reliability/flood", test_flood);
   g_test_add_func ("/Mpel/Reliability/pool", test_pool);
   g_test_add_func ("/Mpel/Reliability/unref-from-handler/timeout-cancel", test_unref_from_handler_on_timeout);

@@ -17,10 +17,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
 #include "mpel-test-util.h"
 #include "mpel-wire-private.h"
+#include "mpel-worker-private.h"
 
 static const char *self_path;
 
@@ -91,6 +93,18 @@ handle_kwargs (MpelInvocation *invocation,
   mpel_invocation_return_value (invocation, mpel_invocation_get_kwargs (invocation));
 }
 
+/* has_quark (s): whether this process knows the string as a quark. */
+static void
+handle_has_quark (MpelInvocation *invocation,
+                  gpointer        user_data)
+{
+  const char *name = "";
+
+  if (g_variant_is_of_type (mpel_invocation_get_args (invocation), G_VARIANT_TYPE ("(s)")))
+    g_variant_get (mpel_invocation_get_args (invocation), "(&s)", &name);
+  mpel_invocation_return_value (invocation, g_variant_new_boolean (g_quark_try_string (name) != 0));
+}
+
 static int
 run_worker (void)
 {
@@ -103,6 +117,7 @@ run_worker (void)
   mpel_worker_add_handler (worker, "double_later", handle_double_later, NULL, NULL);
   mpel_worker_add_handler (worker, "n_running", handle_n_running, NULL, NULL);
   mpel_worker_add_handler (worker, "kwargs", handle_kwargs, NULL, NULL);
+  mpel_worker_add_handler (worker, "has_quark", handle_has_quark, NULL, NULL);
   g_assert_true (mpel_worker_has_handler (worker, "kwargs"));
 
   if (!mpel_worker_run (worker, &error))
@@ -384,6 +399,212 @@ test_kwargs_default (void)
   g_assert_finalize_object (g_steal_pointer (&loop));
 }
 
+/* A worker binds mpel's text domain itself: a worker in Python or GJS
+ * makes no MpelLoop, which used to be the only one to bind it. In a
+ * process of its own, as GType classes live as long as the process. */
+static void
+test_binds_text_domain (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(MpelWorker) worker = mpel_worker_new ();
+
+      g_assert_cmpstr (bindtextdomain (GETTEXT_PACKAGE, NULL), ==, LOCALEDIR);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
+/* Target names the app sends that have no handler do not become quarks in
+ * the worker, where they would stay for its whole life. */
+static void
+test_unknown_target_not_interned (void)
+{
+  g_autoptr(MpelLoop) loop = self_loop_new ("--worker", NULL);
+  g_autofree char *name = g_strdup_printf ("no-such-target-%08x%08x", g_random_int (), g_random_int ());
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  value = test_call_sync (loop, name, NULL, &error);
+  g_assert_error (error, MPEL_ERROR, MPEL_ERROR_UNKNOWN_TARGET);
+  g_assert_nonnull (strstr (error->message, name));
+  g_clear_error (&error);
+
+  value = test_call_sync (loop, "has_quark", g_variant_new ("(s)", name), &error);
+  g_assert_no_error (error);
+  g_assert_false (g_variant_get_boolean (value));
+  g_clear_pointer (&value, g_variant_unref);
+
+  /* A handled target's name is one, as it should be. */
+  value = test_call_sync (loop, "has_quark", g_variant_new ("(s)", "has_quark"), &error);
+  g_assert_no_error (error);
+  g_assert_true (g_variant_get_boolean (value));
+
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+/* An invocation of "t" made here, with these kwargs, that answers nobody. */
+static MpelInvocation *
+invocation_with_kwargs (MpelWorker *worker,
+                        const char *kwargs)
+{
+  g_autoptr(GVariant) args = g_variant_ref_sink (g_variant_new_tuple (NULL, 0));
+  g_autoptr(GVariant) dict = g_variant_ref_sink (g_variant_new_parsed (kwargs));
+
+  return _mpel_invocation_new (worker, 1, "t", args, dict, TRUE);
+}
+
+static GVariant *
+get_kwarg_ok (MpelInvocation *invocation,
+              const char     *name,
+              const char     *type)
+{
+  GVariant *value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (mpel_invocation_get_kwarg (invocation, name, G_VARIANT_TYPE (type), &value, &error));
+  g_assert_no_error (error);
+  if (value != NULL)
+    {
+      g_assert_false (g_variant_is_floating (value));
+      g_assert_cmpstr (g_variant_get_type_string (value), ==, type);
+    }
+  return value;
+}
+
+static void
+get_kwarg_fails (MpelInvocation *invocation,
+                 const char     *name,
+                 const char     *type)
+{
+  GVariant *value = (GVariant *) 0x1;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (mpel_invocation_get_kwarg (invocation, name, G_VARIANT_TYPE (type), &value, &error));
+  g_assert_error (error, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS);
+  g_assert_null (value);
+  g_assert_nonnull (strstr (error->message, name));
+  g_assert_nonnull (strstr (error->message, "“t”"));
+}
+
+/* mpel_invocation_get_kwarg(): numbers converted where nothing is lost,
+ * an error otherwise; absent is not an error. */
+static void
+test_get_kwarg (void)
+{
+  g_autoptr(MpelWorker) worker = mpel_worker_new ();
+  g_autoptr(MpelInvocation) invocation = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariant *v;
+
+  invocation = invocation_with_kwargs (worker,
+    "{'x': <int64 5>, 'big': <int64 5000000000>, 'neg': <-3>, 'two': <2.0>, 'half': <2.5>,"
+    " 's': <'str'>, 'b': <byte 200>, 'min': <int64 -9223372036854775808>,"
+    " 'max': <uint64 18446744073709551615>, 'p53': <uint64 9007199254740993>, 'huge': <1e300>,"
+    " 'flag': <true>}");
+
+  /* What a Python int becomes, for a handler that wants an i */
+  v = get_kwarg_ok (invocation, "x", "i");
+  g_assert_cmpint (g_variant_get_int32 (v), ==, 5);
+  g_variant_unref (v);
+  /* The type it has, untouched; any type */
+  v = get_kwarg_ok (invocation, "s", "s");
+  g_assert_cmpstr (g_variant_get_string (v, NULL), ==, "str");
+  g_variant_unref (v);
+  g_assert_true (mpel_invocation_get_kwarg (invocation, "flag", NULL, &v, &error));
+  g_assert_true (g_variant_get_boolean (v));
+  g_variant_unref (v);
+  /* Absent: not an error, no value; and the value is optional */
+  g_assert_null (get_kwarg_ok (invocation, "nope", "i"));
+  g_assert_true (mpel_invocation_get_kwarg (invocation, "x", G_VARIANT_TYPE_BYTE, NULL, &error));
+  g_assert_no_error (error);
+
+  v = get_kwarg_ok (invocation, "big", "t");
+  g_assert_cmpuint (g_variant_get_uint64 (v), ==, G_GUINT64_CONSTANT (5000000000));
+  g_variant_unref (v);
+  v = get_kwarg_ok (invocation, "big", "d");
+  g_assert_cmpfloat (g_variant_get_double (v), ==, 5e9);
+  g_variant_unref (v);
+  get_kwarg_fails (invocation, "big", "i");
+  get_kwarg_fails (invocation, "big", "u");
+
+  v = get_kwarg_ok (invocation, "neg", "n");
+  g_assert_cmpint (g_variant_get_int16 (v), ==, -3);
+  g_variant_unref (v);
+  v = get_kwarg_ok (invocation, "neg", "x");
+  g_assert_cmpint (g_variant_get_int64 (v), ==, -3);
+  g_variant_unref (v);
+  v = get_kwarg_ok (invocation, "neg", "d");
+  g_assert_cmpfloat (g_variant_get_double (v), ==, -3.0);
+  g_variant_unref (v);
+  get_kwarg_fails (invocation, "neg", "u");
+  get_kwarg_fails (invocation, "neg", "y");
+
+  v = get_kwarg_ok (invocation, "two", "i");
+  g_assert_cmpint (g_variant_get_int32 (v), ==, 2);
+  g_variant_unref (v);
+  get_kwarg_fails (invocation, "half", "i");
+  get_kwarg_fails (invocation, "huge", "x");
+
+  v = get_kwarg_ok (invocation, "b", "n");
+  g_assert_cmpint (g_variant_get_int16 (v), ==, 200);
+  g_variant_unref (v);
+  get_kwarg_fails (invocation, "b", "b");
+
+  v = get_kwarg_ok (invocation, "min", "x");
+  g_assert_cmpint (g_variant_get_int64 (v), ==, G_MININT64);
+  g_variant_unref (v);
+  v = get_kwarg_ok (invocation, "min", "d");
+  g_assert_cmpfloat (g_variant_get_double (v), ==, -9223372036854775808.0);
+  g_variant_unref (v);
+  get_kwarg_fails (invocation, "min", "t");
+  get_kwarg_fails (invocation, "max", "x");
+  get_kwarg_fails (invocation, "max", "d");
+  /* 2^53 + 1 has no double */
+  get_kwarg_fails (invocation, "p53", "d");
+
+  /* Not numbers */
+  get_kwarg_fails (invocation, "s", "i");
+  get_kwarg_fails (invocation, "flag", "i");
+  get_kwarg_fails (invocation, "x", "s");
+  {
+    g_autoptr(GError) e = NULL;
+
+    g_assert_false (mpel_invocation_get_kwarg (invocation, "s", G_VARIANT_TYPE_INT32, NULL, &e));
+    g_assert_nonnull (strstr (e->message, "must be i, not s"));
+  }
+
+  g_assert_finalize_object (g_steal_pointer (&invocation));
+}
+
+/* End to end: a keyword argument of another integer width than the
+ * handler reads (a Python int arrives as an x) is used; a string is
+ * refused with an error that names it. */
+static void
+test_kwarg_converted (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(MpelEvent) good = mpel_event_new ("add_vals", g_variant_new ("(i)", 7));
+  g_autoptr(MpelEvent) bad = mpel_event_new ("add_vals", g_variant_new ("(i)", 7));
+
+  mpel_event_set_kwargs (good, g_variant_new_parsed ("{'value2': <int64 8>}"));
+  mpel_event_set_kwargs (bad, g_variant_new_parsed ("{'value2': <'eight'>}"));
+  mpel_loop_push (loop, good);
+  mpel_loop_push (loop, bad);
+  test_wait (loop);
+
+  g_assert_no_error ((GError *) mpel_event_get_error (good));
+  g_assert_cmpint (g_variant_get_int32 (mpel_event_get_result (good)), ==, 15);
+  g_assert_error ((GError *) mpel_event_get_error (bad), MPEL_ERROR, MPEL_ERROR_INVALID_ARGS);
+  g_assert_nonnull (strstr (mpel_event_get_error (bad)->message, "value2"));
+
+  g_assert_finalize_object (g_steal_pointer (&good));
+  g_assert_finalize_object (g_steal_pointer (&bad));
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
 static void
 on_worker_exited (MpelLoop     *loop,
                   guint         index,
@@ -518,6 +739,10 @@ main (int   argc,
   g_test_add_func ("/Mpel/Worker/hooks", test_hooks);
   g_test_add_func ("/Mpel/Worker/async-handler", test_async_handler);
   g_test_add_func ("/Mpel/Worker/kwargs-default", test_kwargs_default);
+  g_test_add_func ("/Mpel/Worker/get-kwarg", test_get_kwarg);
+  g_test_add_func ("/Mpel/Worker/binds-text-domain", test_binds_text_domain);
+  g_test_add_func ("/Mpel/Worker/kwarg-converted", test_kwarg_converted);
+  g_test_add_func ("/Mpel/Worker/unknown-target-not-interned", test_unknown_target_not_interned);
   g_test_add_func ("/Mpel/Worker/garbage", test_garbage_to_worker);
   g_test_add_func ("/Mpel/Worker/run-without-fd", test_run_without_fd);
   g_test_add_func ("/Mpel/Worker/load-module", test_load_module);

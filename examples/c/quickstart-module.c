@@ -15,6 +15,7 @@ add_vals (MpelInvocation *invocation,
 {
   GVariant *args = mpel_invocation_get_args (invocation);
   g_autoptr(GVariant) kwarg = NULL;
+  g_autoptr(GError) error = NULL;
   gint32 value, value2 = 1;
 
   if (g_variant_is_of_type (args, G_VARIANT_TYPE ("(i)")))
@@ -29,7 +30,14 @@ add_vals (MpelInvocation *invocation,
       return;
     }
 
-  if ((kwarg = mpel_invocation_lookup_kwarg (invocation, "value2", G_VARIANT_TYPE_INT32)))
+  /* Absent: the default. Any integer that fits is taken (a Python int
+   * arrives as a 64-bit x); anything else is the caller's error. */
+  if (!mpel_invocation_get_kwarg (invocation, "value2", G_VARIANT_TYPE_INT32, &kwarg, &error))
+    {
+      mpel_invocation_take_error (invocation, g_steal_pointer (&error));
+      return;
+    }
+  if (kwarg != NULL)
     value2 = g_variant_get_int32 (kwarg);
 
   mpel_invocation_return_value (invocation, g_variant_new_int32 (value + value2));

@@ -23,7 +23,9 @@ def add_vals(invocation):
         return
     value = args[0]
     value2 = args[1] if len(args) == 2 else 1
-    kwarg = invocation.lookup_kwarg('value2', GLib.VariantType.new('i'))
+    # Any integer that fits an i (an app in Python sends an x); raises
+    # GLib.Error otherwise, which ends the event with it.
+    kwarg = invocation.get_kwarg('value2', GLib.VariantType.new('i'))
     if kwarg is not None:
         value2 = kwarg.get_int32()
     invocation.return_value(GLib.Variant('i', value + value2))

@@ -135,6 +135,29 @@ def test_quickstart_python_worker():
     stop_loop(loop)
 
 
+def test_quickstart_python_worker_kwarg_types():
+    """A keyword argument of another integer width is used; a string is an error
+    that names it (Mpel.Invocation.get_kwarg)."""
+    loop = Mpel.Loop.new_for_argv([sys.executable, os.path.join(HERE, 'quickstart_worker.py')])
+    results = []
+    loop.connect('output', collect(results, describe))
+
+    wide = Mpel.Event.new('add_vals', GLib.Variant('(i)', (7,)))
+    wide.set_kwargs(GLib.Variant('a{sv}', {'value2': GLib.Variant('x', 8)}))
+    loop.push(wide)
+    wrong = Mpel.Event.new('add_vals', GLib.Variant('(i)', (7,)))
+    wrong.set_kwargs(GLib.Variant('a{sv}', {'value2': GLib.Variant('s', 'eight')}))
+    loop.push(wrong)
+    wait_loop(loop)
+
+    assert wide.get_state() == Mpel.EventState.DONE, describe(wide)
+    assert wide.get_result().unpack() == 15
+    assert wrong.get_state() == Mpel.EventState.FAILED, describe(wrong)
+    assert wrong.get_error().matches(Mpel.error_quark(), Mpel.Error.INVALID_ARGS), describe(wrong)
+    assert 'value2' in wrong.get_error().message, describe(wrong)
+    stop_loop(loop)
+
+
 def test_quickstart_python_worker_bad_args():
     """A handler written in Python sends its error back, and the worker lives on."""
     loop = Mpel.Loop.new_for_argv([sys.executable, os.path.join(HERE, 'quickstart_worker.py')])
@@ -262,6 +285,26 @@ def test_unknown_target():
     stop_loop(loop)
 
 
+def test_event_propagate():
+    """Mpel.Event.propagate() gives the result alone, or raises: its boolean
+    return is skipped for bindings."""
+    loop = test_module_loop()
+    done = loop.add_event('add_one', GLib.Variant('(i)', (1,)))
+    failed = loop.add_event('fail_not_found', GLib.Variant('(s)', ('nowhere',)))
+    wait_loop(loop)
+
+    result = done.propagate()
+    assert isinstance(result, GLib.Variant), repr(result)
+    assert result.unpack() == 2
+    try:
+        failed.propagate()
+    except GLib.Error as error:
+        assert 'nowhere' in error.message, error.message
+    else:
+        raise AssertionError('propagate() did not raise for a failed event')
+    stop_loop(loop)
+
+
 def test_call_async_main_loop():
     loop = test_module_loop()
     main_loop = GLib.MainLoop()
@@ -343,12 +386,14 @@ def test_streamed_items():
 
 TESTS = [
     test_quickstart_python_worker,
+    test_quickstart_python_worker_kwarg_types,
     test_quickstart_python_worker_bad_args,
     test_python_handler_that_forgets,
     test_output_handler_chain,
     test_output_detail,
     test_error_crosses_the_wire,
     test_unknown_target,
+    test_event_propagate,
     test_call_async_main_loop,
     test_call_async_cancel,
     test_streamed_items,
