@@ -23,6 +23,7 @@ struct _MpelEvent
   char           *key;
   GVariant       *result;
   GError         *error;
+  GVariant       *error_details;  /* a{sv}: the ERROR frame's meta */
   GTask          *task;
   GSource        *timeout_source;
   GSource        *cancel_source;
@@ -40,6 +41,8 @@ void     _mpel_event_attach      (MpelEvent      *self,
                                   MpelLoop       *loop,
                                   guint64         id);
 void     _mpel_event_set_running (MpelEvent      *self);
+void     _mpel_event_set_error_details (MpelEvent *self,
+                                        GVariant  *details);
 gboolean _mpel_event_finish      (MpelEvent      *self,
                                   MpelEventState  state,
                                   GVariant       *result,

@@ -509,13 +509,24 @@ _mpel_worker_send_reply (MpelWorker     *self,
                          guint32         flags,
                          GVariant       *body)
 {
+  return _mpel_worker_send_reply_full (self, invocation, kind, flags, body, NULL);
+}
+
+gboolean
+_mpel_worker_send_reply_full (MpelWorker     *self,
+                              MpelInvocation *invocation,
+                              guint8          kind,
+                              guint32         flags,
+                              GVariant       *body,
+                              GVariant       *meta)
+{
   g_autoptr(GError) error = NULL;
   guint64 id = mpel_invocation_get_id (invocation);
 
   if (self->conn == NULL || mpel_connection_is_closed (self->conn))
     return FALSE;
 
-  if (mpel_connection_send (self->conn, kind, flags, id, NULL, body, NULL, &error))
+  if (mpel_connection_send (self->conn, kind, flags, id, NULL, body, meta, &error))
     return TRUE;
 
   if (mpel_connection_is_closed (self->conn))
