@@ -87,7 +87,21 @@ def fail_midway():
     raise ValueError('midway')
 
 
-state = {'generator_closed': False, 'task_cancelled': False}
+state = {'generator_closed': False}
+flags = {}
+
+
+def _flag(name):
+    if name not in flags:
+        flags[name] = asyncio.Event()
+    return flags[name]
+
+
+@worker.handler('flag')
+async def wait_flag(name):
+    """Answers once the flag name is set in this worker."""
+    await _flag(name).wait()
+    return True
 
 
 @worker.handler('state')
@@ -103,10 +117,11 @@ async def async_add(a, b):
 
 @worker.handler('async_sleep_forever')
 async def async_sleep_forever():
+    _flag('sleeping').set()
     try:
         await asyncio.Future()
     except asyncio.CancelledError:
-        state['task_cancelled'] = True
+        _flag('sleep_cancelled').set()
         raise
 
 
