@@ -259,11 +259,13 @@ def _running_glib_loop():
     return aloop
 
 
-async def _gio_await(start, finish, *args):
-    """Awaits a GIO-style async pair; cancelling the task cancels the call."""
+async def _gio_await(start, finish, cancellable=None):
+    """Awaits a GIO-style pair: start(cancellable, callback), then
+    finish(source, result). Cancelling the task cancels the call."""
     aloop = _running_glib_loop()
     future = aloop.create_future()
-    cancellable = Gio.Cancellable()
+    if cancellable is None:
+        cancellable = Gio.Cancellable()
 
     def done(source, result, *_data):
         if future.done():
@@ -273,7 +275,7 @@ async def _gio_await(start, finish, *args):
         except GLib.Error as error:
             future.set_exception(error)
 
-    start(*args, cancellable, done)
+    start(cancellable, done)
     try:
         return await future
     except asyncio.CancelledError:
@@ -385,7 +387,7 @@ class Loop(Mpel.Loop):
             that raises GLib.Error if a worker cannot start."""
             if callback is not None:
                 return _c_start_async(self, cancellable, callback, *user_data)
-            return _gio_await(lambda *a: _c_start_async(self, *a),
+            return _gio_await(lambda c, done: _c_start_async(self, c, done),
                               lambda source, result: Mpel.Loop.start_finish(self, result),
                               cancellable)
     else:
@@ -396,7 +398,7 @@ class Loop(Mpel.Loop):
 
     async def wait_until_done(self):
         """Awaits the end of every pending event (mpel_loop_wait_async)."""
-        return await _gio_await(lambda *a: Mpel.Loop.wait_async(self, *a),
+        return await _gio_await(lambda c, done: Mpel.Loop.wait_async(self, c, done),
                                 lambda source, result: Mpel.Loop.wait_finish(self, result))
 
     def _wait_stopped(self):
@@ -574,6 +576,11 @@ def _answer_with_exception(invocation, exc):
     invocation.return_error_details(error, pack(details))
 
 
+def _answer_cancelled(invocation):
+    if not invocation.is_returned():
+        invocation.return_gerror(_cancelled_error())
+
+
 def _answer_invalid_args(invocation, message):
     invocation.return_error_literal(Mpel.error_quark(), Mpel.Error.INVALID_ARGS, message)
 
@@ -611,37 +618,43 @@ class _GeneratorStream:
         self.source = GLib.idle_add(self.step)
 
     def step(self):
-        token = _current_invocation.set(self.invocation)
+        invocation = self.invocation
+        token = _current_invocation.set(invocation)
         try:
             item = next(self.generator)
         except StopIteration as stop:
-            self.end(lambda: _answer(self.invocation, stop.value))
+            self.end(_answer, invocation, stop.value)
             return GLib.SOURCE_REMOVE
         except Exception as exc:  # noqa: BLE001 - every error must answer
-            self.end(lambda: _answer_with_exception(self.invocation, exc))
+            self.end(_answer_with_exception, invocation, exc)
             return GLib.SOURCE_REMOVE
         finally:
             _current_invocation.reset(token)
         try:
-            self.invocation.yield_(pack(item))
+            invocation.yield_(pack(item))
         except (TypeError, ValueError, OverflowError) as exc:
             self.generator.close()
-            self.end(lambda: _answer_with_exception(self.invocation, exc))
+            self.end(_answer_with_exception, invocation, exc)
             return GLib.SOURCE_REMOVE
         return GLib.SOURCE_CONTINUE
 
     def cancel(self):
-        if self.source:
-            GLib.source_remove(self.source)
+        if not self.source:
+            return
+        GLib.source_remove(self.source)
+        invocation = self.invocation
+        try:
             self.generator.close()
-            self.end(lambda: self.invocation.is_returned() or
-                     self.invocation.return_gerror(_cancelled_error()))
+        except Exception as exc:  # noqa: BLE001 - a finally block that raised
+            self.end(_answer_with_exception, invocation, exc)
+            return
+        self.end(_answer_cancelled, invocation)
 
-    def end(self, answer):
+    def end(self, answer, *args):
         self.source = 0
         self.disconnect()
-        answer()
         self.invocation = self.generator = None
+        answer(*args)
 
 
 async def _drive_async_generator(invocation, agen):
@@ -669,8 +682,7 @@ def _run_awaitable(invocation, awaitable):
     def done(task):
         disconnect()
         if task.cancelled():
-            if not invocation.is_returned():
-                invocation.return_gerror(_cancelled_error())
+            _answer_cancelled(invocation)
         elif task.exception() is not None:
             _answer_with_exception(invocation, task.exception())
         else:
