@@ -24,6 +24,7 @@ struct _MpelEvent
   GVariant       *result;
   GError         *error;
   GError         *invalid;   /* why the kwargs set were refused */
+  GVariant       *error_details;  /* a{sv}: the ERROR frame's meta */
   GTask          *task;
   GSource        *timeout_source;
   GSource        *cancel_source;
@@ -41,6 +42,8 @@ void     _mpel_event_attach      (MpelEvent      *self,
                                   MpelLoop       *loop,
                                   guint64         id);
 void     _mpel_event_set_running (MpelEvent      *self);
+void     _mpel_event_set_error_details (MpelEvent *self,
+                                        GVariant  *details);
 gboolean _mpel_event_finish      (MpelEvent      *self,
                                   MpelEventState  state,
                                   GVariant       *result,

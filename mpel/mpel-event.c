@@ -103,6 +103,7 @@ mpel_event_finalize (GObject *object)
   g_clear_pointer (&self->result, g_variant_unref);
   g_clear_error (&self->error);
   g_clear_error (&self->invalid);
+  g_clear_pointer (&self->error_details, g_variant_unref);
 
   G_OBJECT_CLASS (mpel_event_parent_class)->finalize (object);
 }
@@ -758,6 +759,29 @@ mpel_event_get_error (MpelEvent *self)
 }
 
 /**
+ * mpel_event_get_error_details:
+ * @self: a #MpelEvent
+ *
+ * Gets what the worker told about the error beyond its domain, code and
+ * message: the `meta` of the ERROR frame, sent with
+ * [method@Mpel.Invocation.return_error_details]. The keys mpel defines are
+ * `type` (`s`), the name of the exception type that the handler raised, such
+ * as `KeyError`, and `traceback` (`s`), the handler's traceback as text.
+ * They come from the worker: check each value's type before use, as
+ * g_variant_lookup() does.
+ *
+ * Returns: (transfer none) (nullable): an `a{sv}`, or %NULL if the event did
+ *   not fail in the worker or the worker told nothing more
+ */
+GVariant *
+mpel_event_get_error_details (MpelEvent *self)
+{
+  g_return_val_if_fail (MPEL_IS_EVENT (self), NULL);
+
+  return self->error_details;
+}
+
+/**
  * mpel_event_propagate:
  * @self: a finished #MpelEvent
  * @result: (out) (optional) (nullable) (transfer full): the result
@@ -842,6 +866,18 @@ _mpel_event_attach (MpelEvent *self,
   self->loop = loop;
   self->id = id;
   self->pushed = TRUE;
+}
+
+void
+_mpel_event_set_error_details (MpelEvent *self,
+                               GVariant  *details)
+{
+  g_assert (details == NULL || g_variant_is_of_type (details, G_VARIANT_TYPE_VARDICT));
+
+  if (details != NULL)
+    g_variant_ref_sink (details);
+  g_clear_pointer (&self->error_details, g_variant_unref);
+  self->error_details = details;
 }
 
 void

@@ -63,6 +63,8 @@ GVariant       *mpel_event_get_result   (MpelEvent       *self);
 MPEL_AVAILABLE_IN_ALL
 const GError   *mpel_event_get_error    (MpelEvent       *self);
 MPEL_AVAILABLE_IN_ALL
+GVariant       *mpel_event_get_error_details (MpelEvent      *self);
+MPEL_AVAILABLE_IN_ALL
 gboolean        mpel_event_propagate    (MpelEvent       *self,
                                          GVariant       **result,
                                          GError         **error);

@@ -633,6 +633,40 @@ mpel_invocation_return_gerror (MpelInvocation *self,
 }
 
 /**
+ * mpel_invocation_return_error_details:
+ * @self: a #MpelInvocation
+ * @error: the error
+ * @details: (nullable): an `a{sv}` with more about the error, or %NULL
+ *
+ * Answers with a copy of @error, like [method@Mpel.Invocation.return_gerror],
+ * and sends @details in the `meta` of the ERROR frame, where the app reads
+ * them with [method@Mpel.Event.get_error_details]. Language bindings use it
+ * to carry an exception across: `type` (`s`) names the exception type, such
+ * as `KeyError`, and `traceback` (`s`) is the traceback as text. Other keys
+ * are passed along untouched. A floating @details is sunk.
+ */
+void
+mpel_invocation_return_error_details (MpelInvocation *self,
+                                      const GError   *error,
+                                      GVariant       *details)
+{
+  g_autoptr(GVariant) owned = NULL;
+
+  g_return_if_fail (MPEL_IS_INVOCATION (self));
+  g_return_if_fail (!self->returned);
+  g_return_if_fail (error != NULL);
+  g_return_if_fail (details == NULL || g_variant_is_of_type (details, G_VARIANT_TYPE_VARDICT));
+
+  if (details != NULL)
+    owned = g_variant_ref_sink (details);
+
+  self->returned = TRUE;
+  _mpel_worker_send_reply_full (self->worker, self, MPEL_FRAME_ERROR, MPEL_FRAME_FLAGS_NONE,
+                                mpel_error_to_variant (error), owned);
+  _mpel_worker_invocation_ended (self->worker, self);
+}
+
+/**
  * mpel_invocation_take_error: (skip)
  * @self: a #MpelInvocation
  * @error: (transfer full): the error

@@ -64,6 +64,10 @@ MPEL_AVAILABLE_IN_ALL
 void          mpel_invocation_return_gerror     (MpelInvocation *self,
                                                  const GError   *error);
 MPEL_AVAILABLE_IN_ALL
+void          mpel_invocation_return_error_details (MpelInvocation *self,
+                                                    const GError   *error,
+                                                    GVariant       *details);
+MPEL_AVAILABLE_IN_ALL
 void          mpel_invocation_take_error        (MpelInvocation *self,
                                                  GError         *error);
 MPEL_AVAILABLE_IN_ALL

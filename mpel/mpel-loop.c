@@ -1009,6 +1009,11 @@ handle_reply (WorkerSlot *slot,
       slot->n_abandoned--;
     }
 
+  /* What the worker adds about an error (exception type, traceback)
+   * travels in the ERROR frame's meta. */
+  if (frame->kind == MPEL_FRAME_ERROR && frame->meta != NULL && event->state < MPEL_EVENT_STATE_DONE)
+    _mpel_event_set_error_details (event, frame->meta);
+
   if (event->state < MPEL_EVENT_STATE_DONE)
     {
       if (frame->kind == MPEL_FRAME_RETURN)

@@ -26,6 +26,13 @@ gboolean        _mpel_worker_send_reply     (MpelWorker     *self,
                                              guint8          kind,
                                              guint32         flags,
                                              GVariant       *body);
+/* The same, with the frame's @meta (nullable a{sv}). */
+gboolean        _mpel_worker_send_reply_full (MpelWorker     *self,
+                                              MpelInvocation *invocation,
+                                              guint8          kind,
+                                              guint32         flags,
+                                              GVariant       *body,
+                                              GVariant       *meta);
 void            _mpel_worker_invocation_ended (MpelWorker     *self,
                                                MpelInvocation *invocation);
 

@@ -531,15 +531,27 @@ _mpel_worker_send_reply (MpelWorker     *self,
                          guint32         flags,
                          GVariant       *body)
 {
-  /* Sunk here, as an answer that cannot go would leak it otherwise */
+  return _mpel_worker_send_reply_full (self, invocation, kind, flags, body, NULL);
+}
+
+gboolean
+_mpel_worker_send_reply_full (MpelWorker     *self,
+                              MpelInvocation *invocation,
+                              guint8          kind,
+                              guint32         flags,
+                              GVariant       *body,
+                              GVariant       *meta)
+{
+  /* Sunk here, as an answer that cannot go would leak them otherwise */
   g_autoptr(GVariant) owned_body = body != NULL ? g_variant_ref_sink (body) : NULL;
+  g_autoptr(GVariant) owned_meta = meta != NULL ? g_variant_ref_sink (meta) : NULL;
   g_autoptr(GError) error = NULL;
   guint64 id = mpel_invocation_get_id (invocation);
 
   if (self->conn == NULL || mpel_connection_is_closed (self->conn))
     return FALSE;
 
-  if (mpel_connection_send (self->conn, kind, flags, id, NULL, owned_body, NULL, &error))
+  if (mpel_connection_send (self->conn, kind, flags, id, NULL, owned_body, owned_meta, &error))
     return TRUE;
 
   if (mpel_connection_is_closed (self->conn))

@@ -8,7 +8,6 @@
 #   python3 quickstart.py
 #   Results summed: 36
 
-import os
 import sys
 
 import gi
@@ -17,42 +16,27 @@ gi.require_version('GLib', '2.0')
 gi.require_version('Mpel', '1.0')
 from gi.repository import GLib, Mpel  # noqa: E402
 
-WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'quickstart_worker.py')
-
-
-def add_event(loop, target, *args, **kwargs):
-    """Sends target(*args, **kwargs) to the worker; int arguments only."""
-    event = Mpel.Event.new(target, GLib.Variant('(%s)' % ('i' * len(args)), args))
-    if kwargs:
-        event.set_kwargs(GLib.Variant('a{sv}', {name: GLib.Variant('i', value)
-                                               for name, value in kwargs.items()}))
-    loop.push(event)
-    return event
-
-
 results = []
 
 
 def save_results(loop, event):
-    if event.get_state() == Mpel.EventState.DONE:
-        results.append(event.get_result().unpack())
-    else:
-        print('%s failed: %s' % (event.get_target(), event.get_error().message), file=sys.stderr)
+    try:
+        results.append(event.result())
+    except GLib.Error as error:
+        print('%s failed: %s' % (event.get_target(), error), file=sys.stderr)
     return False  # let other output handlers see the event too
 
 
-loop = Mpel.Loop.new_for_argv([sys.executable, WORKER])
+loop = Mpel.Loop.for_python_script('quickstart_worker.py')
 loop.connect('output', save_results)
 
-add_event(loop, 'add_vals', 2)
-add_event(loop, 'add_vals', 3, 4)
-add_event(loop, 'add_vals', 5, value2=6)
-add_event(loop, 'add_vals', 7, value2=8)
-
-# Like leaving the seed's `with` block: runs the main context until every
-# event has ended. A GTK app would not wait; its main loop is running anyway.
-loop.wait(None)
-loop.stop()
+# Leaving the block waits for every result and stops the worker, as the
+# seed's `with loop:` does. A GTK app would not wait: its main loop runs.
+with loop:
+    loop.submit('add_vals', 2)
+    loop.submit('add_vals', 3, 4)
+    loop.submit('add_vals', 5, value2=6)
+    loop.submit('add_vals', 7, value2=8)
 
 summed = sum(results)
 print('Results summed:', summed)

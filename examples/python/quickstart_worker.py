@@ -12,19 +12,13 @@ gi.require_version('GLib', '2.0')
 gi.require_version('Mpel', '1.0')
 from gi.repository import GLib, Mpel  # noqa: E402
 
-
-def add_vals(invocation):
-    """add_vals(value, value2=1); value2 may also come as a keyword argument."""
-    value, *rest = invocation.get_args().unpack()
-    value2 = rest[0] if rest else 1
-    kwarg = invocation.lookup_kwarg('value2', GLib.VariantType.new('i'))
-    if kwarg is not None:
-        value2 = kwarg.get_int32()
-    invocation.return_value(GLib.Variant('i', value + value2))
+worker = Mpel.Worker()
 
 
-worker = Mpel.Worker.new()
-worker.add_handler('add_vals', add_vals)
+@worker.handler('add_vals')
+def add_vals(value, value2=1):
+    return value + value2
+
 
 # Serves the app until it stops the loop or goes away.
 try:
