@@ -92,10 +92,11 @@ test('Promise.all of 100 calls gives every result in order', async () => {
     await stopLoop(loop);
 });
 
-test('keyword arguments reach the handler as a last object', async () => {
+test('keyword arguments reach the handler as this.kwargs', async () => {
     const loop = gjsLoop();
-    const event = loop.submit('echo', [1], {kwargs: {scale: 2, label: 'x'}});
-    assertEqual(await event.wait(), [1, {scale: 2, label: 'x'}], 'echo(1, {scale, label})');
+    const event = loop.submit('echo_kwargs', [1], {kwargs: {scale: 2, label: 'x'}});
+    assertEqual(await event.wait(), [[1], {scale: 2, label: 'x'}, 'echo_kwargs'], 'echo_kwargs(1, {scale, label})');
+    assertEqual(await loop.call('echo_kwargs', 2), [[2], {}, 'echo_kwargs'], 'no kwargs');
     assert(event.get_state() === Mpel.EventState.DONE, 'the event is DONE');
     let error = null;
     try {

@@ -15,6 +15,9 @@ let lastCancelled = null;
 // Plain handlers.
 worker.handler('add', (a, b) => a + b);
 worker.handler('echo', (...args) => args);
+worker.handler('echo_kwargs', function (...args) {
+    return [args, this.kwargs, this.target];
+});
 worker.handler('nothing', () => undefined);
 worker.handler('async_add', async (a, b) => {
     await null;
@@ -79,10 +82,10 @@ worker.handler('count_forever', function* () {
 
 // Waits until the app cancels the event; was_cancelled tells what it saw.
 worker.handler('wait_for_cancel', function () {
-    const cancellable = this.get_cancellable();
+    const cancellable = this.cancellable;
     return new Promise((_resolve, reject) => {
         cancellable.connect(() => {
-            lastCancelled = this.get_target();
+            lastCancelled = this.target;
             reject(new GLib.Error(Gio.IOErrorEnum, Gio.IOErrorEnum.CANCELLED, 'cancelled'));
         });
     });

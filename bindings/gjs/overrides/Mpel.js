@@ -21,7 +21,10 @@
 // Worker side:
 //   worker.handler('add', (a, b) => a + b);       // plain values; a Promise,
 //                                                 // generator or async
-//                                                 // generator works too
+//                                                 // generator works too;
+//                                                 // `this.kwargs`,
+//                                                 // `this.cancellable` in a
+//                                                 // function expression
 //   worker.add_handler(target, invocation => …)   // raw; a throw or a rejected
 //                                                 // promise answers at once
 //
@@ -410,12 +413,21 @@ async function stream(invocation, iterator) {
     }
 }
 
+// What a plain handler gets as `this`.
+class HandlerContext {
+    constructor(invocation) {
+        this.invocation = invocation;
+        this.target = invocation.get_target();
+        this.kwargs = fromVariant(invocation.get_kwargs());
+    }
+
+    get cancellable() {
+        return this.invocation.get_cancellable();
+    }
+}
+
 function runPlain(invocation, fn) {
-    const args = fromVariant(invocation.get_args());
-    const kwargs = invocation.get_kwargs();
-    if (kwargs.n_children() > 0)
-        args.push(fromVariant(kwargs));
-    const result = fn.apply(invocation, args);
+    const result = fn.apply(new HandlerContext(invocation), fromVariant(invocation.get_args()));
     if (isIterator(result))
         return stream(invocation, result);
     if (isThenable(result))
@@ -455,10 +467,11 @@ function applyWorkerOverrides() {
     };
 
     /**
-     * Registers fn for target with plain values: fn(...args, kwargs?) runs
-     * with `this` the Mpel.Invocation (for its cancellable), and its value is
-     * the result. A Promise is awaited; a generator or async generator
-     * streams each value it yields and its return value is the result.
+     * Registers fn for target with plain values: fn(...args) runs with `this`
+     * a context {invocation, target, kwargs, cancellable} (kwargs a plain
+     * object, empty when the app sent none), and its value is the result. A
+     * Promise is awaited; a generator or async generator streams each value
+     * it yields, and its return value is the result.
      */
     Mpel.Worker.prototype.handler = function (target, fn) {
         if (typeof fn !== 'function')
