@@ -354,9 +354,12 @@ function describeException(e) {
 
 function answerWithException(invocation, e) {
     const target = invocation.get_target();
-    printerr(`mpel: the handler of “${target}” failed: ${describeException(e)}`);
-    if (e?.stack)
-        printerr(e.stack.trimEnd().replace(/^/gm, '  '));
+    // As Python prints a traceback; a cancellation is no failure to report.
+    if (!(e instanceof GLib.Error && e.matches(Gio.IOErrorEnum, Gio.IOErrorEnum.CANCELLED))) {
+        printerr(`mpel: the handler of “${target}” failed: ${describeException(e)}`);
+        if (e?.stack)
+            printerr(e.stack.trimEnd().replace(/^/gm, '  '));
+    }
     if (invocation.is_returned())
         return;
     if (e instanceof GLib.Error)
