@@ -263,6 +263,78 @@ test('cancelling stops an endless stream in the worker', async () => {
     await stopLoop(loop);
 });
 
+test('two streams in one worker interleave', async () => {
+    const loop = gjsLoop();
+    const order = [];
+    loop.connect('item', (_loop, event) => order.push(event.get_target() === 'count' ? 'a' : 'b'));
+    const a = loop.submit('count', [300]);
+    const b = loop.submit('count_async', [300]);
+    await Promise.all([a.wait(), b.wait()]);
+    assertEqual(order.length, 600, 'items');
+    assert(order.indexOf('b') < order.lastIndexOf('a'), 'the second stream began before the first ended');
+    await stopLoop(loop);
+});
+
+test('items() has one reader, and keeps what arrived before it began', async () => {
+    const loop = gjsLoop();
+    const event = loop.submit('count', [4]);
+    await event.wait();
+    const items = [];
+    for await (const item of event.items())
+        items.push(item);
+    assertEqual(items, [0, 1, 2, 3], 'items read after the end');
+    let error = null;
+    try {
+        event.items();
+    } catch (e) {
+        error = e;
+    }
+    assert(error?.message.includes('already'), `a second reader is refused: ${error}`);
+
+    // Leaving the loop early does not cancel the event.
+    const long = loop.submit('count', [50]);
+    for await (const item of long.items()) {
+        if (item === 2)
+            break;
+    }
+    assertEqual(await long.wait(), 'counted 50', 'the event went on');
+    await stopLoop(loop);
+});
+
+test('timeout and noReply options', async () => {
+    const loop = gjsLoop();
+    await assertRejects(loop.submit('wait_for_cancel', [], {timeout: 100}).wait(),
+        e => isEventError(e, Mpel.Error, Mpel.Error.TIMED_OUT), 'timeout');
+    const quiet = loop.submit('add', [1, 2], {noReply: true});
+    assertEqual(await quiet.wait(), null, 'a NO_REPLY event gives no value');
+    assert(quiet.get_flags() & Mpel.EventFlags.NO_REPLY, 'the flag is set');
+    await assertRejects(loop.submit('throws', [], {noReply: true}).wait(), e => {
+        assertEqual(e.message, 'throws threw TypeError: no such key: missing', 'a NO_REPLY failure');
+    }, 'throws with noReply');
+    await stopLoop(loop);
+});
+
+test('toVariant and fromVariant', async () => {
+    const v = Mpel.toVariant({bytes: new Uint8Array([1, 2, 255]), big: 5n, list: [null, 'a']});
+    assertEqual(v.get_type_string(), 'a{sv}', 'an object');
+    const back = Mpel.fromVariant(v);
+    assert(back.bytes instanceof Uint8Array, 'bytes come back as a Uint8Array');
+    assertEqual([...back.bytes], [1, 2, 255], 'bytes');
+    assertEqual(back.big, 5, 'a BigInt');
+    assertEqual(back.list, [null, 'a'], 'list');
+    const map = Mpel.fromVariant(new GLib.Variant('a{is}', {1: 'one'}));
+    assert(map instanceof Map && map.get(1) === 'one', 'integer keys give a Map');
+    assertEqual(Mpel.fromVariant(new GLib.Variant('(ums)', [7, null])), [7, null], 'a tuple with a maybe');
+    let error = null;
+    try {
+        Mpel.toVariant(2n ** 64n);
+    } catch (e) {
+        error = e;
+    }
+    assert(error instanceof TypeError, `a BigInt out of range is refused: ${error}`);
+    await null;
+});
+
 test('start_async, wait_async and call_async return promises', async () => {
     const loop = gjsLoop();
     await loop.start_async();

@@ -318,30 +318,39 @@ function applyAppOverrides() {
      * Streams the items of an event made by submit(), from the first: for
      * await (const item of event.items()). The loop ends when the event does
      * and throws its Mpel.EventError if it failed. Leaving the loop early does
-     * not cancel the event.
+     * not cancel the event. There is one reader per event.
      */
-    Mpel.Event.prototype.items = async function* () {
+    Mpel.Event.prototype.items = function () {
         const state = eventState(this);
-        let index = 0;
-        for (;;) {
-            if (index < state.items.length) {
-                const item = state.items[index];
-                state.items[index++] = null;
-                yield fromVariant(item);
-            } else if (state.finished) {
-                state.items = [];
-                break;
-            } else {
-                state.items.splice(0, index);
-                index = 0;
-                // eslint-disable-next-line no-await-in-loop
-                await state.nextChange();
-            }
-        }
-        const error = this.get_error();
-        if (error)
-            throw toEventError(error, this.get_target());
+        // Items are dropped once read, so that a long stream does not pile
+        // up: one reader only.
+        if (state.reading)
+            throw new Error(`the items of “${this.get_target()}” are already being read`);
+        state.reading = true;
+        return readItems(this, state);
     };
+}
+
+async function* readItems(event, state) {
+    let index = 0;
+    for (;;) {
+        if (index < state.items.length) {
+            const item = state.items[index];
+            state.items[index++] = null;
+            yield fromVariant(item);
+        } else if (state.finished) {
+            state.items = [];
+            break;
+        } else {
+            state.items.splice(0, index);
+            index = 0;
+            // eslint-disable-next-line no-await-in-loop
+            await state.nextChange();
+        }
+    }
+    const error = event.get_error();
+    if (error)
+        throw toEventError(error, event.get_target());
 }
 
 // Worker side.
