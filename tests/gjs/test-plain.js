@@ -105,6 +105,14 @@ test('keyword arguments reach the handler as this.kwargs', async () => {
         error = e;
     }
     assert(error instanceof TypeError && error.message.includes('timout'), `an unknown option is refused: ${error}`);
+    error = null;
+    try {
+        loop.submit('echo', [], new Gio.Cancellable());
+    } catch (e) {
+        error = e;
+    }
+    assert(error instanceof TypeError, `options that are not a plain object are refused: ${error}`);
+    assertEqual(loop.n_pending, 0, 'nothing was sent');
     await stopLoop(loop);
 });
 

@@ -195,6 +195,8 @@ function promisify(proto, asyncName, finishName, nArgs) {
 const EVENT_OPTIONS = ['kwargs', 'cancellable', 'key', 'priority', 'timeout', 'noReply'];
 
 function setEventOptions(event, options) {
+    if (options === null || typeof options !== 'object' || !isPlainObject(options))
+        throw new TypeError(`the event options are a plain object, not ${describe(options)}`);
     for (const name of Object.keys(options)) {
         if (!EVENT_OPTIONS.includes(name))
             throw new TypeError(`unknown event option “${name}”; the options are ${EVENT_OPTIONS.join(', ')}`);
@@ -256,18 +258,14 @@ function applyAppOverrides() {
     if ('start_async' in Mpel.Loop.prototype) {
         promisify(Mpel.Loop.prototype, 'start_async', 'start_finish', 1);
     } else {
-        // Until libmpel has mpel_loop_start_async(): the sync start, which
-        // does not block on the worker, behind the same promise.
-        Mpel.Loop.prototype.start_async = function (cancellable = null, callback = null) {
-            const promise = new Promise(resolve => {
+        // Until libmpel has mpel_loop_start_async(): the sync start (it
+        // spawns, it does not wait for the worker) behind the same promise.
+        Mpel.Loop.prototype.start_async = function (cancellable = null) {
+            return new Promise(resolve => {
                 if (cancellable?.is_cancelled())
                     throw new GLib.Error(Gio.IOErrorEnum, Gio.IOErrorEnum.CANCELLED, 'Operation was cancelled');
                 resolve(this.start());
             });
-            if (typeof callback !== 'function')
-                return promise;
-            promise.then(() => callback(this, null), e => callback(this, e));
-            return undefined;
         };
     }
 
