@@ -2,29 +2,26 @@
 //
 // The worker process of quickstart.js, also written in JavaScript. It runs
 // beside the app for as long as the app's Mpel.Loop keeps it.
+//
+//   gjs -m quickstart-worker.js   (started by quickstart.js, not by hand)
 
-imports.gi.versions.GLib = '2.0';
-imports.gi.versions.Mpel = '1.0';
-
-const {GLib, Mpel} = imports.gi;
-const System = imports.system;
-
-// add_vals(value, value2 = 1); value2 may also come as a keyword argument.
-function addVals(invocation) {
-    let [value, value2 = 1] = invocation.get_args().deepUnpack();
-    const kwarg = invocation.lookup_kwarg('value2', new GLib.VariantType('i'));
-    if (kwarg !== null)
-        value2 = kwarg.unpack();
-    invocation.return_value(new GLib.Variant('i', value + value2));
-}
+import Mpel from 'gi://Mpel?version=1.0';
 
 const worker = Mpel.Worker.new();
-worker.add_handler('add_vals', addVals);
+
+// add_vals(value, value2 = 1): plain values in and out; value2 may also come
+// as a keyword argument, which a function expression reads in this.kwargs.
+worker.handler('add_vals', function (value, value2 = this.kwargs.value2 ?? 1) {
+    return value + value2;
+});
+
+// A handler that fails: the app gets an Mpel.EventError with this message at
+// once, and the worker goes on.
+worker.handler('divide', (a, b) => {
+    if (b === 0)
+        throw new RangeError(`cannot divide ${a} by zero`);
+    return a / b;
+});
 
 // Serves the app until it stops the loop or goes away.
-try {
-    worker.run();
-} catch (e) {
-    printerr(`quickstart-worker: ${e.message}`);
-    System.exit(1);
-}
+worker.run();

@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+//
+// Mpel.js: GJS overrides for mpel.
+//
+// GJS applies this file by itself the first time a script imports the
+// namespace (`import Mpel from 'gi://Mpel?version=1.0'` or imports.gi.Mpel),
+// the way PyGObject applies bindings/python/gi/overrides/Mpel.py. It is
+// installed in $datadir/gjs-1.0/overrides, which GJS searches through
+// XDG_DATA_DIRS; an uninstalled tree puts bindings/gjs in GJS_PATH.
+//
+// App side:
+//   await loop.call('add', 2, 3)                  // 5, plain values both ways
+//   const event = loop.submit('scan', [dir], {cancellable, kwargs, timeout});
+//   for await (const item of event.items()) …     // streamed items
+//   await event.wait()                            // the plain result
+//   await loop.start_async() / loop.wait_async() / loop.call_async(…)
+//                                                 // promises when no callback
+//   failures reject with Mpel.EventError (a JS Error keeping the GLib.Error's
+//   domain and code: error.matches(Gio.IOErrorEnum, Gio.IOErrorEnum.CANCELLED))
+//
+// Worker side:
+//   worker.handler('add', (a, b) => a + b);       // plain values; a Promise,
+//                                                 // generator or async
+//                                                 // generator works too;
+//                                                 // `this.kwargs`,
+//                                                 // `this.cancellable` in a
+//                                                 // function expression
+//   worker.add_handler(target, invocation => …)   // raw; a throw or a rejected
+//                                                 // promise answers at once
+//
+// Without the try/catch below, a handler that throws leaves its invocation in
+// the JS heap until the garbage collector finalizes it, seconds later, and
+// the event ends with a message that has lost the exception.
+
+const {GLib, Gio} = imports.gi;
+
+let Mpel;
+
+// JS values to GVariant: the same mapping as the Python overrides.
+function describe(value) {
+    if (value === null)
+        return 'null';
+    if (typeof value === 'object' || typeof value === 'function')
+        return `${value.constructor?.name ?? 'object'} ${String(value).slice(0, 40)}`;
+    return `${typeof value} ${String(value).slice(0, 40)}`;
+}
+
+function bytesVariant(bytes) {
+    return GLib.Variant.new_from_bytes(new GLib.VariantType('ay'), bytes, true);
+}
+
+function isPlainObject(value) {
+    const proto = Object.getPrototypeOf(value);
+    return proto === Object.prototype || proto === null;
+}
+
+function toVariant(value) {
+    switch (typeof value) {
+    case 'boolean':
+        return new GLib.Variant('b', value);
+    case 'number':
+        return Number.isSafeInteger(value)
+            ? new GLib.Variant('x', value)
+            : new GLib.Variant('d', value);
+    case 'bigint':
+        if (value < BigInt(Number.MIN_SAFE_INTEGER) || value > BigInt(Number.MAX_SAFE_INTEGER))
+            throw new TypeError(`mpel cannot send ${describe(value)}: outside the safe integer range`);
+        return new GLib.Variant('x', Number(value));
+    case 'string':
+        return new GLib.Variant('s', value);
+    case 'undefined':
+        return GLib.Variant.new_maybe(new GLib.VariantType('v'), null);
+    case 'object':
+        if (value === null)
+            return GLib.Variant.new_maybe(new GLib.VariantType('v'), null);
+        if (value instanceof GLib.Variant)
+            return value;
+        if (value instanceof GLib.Bytes)
+            return bytesVariant(value);
+        if (value instanceof Uint8Array)
+            return bytesVariant(new GLib.Bytes(value));
+        if (value instanceof ArrayBuffer)
+            return bytesVariant(new GLib.Bytes(new Uint8Array(value)));
+        if (Array.isArray(value))
+            return new GLib.Variant('av', value.map(toVariant));
+        if (isPlainObject(value))
+            return dictVariant(value);
+        break;
+    }
+    throw new TypeError(`mpel cannot send ${describe(value)}: use a boolean, number, string, ` +
+        'Uint8Array, GLib.Bytes, null, array, plain object or GLib.Variant');
+}
+
+function dictVariant(object) {
+    const dict = {};
+    for (const [key, value] of Object.entries(object))
+        dict[key] = toVariant(value);
+    return new GLib.Variant('a{sv}', dict);
+}
+
+function argsVariant(args) {
+    if (!Array.isArray(args))
+        throw new TypeError(`the arguments are an array, not ${describe(args)}`);
+    return GLib.Variant.new_tuple(args.map(toVariant));
+}
+
+// GVariant to JS values. Integers of 64 bits become numbers, as everywhere
+// in GJS; `ay` becomes a Uint8Array, maybe types null or their value, tuples
+// and arrays become arrays, dictionaries with string keys plain objects (a
+// Map for other keys).
+function fromVariant(variant) {
+    if (variant === null)
+        return null;
+    const type = variant.get_type_string();
+    switch (type[0]) {
+    case 'v':
+        return fromVariant(variant.get_variant());
+    case 'm':
+        return fromVariant(variant.get_maybe());
+    case '(':
+        return children(variant).map(fromVariant);
+    case 'a':
+        if (type === 'ay')
+            return variant.get_data_as_bytes().toArray();
+        if (type[1] === '{') {
+            const entries = children(variant).map(entry =>
+                [fromVariant(entry.get_child_value(0)), fromVariant(entry.get_child_value(1))]);
+            return 'sog'.includes(type[2]) ? Object.fromEntries(entries) : new Map(entries);
+        }
+        return children(variant).map(fromVariant);
+    case '{':
+        return children(variant).map(fromVariant);
+    default:
+        return variant.unpack();
+    }
+}
+
+function children(variant) {
+    const n = variant.n_children();
+    const list = new Array(n);
+    for (let i = 0; i < n; i++)
+        list[i] = variant.get_child_value(i);
+    return list;
+}
+
+// App side.
+
+/**
+ * A failed event, as a JS Error. The GLib.Error that ended the event is its
+ * `cause`; `domain` and `code` are that error's, and `matches()` works as on
+ * a GLib.Error.
+ */
+class EventError extends Error {
+    constructor(error, target) {
+        super(error.message, {cause: error});
+        this.name = 'Mpel.EventError';
+        this.domain = error.domain;
+        this.code = error.code;
+        this.target = target;
+    }
+
+    matches(domain, code) {
+        return this.cause.matches(domain, code);
+    }
+}
+
+function toEventError(error, target) {
+    if (error instanceof GLib.Error)
+        return new EventError(error, target);
+    return error;
+}
+
+// Gives foo_async the GJS convention of Gio's own overrides: without a
+// callback it returns a Promise, and the trailing nullable arguments (the
+// cancellable) may be left out.
+function promisify(proto, asyncName, finishName, nArgs) {
+    const original = proto[asyncName];
+    proto[asyncName] = function (...args) {
+        if (typeof args[args.length - 1] === 'function')
+            return original.apply(this, args);
+        while (args.length < nArgs)
+            args.push(null);
+        return new Promise((resolve, reject) => {
+            original.call(this, ...args, (source, result) => {
+                try {
+                    resolve(source[finishName](result));
+                } catch (e) {
+                    reject(e);
+                }
+            });
+        });
+    };
+}
+
+const EVENT_OPTIONS = ['kwargs', 'cancellable', 'key', 'priority', 'timeout', 'noReply'];
+
+function setEventOptions(event, options) {
+    if (options === null || typeof options !== 'object' || !isPlainObject(options))
+        throw new TypeError(`the event options are a plain object, not ${describe(options)}`);
+    for (const name of Object.keys(options)) {
+        if (!EVENT_OPTIONS.includes(name))
+            throw new TypeError(`unknown event option “${name}”; the options are ${EVENT_OPTIONS.join(', ')}`);
+    }
+    if (options.kwargs !== undefined && options.kwargs !== null)
+        event.set_kwargs(options.kwargs instanceof GLib.Variant ? options.kwargs : dictVariant(options.kwargs));
+    if (options.key !== undefined)
+        event.set_key(options.key);
+    if (options.priority !== undefined)
+        event.set_priority(options.priority);
+    if (options.timeout !== undefined)
+        event.set_timeout(options.timeout);
+    if (options.noReply)
+        event.set_flags(event.get_flags() | Mpel.EventFlags.NO_REPLY);
+}
+
+// What submit() keeps beside an event: its outcome as a promise, and the
+// items that arrived and were not read yet.
+class EventState {
+    constructor(event) {
+        this.items = [];
+        this.finished = false;
+        this.wake = null;
+        const itemId = event.connect('item', (_event, item) => {
+            this.items.push(item);
+            this._wakeUp();
+        });
+        const finishedId = event.connect('finished', () => {
+            event.disconnect(itemId);
+            event.disconnect(finishedId);
+            this.finished = true;
+            this._wakeUp();
+        });
+    }
+
+    _wakeUp() {
+        const wake = this.wake;
+        this.wake = null;
+        wake?.();
+    }
+
+    nextChange() {
+        return new Promise(resolve => {
+            this.wake = resolve;
+        });
+    }
+}
+
+function eventState(event) {
+    if (!event._mpelState)
+        throw new Error('wait() and items() are for events made by Mpel.Loop.prototype.submit()');
+    return event._mpelState;
+}
+
+function applyAppOverrides() {
+    promisify(Mpel.Loop.prototype, 'call_async', 'call_finish', 3);
+    promisify(Mpel.Loop.prototype, 'push_async', 'push_finish', 2);
+    promisify(Mpel.Loop.prototype, 'wait_async', 'wait_finish', 1);
+    if ('start_async' in Mpel.Loop.prototype) {
+        promisify(Mpel.Loop.prototype, 'start_async', 'start_finish', 1);
+    } else {
+        // Until libmpel has mpel_loop_start_async(): the sync start (it
+        // spawns, it does not wait for the worker) behind the same promise.
+        Mpel.Loop.prototype.start_async = function (cancellable = null) {
+            return new Promise(resolve => {
+                if (cancellable?.is_cancelled())
+                    throw new GLib.Error(Gio.IOErrorEnum, Gio.IOErrorEnum.CANCELLED, 'Operation was cancelled');
+                resolve(this.start());
+            });
+        };
+    }
+
+    /**
+     * Calls target in the worker with plain arguments.
+     *
+     * @returns {Promise} the handler's value as a plain value; rejects with
+     *   an Mpel.EventError
+     */
+    Mpel.Loop.prototype.call = async function (target, ...args) {
+        try {
+            return fromVariant(await this.call_async(target, argsVariant(args), null));
+        } catch (e) {
+            throw toEventError(e, target);
+        }
+    };
+
+    /**
+     * Sends target(...args) with options {kwargs, cancellable, key, priority,
+     * timeout, noReply} and gives the event at once; its wait() and items()
+     * give the outcome.
+     *
+     * @returns {Mpel.Event} the event, already pushed
+     */
+    Mpel.Loop.prototype.submit = function (target, args = [], options = {}) {
+        const event = Mpel.Event.new(target, argsVariant(args));
+        setEventOptions(event, options);
+        const state = new EventState(event);
+        state.outcome = this.push_async(event, options.cancellable ?? null)
+            .then(fromVariant, e => {
+                throw toEventError(e, target);
+            });
+        // Nobody needs to read the outcome: the output signal has it too.
+        state.outcome.catch(() => {});
+        event._mpelState = state;
+        return event;
+    };
+
+    /**
+     * @returns {Promise} the plain result of an event made by submit();
+     *   rejects with an Mpel.EventError
+     */
+    Mpel.Event.prototype.wait = function () {
+        return eventState(this).outcome;
+    };
+
+    /**
+     * Streams the items of an event made by submit(), from the first: for
+     * await (const item of event.items()). The loop ends when the event does
+     * and throws its Mpel.EventError if it failed. Leaving the loop early does
+     * not cancel the event. There is one reader per event.
+     */
+    Mpel.Event.prototype.items = function () {
+        const state = eventState(this);
+        // Items are dropped once read, so that a long stream does not pile
+        // up: one reader only.
+        if (state.reading)
+            throw new Error(`the items of “${this.get_target()}” are already being read`);
+        state.reading = true;
+        return readItems(this, state);
+    };
+}
+
+async function* readItems(event, state) {
+    let index = 0;
+    for (;;) {
+        if (index < state.items.length) {
+            const item = state.items[index];
+            state.items[index++] = null;
+            yield fromVariant(item);
+        } else if (state.finished) {
+            state.items = [];
+            break;
+        } else {
+            state.items.splice(0, index);
+            index = 0;
+            // eslint-disable-next-line no-await-in-loop
+            await state.nextChange();
+        }
+    }
+    const error = event.get_error();
+    if (error)
+        throw toEventError(error, event.get_target());
+}
+
+// Worker side.
+
+function describeException(e) {
+    if (e instanceof Error)
+        return `${e.name}: ${e.message}`;
+    return String(e);
+}
+
+function answerWithException(invocation, e) {
+    const target = invocation.get_target();
+    // As Python prints a traceback; a cancellation is no failure to report.
+    if (!(e instanceof GLib.Error && e.matches(Gio.IOErrorEnum, Gio.IOErrorEnum.CANCELLED))) {
+        printerr(`mpel: the handler of “${target}” failed: ${describeException(e)}`);
+        if (e?.stack)
+            printerr(e.stack.trimEnd().replace(/^/gm, '  '));
+    }
+    if (invocation.is_returned())
+        return;
+    if (e instanceof GLib.Error)
+        invocation.return_gerror(e);
+    else
+        invocation.return_error_literal(Mpel.error_quark(), Mpel.Error.FAILED,
+            `${target} threw ${describeException(e)}`);
+}
+
+function isThenable(value) {
+    return typeof value?.then === 'function';
+}
+
+function isIterator(value) {
+    return typeof value?.next === 'function' &&
+        (Symbol.asyncIterator in value || Symbol.iterator in value);
+}
+
+// One turn of the worker's main loop: reads what the app sent (a cancel, the
+// next event) between two items.
+function mainLoopTurn() {
+    return new Promise(resolve => {
+        GLib.idle_add(GLib.PRIORITY_DEFAULT, () => {
+            resolve();
+            return GLib.SOURCE_REMOVE;
+        });
+    });
+}
+
+function answer(invocation, value) {
+    if (invocation.is_returned())
+        return;
+    invocation.return_value(value === undefined || value === null ? null : toVariant(value));
+}
+
+async function stream(invocation, iterator) {
+    const cancellable = invocation.get_cancellable();
+    for (;;) {
+        if (cancellable.is_cancelled()) {
+            // eslint-disable-next-line no-await-in-loop
+            await iterator.return?.();
+            throw new GLib.Error(Gio.IOErrorEnum, Gio.IOErrorEnum.CANCELLED,
+                `${invocation.get_target()} was cancelled`);
+        }
+        // eslint-disable-next-line no-await-in-loop
+        const step = await iterator.next();
+        if (step.done) {
+            answer(invocation, step.value);
+            return;
+        }
+        invocation.yield(toVariant(step.value));
+        // eslint-disable-next-line no-await-in-loop
+        await mainLoopTurn();
+    }
+}
+
+// What a plain handler gets as `this`.
+class HandlerContext {
+    constructor(invocation) {
+        this.invocation = invocation;
+        this.target = invocation.get_target();
+        this.kwargs = fromVariant(invocation.get_kwargs());
+    }
+
+    get cancellable() {
+        return this.invocation.get_cancellable();
+    }
+}
+
+function runPlain(invocation, fn) {
+    const result = fn.apply(new HandlerContext(invocation), fromVariant(invocation.get_args()));
+    if (isIterator(result))
+        return stream(invocation, result);
+    if (isThenable(result))
+        return Promise.resolve(result).then(value => answer(invocation, value));
+    answer(invocation, result);
+    return undefined;
+}
+
+function applyWorkerOverrides() {
+    const addHandler = Mpel.Worker.prototype.add_handler;
+
+    /**
+     * Registers handler(invocation) for target. The handler answers with
+     * invocation.return_value(), by returning a GLib.Variant (or a Promise of
+     * one), or later; a throw or a rejected promise answers the event at once
+     * with the error: a GLib.Error keeps its domain and code, anything else
+     * becomes MPEL_ERROR_FAILED with “target threw Name: message”.
+     */
+    Mpel.Worker.prototype.add_handler = function (target, handler) {
+        addHandler.call(this, target, invocation => {
+            let result;
+            try {
+                result = handler(invocation);
+            } catch (e) {
+                answerWithException(invocation, e);
+                return;
+            }
+            if (isThenable(result)) {
+                Promise.resolve(result).then(value => {
+                    if (value instanceof GLib.Variant && !invocation.is_returned())
+                        invocation.return_value(value);
+                }).catch(e => answerWithException(invocation, e));
+            } else if (result instanceof GLib.Variant && !invocation.is_returned()) {
+                invocation.return_value(result);
+            }
+        });
+    };
+
+    /**
+     * Registers fn for target with plain values: fn(...args) runs with `this`
+     * a context {invocation, target, kwargs, cancellable} (kwargs a plain
+     * object, empty when the app sent none), and its value is the result. A
+     * Promise is awaited; a generator or async generator streams each value
+     * it yields, and its return value is the result.
+     */
+    Mpel.Worker.prototype.handler = function (target, fn) {
+        if (typeof fn !== 'function')
+            throw new TypeError(`the handler of “${target}” is a function, not ${describe(fn)}`);
+        this.add_handler(target, invocation => runPlain(invocation, fn));
+    };
+}
+
+function _init() {
+    Mpel = this;
+
+    Mpel.EventError = EventError;
+    Mpel.toVariant = toVariant;
+    Mpel.fromVariant = fromVariant;
+
+    applyAppOverrides();
+    applyWorkerOverrides();
+}
