@@ -265,3 +265,45 @@ bench_two_memcpy_ms (gsize size)
   g_free (c);
   return bench_percentile_ns (samples, G_N_ELEMENTS (samples), 0.5) / 1e6;
 }
+
+/* User + system CPU time of this process (every thread), in ns. */
+#include <sys/resource.h>
+
+static inline gint64
+bench_process_cpu_ns (void)
+{
+  struct rusage ru;
+
+  if (getrusage (RUSAGE_SELF, &ru) != 0)
+    bench_die ("getrusage: %s", g_strerror (errno));
+  return ((gint64) ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * G_GINT64_CONSTANT (1000000000) +
+         ((gint64) ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
+}
+
+/* The iteration counts of a --core run: round trips and pipelined calls,
+ * from the command line ("--core N_RT N_PIPE"), else the defaults given. */
+static inline void
+bench_core_counts (int     argc,
+                   char   *argv[],
+                   guint  *n_rt,
+                   guint  *n_pipe)
+{
+  for (int i = 1; i + 2 < argc; i++)
+    if (strcmp (argv[i], "--core") == 0)
+      {
+        *n_rt = MAX (10, (guint) g_ascii_strtoull (argv[i + 1], NULL, 10));
+        *n_pipe = MAX (10, (guint) g_ascii_strtoull (argv[i + 2], NULL, 10));
+        return;
+      }
+}
+
+static inline gboolean
+bench_has_arg (int         argc,
+               char       *argv[],
+               const char *arg)
+{
+  for (int i = 1; i < argc; i++)
+    if (strcmp (argv[i], arg) == 0)
+      return TRUE;
+  return FALSE;
+}
