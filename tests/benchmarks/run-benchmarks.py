@@ -40,10 +40,10 @@ SINGLES = ["payload", "lateness", "lateness-malloc", "urgent", "memory", "allocs
 # Round trips and pipelined calls of one --core run, before BENCH_SCALE:
 # each run lasts well under a second on 2 vCPUs.
 CORE_COUNTS = {
-    "mpel": (2000, 30000),
-    "bound-spin": (2000, 30000),
-    "bound-block": (2000, 30000),
-    "raw": (2000, 30000),
+    "mpel": (1500, 20000),
+    "bound-spin": (1500, 20000),
+    "bound-block": (1500, 20000),
+    "raw": (1500, 20000),
     "gdbus": (1000, 5000),
     "python-mp": (1000, 20000),
 }
