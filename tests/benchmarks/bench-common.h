@@ -239,33 +239,6 @@ bench_payload_args (GBytes *payload)
   return g_variant_ref_sink (g_variant_new_tuple (&ay, 1));
 }
 
-/* Two memcpy of 64 MiB, the floor of a 64 MiB round trip that copies the
- * payload once each way. Median of 7, buffers pre-faulted. */
-static inline double
-bench_two_memcpy_ms (gsize size)
-{
-  guint8 *a = g_malloc (size), *b = g_malloc (size), *c = g_malloc (size);
-  gint64 samples[7];
-
-  memset (a, 1, size);
-  memset (b, 2, size);
-  memset (c, 3, size);
-  for (guint i = 0; i < G_N_ELEMENTS (samples); i++)
-    {
-      gint64 t0 = bench_now_ns ();
-
-      memcpy (b, a, size);
-      memcpy (c, b, size);
-      samples[i] = bench_now_ns () - t0;
-      if (c[size / 2] != a[size / 2])
-        bench_die ("memcpy went wrong");
-    }
-  g_free (a);
-  g_free (b);
-  g_free (c);
-  return bench_percentile_ns (samples, G_N_ELEMENTS (samples), 0.5) / 1e6;
-}
-
 /* User + system CPU time of this process (every thread), in ns. */
 #include <sys/resource.h>
 
