@@ -121,7 +121,8 @@ if command -v callgrind_annotate >/dev/null; then
     echo "mpel $side, N=$n2, top functions by self cost:"
     echo '```'
     callgrind_annotate --threshold=100 "$out/mpel-$n2/$side.out" 2>/dev/null |
-      awk '/PROGRAM TOTALS/ { print } /file:function/ { f = 1; next } f && NF && !/^-/ { print; if (++n == 12) exit }'
+      awk '/PROGRAM TOTALS/ { print } /file:function/ { f = 1; next } f && NF && !/^-/ { print; if (++n == 12) exit }' ||
+      true  # awk leaving early is SIGPIPE for callgrind_annotate
     echo '```'
   done
 fi
