@@ -2,6 +2,7 @@
  *
  *   bench-bound [--spin] --core N_RT N_PIPE
  *   bench-bound [--spin] --pipelined-only N       (for callgrind.sh)
+ *   bench-bound --allocs                          (LD_PRELOAD=bench-count-alloc.so)
  *
  * --core: N_RT round trips (after a warm-up; median, p99, and the app's
  * CPU time over the wall time of the round trips) and N_PIPE pipelined
@@ -10,7 +11,37 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#define _GNU_SOURCE 1  /* RTLD_DEFAULT */
+
+#include <dlfcn.h>
+
 #include "bench-bound.h"
+
+/* With LD_PRELOAD=bench-count-alloc.so: allocations per pipelined event,
+ * with and without the (ii) args' own, the floor of mpel's row. */
+static void
+allocs (Bound     *bound,
+        guint      n,
+        BenchJson *json)
+{
+  guint64 (*count) (void) = (guint64 (*) (void)) dlsym (RTLD_DEFAULT, "bench_alloc_count");
+  guint64 c0, args, pipelined;
+
+  if (count == NULL)
+    bench_die ("--allocs needs LD_PRELOAD=bench-count-alloc.so");
+  bound_pipelined_calls_per_s (bound, n);  /* warm-up */
+  c0 = count ();
+  for (guint i = 0; i < n; i++)
+    g_variant_unref (g_variant_ref_sink (bench_args_ii ((gint32) i, 1)));
+  args = count () - c0;
+  c0 = count ();
+  bound_pipelined_calls_per_s (bound, n);
+  pipelined = count () - c0;
+  bench_json_num (json, "allocs_n", n);
+  bench_json_num (json, "allocs_args", (double) args / n);
+  bench_json_num (json, "allocs_per_event_total", (double) pipelined / n);
+  bench_json_num (json, "allocs_per_event", (double) (pipelined - args) / n);
+}
 
 int
 main (int   argc,
@@ -42,6 +73,14 @@ main (int   argc,
   bench_core_counts (argc, argv, &n_rt, &n_pipe);
   bench_json_init (&json);
   bench_json_str (&json, "contender", spin ? "bound-spin" : "bound-block");
+
+  if (bench_has_arg (argc, argv, "--allocs"))
+    {
+      allocs (&bound, 20000, &json);
+      bound_stop (&bound);
+      bench_json_print (&json);
+      return 0;
+    }
 
   for (guint i = 0; i < MAX (200, n_rt / 5); i++)
     bound_roundtrip_once_ns (&bound, (gint32) i);

@@ -35,7 +35,7 @@ import time
 
 ANCHORS = ["bound-spin", "bound-block", "raw", "gdbus", "python-mp"]
 CORE = ["mpel"] + ANCHORS
-SINGLES = ["payload", "lateness", "lateness-malloc", "urgent", "memory", "allocs", "misc"]
+SINGLES = ["payload", "lateness", "lateness-malloc", "urgent", "memory", "allocs", "allocs-bound", "misc"]
 
 # Round trips and pipelined calls of one --core run, before BENCH_SCALE:
 # each run lasts well under a second on 2 vCPUs.
@@ -168,7 +168,7 @@ class Plan:
     def single(self, name):
         """argv and environment of a row that runs once, in a process of its own."""
         a = self.args
-        if not a.mpel:
+        if not a.mpel and name != "allocs-bound":
             return None, None
         env = dict(self.env)
         if name == "payload":
@@ -191,6 +191,12 @@ class Plan:
             env["G_SLICE"] = "always-malloc"
             env["LD_PRELOAD"] = os.path.abspath(a.count_alloc)
             return [a.mpel, "--allocs"], env
+        if name == "allocs-bound":
+            if not a.count_alloc or not a.bound:
+                return None, None
+            env["G_SLICE"] = "always-malloc"
+            env["LD_PRELOAD"] = os.path.abspath(a.count_alloc)
+            return [a.bound, "--allocs"], env
         if name == "misc":
             return [a.mpel, "--misc"], env
         return None, None
@@ -317,6 +323,7 @@ def tables(core, pairs, single, targets, info):
     p, u = single.get("payload", {}), single.get("urgent", {})
     la, lm = single.get("lateness", {}), single.get("lateness-malloc", {})
     mem, al, misc = single.get("memory", {}), single.get("allocs", {}), single.get("misc", {})
+    alb = single.get("allocs-bound", {})
     def n_of(v, default):
         return fmt(v) if isinstance(v, (int, float)) else default
 
@@ -358,6 +365,8 @@ def tables(core, pairs, single, targets, info):
         (f"{n_two} pushes at two alternating priorities (s)", two),
         ("allocations per event, app, beyond args (pipelined)", al.get("allocs_per_event")),
         ("  args included", al.get("allocs_per_event_total")),
+        ("  the fair bound, beyond args / args included",
+         f"{fmt(alb.get('allocs_per_event'))} / {fmt(alb.get('allocs_per_event_total'))}" if alb else None),
         ("allocations per call_async round trip, beyond args", al.get("allocs_per_call_async")),
         ("  args included", al.get("allocs_per_call_async_total")),
         ("  the (ii) args alone", al.get("allocs_args")),
