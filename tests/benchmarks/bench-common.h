@@ -72,8 +72,19 @@ static inline GVariant *
 bench_args_ii (gint32 a,
                gint32 b)
 {
+  /* One (ii) value kept for the whole run keeps GLib's type info of "(ii)"
+   * cached: otherwise a program whose last (ii) value is gone pays for
+   * creating and freeing it (six allocations) on every call, one that keeps
+   * them queued does not, and the comparison would measure that. */
+  static GVariant *keep_type_info;
   GVariant *children[2] = { g_variant_new_int32 (a), g_variant_new_int32 (b) };
 
+  if (keep_type_info == NULL)
+    {
+      GVariant *zero[2] = { g_variant_new_int32 (0), g_variant_new_int32 (0) };
+
+      keep_type_info = g_variant_ref_sink (g_variant_new_tuple (zero, 2));
+    }
   return g_variant_new_tuple (children, 2);
 }
 
@@ -239,29 +250,44 @@ bench_payload_args (GBytes *payload)
   return g_variant_ref_sink (g_variant_new_tuple (&ay, 1));
 }
 
-/* Two memcpy of 64 MiB, the floor of a 64 MiB round trip that copies the
- * payload once each way. Median of 7, buffers pre-faulted. */
-static inline double
-bench_two_memcpy_ms (gsize size)
+/* User + system CPU time of this process (every thread), in ns. */
+#include <sys/resource.h>
+
+static inline gint64
+bench_process_cpu_ns (void)
 {
-  guint8 *a = g_malloc (size), *b = g_malloc (size), *c = g_malloc (size);
-  gint64 samples[7];
+  struct rusage ru;
 
-  memset (a, 1, size);
-  memset (b, 2, size);
-  memset (c, 3, size);
-  for (guint i = 0; i < G_N_ELEMENTS (samples); i++)
-    {
-      gint64 t0 = bench_now_ns ();
+  if (getrusage (RUSAGE_SELF, &ru) != 0)
+    bench_die ("getrusage: %s", g_strerror (errno));
+  return ((gint64) ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * G_GINT64_CONSTANT (1000000000) +
+         ((gint64) ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
+}
 
-      memcpy (b, a, size);
-      memcpy (c, b, size);
-      samples[i] = bench_now_ns () - t0;
-      if (c[size / 2] != a[size / 2])
-        bench_die ("memcpy went wrong");
-    }
-  g_free (a);
-  g_free (b);
-  g_free (c);
-  return bench_percentile_ns (samples, G_N_ELEMENTS (samples), 0.5) / 1e6;
+/* The iteration counts of a --core run: round trips and pipelined calls,
+ * from the command line ("--core N_RT N_PIPE"), else the defaults given. */
+static inline void
+bench_core_counts (int     argc,
+                   char   *argv[],
+                   guint  *n_rt,
+                   guint  *n_pipe)
+{
+  for (int i = 1; i + 2 < argc; i++)
+    if (strcmp (argv[i], "--core") == 0)
+      {
+        *n_rt = MAX (10, (guint) g_ascii_strtoull (argv[i + 1], NULL, 10));
+        *n_pipe = MAX (10, (guint) g_ascii_strtoull (argv[i + 2], NULL, 10));
+        return;
+      }
+}
+
+static inline gboolean
+bench_has_arg (int         argc,
+               char       *argv[],
+               const char *arg)
+{
+  for (int i = 1; i < argc; i++)
+    if (strcmp (argv[i], arg) == 0)
+      return TRUE;
+  return FALSE;
 }

@@ -1,5 +1,6 @@
 /* bench-frames.h: protocol v1 frames (DESIGN §2) with blocking I/O and no
- * objects beyond the GVariants — the "raw" contender, the practical limit.
+ * objects beyond the GVariants — the old "raw" loop, an anchor (not a bound:
+ * bench-bound.h is).
  *
  * A frame is an 8-byte header (u32 LE payload length, u32 LE number of fds,
  * always 0 here) followed by the payload, a GVariant of type (yutsva{sv}) in

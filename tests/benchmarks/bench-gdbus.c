@@ -4,6 +4,9 @@
  * (g_dbus_connection_call_sync) and pipelined (g_dbus_connection_call with
  * WINDOW calls outstanding).
  *
+ *
+ *   bench-gdbus --core N_RT N_PIPE [--payload]
+ *
  * Prints one JSON object on stdout.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -225,11 +228,12 @@ main (int   argc,
   int sv[2];
   pid_t pid;
   BenchJson json;
-  guint n_rt = bench_count (20000), n_pipe = bench_count (200000);
+  guint n_rt = 2000, n_pipe = 20000;
   gint64 *samples;
   int status;
 
-  alarm (600);  /* the deadline of the whole program */
+  alarm (300);  /* the deadline of the whole program */
+  bench_core_counts (argc, argv, &n_rt, &n_pipe);
 
   /* Fork before anything starts GDBus's worker thread. */
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
@@ -249,58 +253,60 @@ main (int   argc,
   bench_json_init (&json);
   bench_json_str (&json, "contender", "gdbus");
 
-  for (guint i = 0; i < 1000; i++)
+  for (guint i = 0; i < MAX (100, n_rt / 5); i++)
     roundtrip_once_ns ((gint32) i);
   samples = g_new (gint64, n_rt);
   for (guint i = 0; i < n_rt; i++)
     samples[i] = (gint64) roundtrip_once_ns ((gint32) i);
   bench_json_num (&json, "roundtrip_us", bench_percentile_ns (samples, n_rt, 0.5) / 1e3);
   bench_json_num (&json, "roundtrip_p99_us", bench_percentile_ns (samples, n_rt, 0.99) / 1e3);
+  bench_json_num (&json, "roundtrip_n", n_rt);
   g_free (samples);
 
-  pipelined_calls_per_s (n_pipe / 20);  /* warm-up */
+  pipelined_calls_per_s (MAX (10, n_pipe / 10));  /* warm-up */
   bench_json_num (&json, "pipelined_per_s", pipelined_calls_per_s (n_pipe));
   bench_json_num (&json, "pipelined_n", n_pipe);
   bench_json_num (&json, "window", WINDOW);
 
-  for (guint p = 0; p < G_N_ELEMENTS (bench_payloads); p++)
-    {
-      g_autoptr(GBytes) bytes = bench_payload_bytes (bench_payloads[p].size);
-      guint n = MAX (3, bench_count (bench_payloads[p].iterations));
-      g_autofree gint64 *s = g_new (gint64, n);
-      g_autofree char *key = g_strdup_printf ("payload_%s_ms", bench_payloads[p].name);
-      g_autofree char *err_key = g_strdup_printf ("payload_%s_error", bench_payloads[p].name);
-      guint i;
+  if (bench_has_arg (argc, argv, "--payload"))
+    for (guint p = 0; p < G_N_ELEMENTS (bench_payloads); p++)
+      {
+        g_autoptr(GBytes) bytes = bench_payload_bytes (bench_payloads[p].size);
+        guint n = MAX (3, bench_count (bench_payloads[p].iterations));
+        g_autofree gint64 *s = g_new (gint64, n);
+        g_autofree char *key = g_strdup_printf ("payload_%s_ms", bench_payloads[p].name);
+        g_autofree char *err_key = g_strdup_printf ("payload_%s_error", bench_payloads[p].name);
+        guint i;
 
-      /* GDBus may refuse big messages: that is a result ("n/a"), not a
-       * crash of the benchmark. */
-      if (echo_once_ns (bytes, bench_payloads[p].size, &error) < 0)
-        {
-          g_printerr ("gdbus: Echo of %s failed: %s\n", bench_payloads[p].name, error->message);
-          bench_json_null (&json, key);
-          bench_json_str (&json, err_key, error->message);
-          g_clear_error (&error);
-          if (g_dbus_connection_is_closed (conn))
-            bench_die ("gdbus: the connection closed after a failed Echo");
-          continue;
-        }
-      for (i = 0; i < n; i++)
-        {
-          double t = echo_once_ns (bytes, bench_payloads[p].size, &error);
+        /* GDBus may refuse big messages: that is a result ("n/a"), not a
+         * crash of the benchmark. */
+        if (echo_once_ns (bytes, bench_payloads[p].size, &error) < 0)
+          {
+            g_printerr ("gdbus: Echo of %s failed: %s\n", bench_payloads[p].name, error->message);
+            bench_json_null (&json, key);
+            bench_json_str (&json, err_key, error->message);
+            g_clear_error (&error);
+            if (g_dbus_connection_is_closed (conn))
+              bench_die ("gdbus: the connection closed after a failed Echo");
+            continue;
+          }
+        for (i = 0; i < n; i++)
+          {
+            double t = echo_once_ns (bytes, bench_payloads[p].size, &error);
 
-          if (t < 0)
-            break;
-          s[i] = (gint64) t;
-        }
-      if (i < n)
-        {
-          bench_json_null (&json, key);
-          bench_json_str (&json, err_key, error->message);
-          g_clear_error (&error);
-        }
-      else
-        bench_json_num (&json, key, bench_percentile_ns (s, n, 0.5) / 1e6);
-    }
+            if (t < 0)
+              break;
+            s[i] = (gint64) t;
+          }
+        if (i < n)
+          {
+            bench_json_null (&json, key);
+            bench_json_str (&json, err_key, error->message);
+            g_clear_error (&error);
+          }
+        else
+          bench_json_num (&json, key, bench_percentile_ns (s, n, 0.5) / 1e6);
+      }
 
   if (!g_dbus_connection_close_sync (conn, NULL, &error))
     bench_die ("gdbus: close: %s", error->message);

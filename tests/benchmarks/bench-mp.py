@@ -2,6 +2,9 @@
 # bench-mp.py: Python multiprocessing.Queue, the anchor of the Python seed.
 # A child process reads (i, a, b) from one Queue and puts (i, a + b) on
 # another. One call at a time, then pipelined with WINDOW calls outstanding.
+#
+#   bench-mp.py --core N_RT N_PIPE
+#
 # Prints one JSON object on stdout. Standard library only.
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
@@ -18,9 +21,12 @@ WINDOW = 1000
 TIMEOUT = 60  # seconds: the deadline of every get()
 
 
-def scale(n):
-    s = float(os.environ.get("BENCH_SCALE") or 1)
-    return max(1, int(n * s))
+def core_counts():
+    n_rt, n_pipe = 2000, 20000
+    if "--core" in sys.argv:
+        i = sys.argv.index("--core")
+        n_rt, n_pipe = max(10, int(sys.argv[i + 1])), max(10, int(sys.argv[i + 2]))
+    return n_rt, n_pipe
 
 
 def child(requests, replies):
@@ -62,12 +68,12 @@ def main():
     proc = ctx.Process(target=child, args=(requests, replies), daemon=True)
     proc.start()
     try:
-        n_rt, n_pipe = scale(20000), scale(200000)
-        for i in range(1000):
+        n_rt, n_pipe = core_counts()
+        for i in range(max(100, n_rt // 5)):
             roundtrip(requests, replies, i)
         samples = [roundtrip(requests, replies, i) for i in range(n_rt)]
         samples.sort()
-        pipelined(requests, replies, max(1, n_pipe // 20))  # warm-up
+        pipelined(requests, replies, max(10, n_pipe // 10))  # warm-up
         rate = pipelined(requests, replies, n_pipe)
         result = {
             "contender": "python-mp",
@@ -76,6 +82,7 @@ def main():
             "roundtrip_p99_us": samples[min(len(samples) - 1, int(0.99 * len(samples)))] / 1e3,
             "pipelined_per_s": rate,
             "pipelined_n": n_pipe,
+            "roundtrip_n": n_rt,
             "window": WINDOW,
         }
     except queue.Empty:

@@ -1,30 +1,42 @@
-/* bench-mpel.c: mpel through its public API only, doing what the other
- * contenders do (add (i, 1), mpel.echo of large payloads), plus what only
- * mpel has: start-up time, the longest main-context dispatch under a flood
- * of results, app memory per queued event and worker-pool scaling.
+/* bench-mpel.c: mpel through its public API only. One mode per run, so
+ * that run-benchmarks.py can have mpel and each anchor take turns, and give
+ * the rows that need a process of their own (allocator, LD_PRELOAD) one:
+ *
+ *   --core N_RT N_PIPE   round trip (call_async, one at a time; median, p99,
+ *                        CPU per wall time), pipelined add (i, 1) without and
+ *                        with kwargs, alternately (median of three each)
+ *   --payload            echo of 64 KiB … 256 MiB; 64 and 256 MiB alternate
+ *                        with two memcpy of the same size
+ *   --lateness           a 60 Hz timer with absolute deadlines on the app's
+ *                        context while 1 000 000 results stream in
+ *   --urgent             one high-priority push behind 1 000 000 queued
+ *                        events; 100 000 pushes at two priorities
+ *   --memory             heap per queued event (G_SLICE=always-malloc)
+ *   --allocs             allocations per event (LD_PRELOAD of
+ *                        bench-count-alloc.so, G_SLICE=always-malloc)
+ *   --misc               start-up and the worker pool
+ *   --pipelined-only N   for callgrind.sh
  *
  * The worker is the default host ($MPEL_WORKER) with the test module
- * ($MPEL_TEST_MODULE). Prints one JSON object on stdout.
- *
- * Every wait is bounded: a deadline per phase (SIGALRM) names the phase that
- * did not finish and exits non-zero.
+ * ($MPEL_TEST_MODULE). Prints one JSON object on stdout. Every result is
+ * checked. Every wait is bounded: a deadline per phase (SIGALRM) names the
+ * phase that did not finish and exits non-zero.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
-#define _GNU_SOURCE 1  /* memfd_create */
+#define _GNU_SOURCE 1  /* RTLD_DEFAULT */
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <malloc.h>
-#include <sched.h>
 #include <signal.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <mpel.h>
 
-#include "bench-raw-loop.h"
+#include "bench-common.h"
 
 /* ---- deadlines -------------------------------------------------------- */
 
@@ -130,43 +142,6 @@ roundtrip_once_ns (MpelLoop *loop,
   return (double) t;
 }
 
-/* ---- CPU placement ---------------------------------------------------- */
-
-static cpu_set_t all_cpus;
-
-/* The first two CPUs this process may run on; FALSE if there are fewer. */
-static gboolean
-pick_two_cpus (int cpus[2])
-{
-  guint n = 0;
-
-  if (sched_getaffinity (0, sizeof all_cpus, &all_cpus) != 0)
-    return FALSE;
-  for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
-    if (CPU_ISSET (c, &all_cpus))
-      cpus[n++] = c;
-  return n == 2;
-}
-
-static void
-pin (pid_t pid,
-     int   cpu)
-{
-  cpu_set_t set;
-
-  CPU_ZERO (&set);
-  CPU_SET (cpu, &set);
-  if (sched_setaffinity (pid, sizeof set, &set) != 0)
-    bench_die ("sched_setaffinity (%d): %s", (int) pid, g_strerror (errno));
-}
-
-static void
-unpin (pid_t pid)
-{
-  if (CPU_COUNT (&all_cpus) > 0 && sched_setaffinity (pid, sizeof all_cpus, &all_cpus) != 0)
-    bench_die ("sched_setaffinity (%d): %s", (int) pid, g_strerror (errno));
-}
-
 /* ---- pipelined -------------------------------------------------------- */
 
 typedef struct
@@ -214,9 +189,34 @@ check_outputs (Outputs *out,
                phase, out->sum, expected_sum);
 }
 
+/* The kwargs of the kwargs-vs-none row: three entries, built once and
+ * shared by every event, so that what is measured is mpel carrying them. */
+static GVariant *
+bench_kwargs (void)
+{
+  static GVariant *kwargs;
+
+  if (kwargs == NULL)
+    {
+      GVariantBuilder b;
+
+      g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&b, "{sv}", "scale", g_variant_new_int32 (2));
+      g_variant_builder_add (&b, "{sv}", "label", g_variant_new_string ("bench"));
+      g_variant_builder_add (&b, "{sv}", "exact", g_variant_new_boolean (TRUE));
+      kwargs = g_variant_ref_sink (g_variant_builder_end (&b));
+    }
+  return kwargs;
+}
+
+/* @n add (i, 1) pushed at once (mpel keeps max-in-flight of them on the
+ * wire), all results counted and checked. With @kwargs, every event carries
+ * bench_kwargs (); either way each event is made with mpel_event_new () and
+ * pushed with mpel_loop_push (), so that the two differ in the kwargs only. */
 static double
-pipelined_calls_per_s (MpelLoop *loop,
-                       guint     n)
+pipelined_calls_per_s_with (MpelLoop *loop,
+                            guint     n,
+                            gboolean  kwargs)
 {
   Outputs out = { 0, 0, 0 };
   gulong id = g_signal_connect (loop, "output", G_CALLBACK (on_output), &out);
@@ -224,12 +224,26 @@ pipelined_calls_per_s (MpelLoop *loop,
   double rate;
 
   for (guint i = 0; i < n; i++)
-    mpel_loop_add_event (loop, "add", bench_args_ii ((gint32) i, 1));
+    {
+      MpelEvent *event = mpel_event_new ("add", bench_args_ii ((gint32) i, 1));
+
+      if (kwargs)
+        mpel_event_set_kwargs (event, bench_kwargs ());
+      mpel_loop_push (loop, event);
+      g_object_unref (event);
+    }
   wait_loop (loop);
   rate = n / ((bench_now_ns () - t0) / 1e9);
   g_signal_handler_disconnect (loop, id);
   check_outputs (&out, n, (gint64) n * (n - 1) / 2 + n);
   return rate;
+}
+
+static double
+pipelined_calls_per_s (MpelLoop *loop,
+                       guint     n)
+{
+  return pipelined_calls_per_s_with (loop, n, FALSE);
 }
 
 /* ---- large payloads --------------------------------------------------- */
@@ -259,141 +273,444 @@ echo_once_ns (MpelLoop *loop,
   return (double) t;
 }
 
-/* What fresh memory costs on this machine, for the 64 MiB row: two sealed
- * memfds of @size bytes created and filled (one each way, what any design
- * pays that writes a new memfd per message), and two fresh anonymous
- * mappings filled. Median of 5. On VMs page faults are dear: compare with
- * the two memcpy between buffers already mapped. */
+/* ---- two memcpy -------------------------------------------------------- */
+
+/* Buffers for two memcpy of @size bytes, mapped and touched once, kept for
+ * every sample so that the copy is all that is timed. */
+typedef struct
+{
+  guint8 *a, *b, *c;
+  gsize size;
+} Memcpy;
+
+static void
+memcpy_init (Memcpy *m,
+             gsize   size)
+{
+  m->size = size;
+  m->a = g_malloc (size);
+  m->b = g_malloc (size);
+  m->c = g_malloc (size);
+  memset (m->a, 1, size);
+  memset (m->b, 2, size);
+  memset (m->c, 3, size);
+}
+
 static double
-fresh_memory_ms (gsize    size,
-                 gboolean memfd)
+memcpy_two_ns (Memcpy *m)
 {
-  guint8 *src = g_malloc (size);
-  gint64 s[5];
+  gint64 t0;
 
-  memset (src, 5, size);
-  for (guint r = 0; r < G_N_ELEMENTS (s); r++)
-    {
-      gint64 t0 = bench_now_ns ();
-
-      for (guint k = 0; k < 2; k++)
-        {
-          int fd = -1;
-          void *map;
-
-          if (memfd)
-            {
-              fd = memfd_create ("bench", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-              if (fd < 0 || ftruncate (fd, size) < 0)
-                bench_die ("memfd: %s", g_strerror (errno));
-              map = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-            }
-          else
-            map = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-          if (map == MAP_FAILED)
-            bench_die ("mmap: %s", g_strerror (errno));
-          memcpy (map, src, size);
-          munmap (map, size);
-          if (memfd)
-            {
-              if (fcntl (fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
-                bench_die ("seal: %s", g_strerror (errno));
-              close (fd);
-            }
-        }
-      s[r] = bench_now_ns () - t0;
-    }
-  g_free (src);
-  return bench_percentile_ns (s, G_N_ELEMENTS (s), 0.5) / 1e6;
+  m->a[m->size / 2]++;
+  t0 = bench_now_ns ();
+  memcpy (m->b, m->a, m->size);
+  memcpy (m->c, m->b, m->size);
+  t0 = bench_now_ns () - t0;
+  if (m->c[m->size / 2] != m->a[m->size / 2])
+    bench_die ("memcpy went wrong");
+  return (double) t0;
 }
 
-/* ---- the flood: longest dispatch ------------------------------------- */
-
-/* CPU time of this thread: a dispatch preempted by another process is
- * long in wall-clock time but not in CPU time. */
-static gint64
-thread_cpu_ns (void)
+static void
+memcpy_clear (Memcpy *m)
 {
-  struct timespec ts;
-
-  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (gint64) ts.tv_sec * G_GINT64_CONSTANT (1000000000) + ts.tv_nsec;
+  g_free (m->a);
+  g_free (m->b);
+  g_free (m->c);
 }
+
+/* ---- 60 Hz timer lateness under a flood ------------------------------- */
+
+#define FRAME_USEC 16667
+
+/* GDK_PRIORITY_REDRAW: where GTK's frame clock paints. */
+#define BENCH_PRIORITY_REDRAW (G_PRIORITY_HIGH_IDLE + 20)
 
 typedef struct
 {
-  double max_ms;
-  double max_cpu_ms;
-  guint64 n_over_4ms;
-  double p99_ms;
-  double median_ms;
-  guint64 n_dispatches;
-  double total_s;
-  double push_s;
-} Flood;
+  GSource source;
+  gint64 deadline;  /* absolute, monotonic µs */
+  GArray *lateness; /* gint64 µs, one per tick */
+} Frame;
+
+static gboolean
+frame_dispatch (GSource     *source,
+                GSourceFunc  callback,
+                gpointer     user_data)
+{
+  Frame *frame = (Frame *) source;
+  gint64 late = g_get_monotonic_time () - frame->deadline;
+
+  g_array_append_val (frame->lateness, late);
+  /* The next deadline is absolute: a late tick does not move the ones
+   * after it, and a frame missed shows as a later tick right away. */
+  frame->deadline += FRAME_USEC;
+  g_source_set_ready_time (source, frame->deadline);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs frame_funcs = { NULL, NULL, frame_dispatch, NULL, NULL, NULL, };
+
+/* The app pushes from its own callbacks, a chunk at a time: an idle that
+ * pushes chunks until HIGH_WATER events are pending, re-armed by the
+ * output handler when fewer than LOW_WATER are, so that results stream in
+ * without a pause and without 10^6 events queued at once. */
+#define PUSH_CHUNK 1000
+#define LOW_WATER  2048
+#define HIGH_WATER 8192
+
+typedef struct
+{
+  MpelLoop *loop;
+  guint n, pushed, idle;
+  Outputs out;
+} Pusher;
+
+static gboolean
+push_chunk (gpointer user_data)
+{
+  Pusher *p = user_data;
+
+  for (guint k = 0; k < PUSH_CHUNK && p->pushed < p->n; k++, p->pushed++)
+    mpel_loop_add_event (p->loop, "add", bench_args_ii ((gint32) p->pushed, 1));
+  if (p->pushed < p->n && mpel_loop_get_n_pending (p->loop) < HIGH_WATER)
+    return G_SOURCE_CONTINUE;
+  p->idle = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_flood_output (MpelLoop  *loop,
+                 MpelEvent *event,
+                 gpointer   user_data)
+{
+  Pusher *p = user_data;
+
+  on_output (loop, event, &p->out);
+  if (p->idle == 0 && p->pushed < p->n && mpel_loop_get_n_pending (loop) < LOW_WATER)
+    p->idle = g_idle_add (push_chunk, p);
+  return FALSE;
+}
 
 static void
-flood (guint  n,
-       Flood *result)
+lateness (guint      n,
+          BenchJson *json)
 {
   g_autoptr(MpelLoop) loop = new_loop (1);
-  GMainContext *ctx = g_main_context_default ();
-  Outputs out = { 0, 0, 0 };
-  g_autoptr(GArray) samples = g_array_new (FALSE, FALSE, sizeof (gint64));
-  g_autofree GPollFD *fds = NULL;
-  gint allocated = 0;
-  gint64 t0, t_start, max_ns = 0, max_cpu_ns = 0;
+  Pusher pusher = { loop, n, 0, 0, { 0, 0, 0 } };
+  Outputs *out = &pusher.out;
+  Frame *frame;
+  gint64 t0, *late;
+  guint n_ticks, over_8ms = 0, missed = 0;
 
-  {
-    g_autoptr(GVariant) r = call_sync (loop, "mpel.ping", NULL);  /* the worker is up */
-  }
-  /* After the ping: call_async () events reach "output" too. */
-  g_signal_connect (loop, "output", G_CALLBACK (on_output), &out);
+  g_variant_unref (call_sync (loop, "mpel.ping", NULL));  /* the worker is up */
+  g_signal_connect (loop, "output", G_CALLBACK (on_flood_output), &pusher);
+
+  frame = (Frame *) g_source_new (&frame_funcs, sizeof (Frame));
+  frame->lateness = g_array_new (FALSE, FALSE, sizeof (gint64));
+  g_source_set_priority (&frame->source, BENCH_PRIORITY_REDRAW);
+  frame->deadline = g_get_monotonic_time () + FRAME_USEC;
+  g_source_set_ready_time (&frame->source, frame->deadline);
+  g_source_attach (&frame->source, NULL);
+
+  pusher.idle = g_idle_add (push_chunk, &pusher);
+
+  t0 = bench_now_ns ();
+  while (out->count < n)
+    g_main_context_iteration (NULL, TRUE);
+  bench_json_num (json, "lateness_total_s", (bench_now_ns () - t0) / 1e9);
+  check_outputs (out, n, (gint64) n * (n - 1) / 2 + n);
+
+  g_source_destroy (&frame->source);
+  late = (gint64 *) (void *) frame->lateness->data;
+  n_ticks = frame->lateness->len;
+  for (guint i = 0; i < n_ticks; i++)
+    {
+      over_8ms += late[i] > 8000;
+      missed += late[i] > FRAME_USEC;
+    }
+  bench_json_num (json, "lateness_n", n);
+  bench_json_num (json, "lateness_ticks", n_ticks);
+  bench_json_num (json, "lateness_over_8ms", over_8ms);
+  bench_json_num (json, "lateness_missed_frames", missed);
+  bench_json_num (json, "lateness_max_ms", n_ticks ? bench_percentile_ns (late, n_ticks, 1.0) / 1e3 : 0);
+  bench_json_num (json, "lateness_p99_ms", n_ticks ? bench_percentile_ns (late, n_ticks, 0.99) / 1e3 : 0);
+  bench_json_num (json, "lateness_median_ms", n_ticks ? bench_percentile_ns (late, n_ticks, 0.5) / 1e3 : 0);
+  bench_json_str (json, "lateness_g_slice", g_getenv ("G_SLICE") ? g_getenv ("G_SLICE") : "");
+  g_array_unref (frame->lateness);
+  g_source_unref (&frame->source);
+  mpel_loop_stop (loop);
+}
+
+/* ---- urgent push behind a full queue ---------------------------------- */
+
+/* A loop whose one worker is busy with a long mpel.sleep, and max-in-flight
+ * 1: everything pushed after it stays queued in the app. */
+static MpelLoop *
+blocked_loop (MpelEvent **sleeper)
+{
+  MpelLoop *loop = new_loop (1);
+
+  mpel_loop_set_max_in_flight (loop, 1);
+  g_variant_unref (call_sync (loop, "mpel.ping", NULL));
+  *sleeper = g_object_ref (mpel_loop_add_event (loop, "mpel.sleep", g_variant_new ("(u)", 600000)));
+  while (mpel_event_get_state (*sleeper) == MPEL_EVENT_STATE_QUEUED)
+    g_main_context_iteration (NULL, TRUE);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  return loop;
+}
+
+#define N_URGENT 5
+
+/* Counts the results of the queued add (i, 1): positive, where the urgent
+ * ones are negative. */
+static gboolean
+count_normal (MpelLoop  *loop,
+              MpelEvent *event,
+              gpointer   user_data)
+{
+  GVariant *result = mpel_event_get_result (event);
+
+  if (result != NULL && g_variant_is_of_type (result, G_VARIANT_TYPE_INT32) &&
+      g_variant_get_int32 (result) > 0)
+    (*(guint *) user_data)++;
+  return FALSE;
+}
+
+static void
+urgent (guint      n,
+        guint      n_two,
+        BenchJson *json)
+{
+  MpelEvent *sleeper, *urgent_events[N_URGENT];
+  MpelLoop *loop = blocked_loop (&sleeper);
+  gint64 t0, s[N_URGENT];
+  guint before_urgent = 0, pushed;
 
   t0 = bench_now_ns ();
   for (guint i = 0; i < n; i++)
     mpel_loop_add_event (loop, "add", bench_args_ii ((gint32) i, 1));
-  result->push_s = (bench_now_ns () - t0) / 1e9;
+  bench_json_num (json, "urgent_queue_push_s", (bench_now_ns () - t0) / 1e9);
+  if (mpel_loop_get_n_pending (loop) < n)
+    bench_die ("mpel: only %u events pending after pushing %u behind a busy worker",
+               mpel_loop_get_n_pending (loop), n);
 
-  if (!g_main_context_acquire (ctx))
-    bench_die ("mpel: cannot acquire the main context");
-  t_start = bench_now_ns ();
-  while (out.count < n)
+  for (guint k = 0; k < N_URGENT; k++)
     {
-      gint max_priority, timeout, n_fds;
+      urgent_events[k] = mpel_event_new ("add", bench_args_ii (-1000 - (gint32) k, 1));
+      mpel_event_set_priority (urgent_events[k], G_PRIORITY_HIGH);
+      t0 = bench_now_ns ();
+      mpel_loop_push (loop, urgent_events[k]);
+      s[k] = bench_now_ns () - t0;
+    }
+  bench_json_num (json, "urgent_n", n);
+  bench_json_num (json, "urgent_push_max_us", bench_percentile_ns (s, N_URGENT, 1.0) / 1e3);
+  bench_json_num (json, "urgent_push_us", bench_percentile_ns (s, N_URGENT, 0.5) / 1e3);
 
-      g_main_context_prepare (ctx, &max_priority);
-      while ((n_fds = g_main_context_query (ctx, max_priority, &timeout, fds, allocated)) > allocated)
-        {
-          allocated = n_fds;
-          fds = g_renew (GPollFD, fds, allocated);
-        }
-      if (timeout < 0 || timeout > 1000)
-        timeout = 1000;  /* the phase's deadline (SIGALRM) bounds the whole wait */
-      g_poll (fds, n_fds, timeout);
-      if (g_main_context_check (ctx, max_priority, fds, n_fds))
-        {
-          gint64 d0 = bench_now_ns (), c0 = thread_cpu_ns (), d, c;
+  /* The urgent events must go first once the worker is free: how many of
+   * the others were answered before the last urgent one (0 is right). */
+  g_signal_connect (loop, "output", G_CALLBACK (count_normal), &before_urgent);
+  mpel_event_cancel (sleeper);
+  for (guint k = 0; k < N_URGENT; k++)
+    {
+      while (!mpel_event_is_finished (urgent_events[k]))
+        g_main_context_iteration (NULL, TRUE);
+      if (mpel_event_get_error (urgent_events[k]) != NULL ||
+          g_variant_get_int32 (mpel_event_get_result (urgent_events[k])) != -999 - (gint32) k)
+        bench_die ("mpel: the urgent add returned a wrong result");
+    }
+  for (guint k = 0; k < N_URGENT; k++)
+    g_object_unref (urgent_events[k]);
+  bench_json_num (json, "urgent_overtaken_by", before_urgent);
+  mpel_loop_close (loop);
+  g_object_unref (sleeper);
+  g_object_unref (loop);
 
-          g_main_context_dispatch (ctx);
-          d = bench_now_ns () - d0;
-          c = thread_cpu_ns () - c0;
-          g_array_append_val (samples, d);
-          max_ns = MAX (max_ns, d);
-          max_cpu_ns = MAX (max_cpu_ns, c);
-          if (d > 4 * G_GINT64_CONSTANT (1000000))
-            result->n_over_4ms++;
+  /* n_two pushes at two alternating priorities, behind a busy worker.
+   * Stopped after 10 s: a quadratic queue would take minutes. */
+  loop = blocked_loop (&sleeper);
+  t0 = bench_now_ns ();
+  for (pushed = 0; pushed < n_two; pushed++)
+    {
+      MpelEvent *event = mpel_event_new ("add", bench_args_ii ((gint32) pushed, 1));
+
+      mpel_event_set_priority (event, pushed % 2 ? G_PRIORITY_DEFAULT : G_PRIORITY_HIGH);
+      mpel_loop_push (loop, event);
+      g_object_unref (event);
+      if (pushed % 1024 == 1023 && bench_now_ns () - t0 > 10 * G_GINT64_CONSTANT (1000000000))
+        {
+          pushed++;
+          break;
         }
     }
-  result->total_s = (bench_now_ns () - t_start) / 1e9;
-  g_main_context_release (ctx);
-  check_outputs (&out, n, (gint64) n * (n - 1) / 2 + n);
+  bench_json_num (json, "two_priorities_s", (bench_now_ns () - t0) / 1e9);
+  bench_json_num (json, "two_priorities_pushed", pushed);
+  bench_json_num (json, "two_priorities_n", n_two);
+  mpel_loop_close (loop);
+  g_object_unref (sleeper);
+  g_object_unref (loop);
+}
 
-  result->max_ms = max_ns / 1e6;
-  result->max_cpu_ms = max_cpu_ns / 1e6;
-  result->n_dispatches = samples->len;
-  result->p99_ms = bench_percentile_ns ((gint64 *) (void *) samples->data, samples->len, 0.99) / 1e6;
-  result->median_ms = bench_percentile_ns ((gint64 *) (void *) samples->data, samples->len, 0.5) / 1e6;
+/* ---- allocations per event -------------------------------------------- */
+
+typedef guint64 (*AllocCountFunc) (void);
+
+static void
+allocs (guint      n,
+        BenchJson *json)
+{
+  AllocCountFunc count = (AllocCountFunc) dlsym (RTLD_DEFAULT, "bench_alloc_count");
+  g_autoptr(MpelLoop) loop = new_loop (1);
+  guint64 c0, args, pipelined, calls;
+
+  if (count == NULL)
+    bench_die ("--allocs needs LD_PRELOAD=bench-count-alloc.so");
+  g_variant_unref (call_sync (loop, "mpel.ping", NULL));
+  pipelined_calls_per_s (loop, n);  /* warm-up: every pool and cache filled */
+  for (guint i = 0; i < 100; i++)
+    roundtrip_once_ns (loop, (gint32) i);
+
+  c0 = count ();
+  for (guint i = 0; i < n; i++)
+    g_variant_unref (g_variant_ref_sink (bench_args_ii ((gint32) i, 1)));
+  args = count () - c0;
+
+  c0 = count ();
+  pipelined_calls_per_s (loop, n);
+  pipelined = count () - c0;
+
+  c0 = count ();
+  for (guint i = 0; i < n / 10; i++)
+    roundtrip_once_ns (loop, (gint32) i);
+  calls = count () - c0;
+
+  bench_json_num (json, "allocs_n", n);
+  bench_json_num (json, "allocs_args", (double) args / n);
+  bench_json_num (json, "allocs_per_event_total", (double) pipelined / n);
+  bench_json_num (json, "allocs_per_event", (double) pipelined / n - (double) args / n);
+  bench_json_num (json, "allocs_per_call_async_total", (double) calls / (n / 10));
+  bench_json_num (json, "allocs_per_call_async", (double) calls / (n / 10) - (double) args / n);
+  bench_json_str (json, "allocs_g_slice", g_getenv ("G_SLICE") ? g_getenv ("G_SLICE") : "");
+  mpel_loop_stop (loop);
+}
+
+/* ---- one run of each mode ---------------------------------------------- */
+
+static void
+core (guint      n_rt,
+      guint      n_pipe,
+      BenchJson *json)
+{
+  g_autoptr(MpelLoop) loop = new_loop (1);
+  g_autofree gint64 *samples = g_new (gint64, n_rt);
+  gint64 none[3], with[3], ratio[3], t0, c0, cpu, wall;
+
+  begin_phase ("round trip", 120);
+  g_variant_unref (call_sync (loop, "mpel.ping", NULL));
+  for (guint i = 0; i < MAX (200, n_rt / 5); i++)
+    roundtrip_once_ns (loop, (gint32) i);
+  t0 = bench_now_ns ();
+  c0 = bench_process_cpu_ns ();
+  for (guint i = 0; i < n_rt; i++)
+    samples[i] = (gint64) roundtrip_once_ns (loop, (gint32) i);
+  cpu = bench_process_cpu_ns () - c0;
+  wall = bench_now_ns () - t0;
+  bench_json_num (json, "roundtrip_us", bench_percentile_ns (samples, n_rt, 0.5) / 1e3);
+  bench_json_num (json, "roundtrip_p99_us", bench_percentile_ns (samples, n_rt, 0.99) / 1e3);
+  bench_json_num (json, "roundtrip_cpu_per_wall", (double) cpu / wall);
+  bench_json_num (json, "roundtrip_n", n_rt);
+
+  /* Without and with kwargs, taking turns. */
+  begin_phase ("pipelined", 120);
+  pipelined_calls_per_s_with (loop, MAX (10, n_pipe / 10), FALSE);  /* warm-up */
+  pipelined_calls_per_s_with (loop, MAX (10, n_pipe / 10), TRUE);
+  for (guint r = 0; r < 3; r++)
+    {
+      none[r] = (gint64) pipelined_calls_per_s_with (loop, n_pipe, FALSE);
+      with[r] = (gint64) pipelined_calls_per_s_with (loop, n_pipe, TRUE);
+      ratio[r] = (gint64) (1e6 * with[r] / none[r]);
+    }
+  bench_json_num (json, "pipelined_per_s", bench_percentile_ns (none, 3, 0.5));
+  bench_json_num (json, "pipelined_kwargs_per_s", bench_percentile_ns (with, 3, 0.5));
+  bench_json_num (json, "kwargs_ratio", bench_percentile_ns (ratio, 3, 0.5) / 1e6);
+  bench_json_num (json, "pipelined_n", n_pipe);
+  bench_json_num (json, "max_in_flight", mpel_loop_get_max_in_flight (loop));
+  mpel_loop_stop (loop);
+}
+
+/* The echo of a payload, and for 64 and 256 MiB two memcpy of the same
+ * size, taking turns sample by sample. */
+static void
+payloads (BenchJson *json)
+{
+  static const struct
+  {
+    const char *name;
+    gsize size;
+    guint n;
+    gboolean memcpy;
+  } sizes[] = {
+    { "64KiB", 64 * 1024, 100, FALSE },
+    { "4MiB", 4 * 1024 * 1024, 10, FALSE },
+    { "64MiB", 64 * 1024 * 1024, 5, TRUE },
+    /* No warm-up here: each echo takes seconds while mpel takes a fresh
+     * memfd above 128 MiB. */
+    { "256MiB", 256 * 1024 * 1024, 3, TRUE },
+  };
+  g_autoptr(MpelLoop) loop = new_loop (1);
+
+  g_variant_unref (call_sync (loop, "mpel.ping", NULL));
+  for (guint p = 0; p < G_N_ELEMENTS (sizes); p++)
+    {
+      g_autoptr(GBytes) bytes = bench_payload_bytes (sizes[p].size);
+      gboolean huge = sizes[p].size > 128 * 1024 * 1024;
+      guint n = MAX (huge ? 1 : 3, bench_count (sizes[p].n));
+      g_autofree gint64 *s = g_new (gint64, n);
+      g_autofree gint64 *m = g_new (gint64, n);
+      g_autofree gint64 *r = g_new (gint64, n);
+      g_autofree char *name = g_strdup_printf ("payload %s", sizes[p].name);
+      g_autofree char *key = g_strdup_printf ("payload_%s_ms", sizes[p].name);
+      Memcpy mc = { NULL, NULL, NULL, 0 };
+      gint64 t_phase;
+
+      begin_phase (name, 180);
+      if (sizes[p].memcpy)
+        memcpy_init (&mc, sizes[p].size);
+      if (!huge)
+        echo_once_ns (loop, bytes, sizes[p].size);  /* warm-up */
+      t_phase = bench_now_ns ();
+      for (guint i = 0; i < n; i++)
+        {
+          /* Fewer samples of what takes seconds: the run stays short. */
+          if (i > 0 && bench_now_ns () - t_phase > 10 * G_GINT64_CONSTANT (1000000000))
+            {
+              n = i;
+              break;
+            }
+          s[i] = (gint64) echo_once_ns (loop, bytes, sizes[p].size);
+          if (sizes[p].memcpy)
+            {
+              m[i] = (gint64) memcpy_two_ns (&mc);
+              r[i] = (gint64) (1e6 * s[i] / m[i]);
+            }
+        }
+      bench_json_num (json, key, bench_percentile_ns (s, n, 0.5) / 1e6);
+      {
+        g_autofree char *nkey = g_strdup_printf ("payload_%s_n", sizes[p].name);
+
+        bench_json_num (json, nkey, n);
+      }
+      if (sizes[p].memcpy)
+        {
+          g_autofree char *mkey = g_strdup_printf ("memcpy_2x%s_ms", sizes[p].name);
+          g_autofree char *rkey = g_strdup_printf ("payload_%s_vs_memcpy", sizes[p].name);
+
+          bench_json_num (json, mkey, bench_percentile_ns (m, n, 0.5) / 1e6);
+          bench_json_num (json, rkey, bench_percentile_ns (r, n, 0.5) / 1e6);
+          memcpy_clear (&mc);
+        }
+    }
   mpel_loop_stop (loop);
 }
 
@@ -466,7 +783,7 @@ memory_per_event (guint   n,
 
 /* ---- worker pool ------------------------------------------------------ */
 
-#define PRIMES_TO     8000000u
+#define PRIMES_TO     4000000u
 #define PRIMES_CHUNKS 100u
 
 static double
@@ -567,220 +884,29 @@ on_worker_exited (MpelLoop     *loop,
 
 /* ---- main -------------------------------------------------------------- */
 
-int
-main (int   argc,
-      char *argv[])
+static void
+misc (BenchJson *json)
 {
-  BenchJson json;
-  guint n_rt = bench_count (20000), n_pipe = bench_count (200000);
-  guint n_flood = bench_count (1000000), n_mem = bench_count (1000000);
-  Raw raw;
-  pid_t raw_pid;
-
-  signal (SIGALRM, on_alarm);
-
-  /* For callgrind.sh: one worker, N pipelined add (i, 1), nothing else. */
-  if (argc == 3 && strcmp (argv[1], "--pipelined-only") == 0)
-    {
-      g_autoptr(MpelLoop) loop = new_loop (1);
-      guint n = (guint) g_ascii_strtoull (argv[2], NULL, 10);
-      gboolean exited = FALSE;
-      double rate;
-
-      begin_phase ("pipelined only", 3600);
-      g_variant_unref (call_sync (loop, "mpel.ping", NULL));
-      rate = pipelined_calls_per_s (loop, n);
-      /* Let the worker exit by itself (under callgrind it must live to
-       * write its profile) before this process exits. */
-      g_signal_connect (loop, "worker-exited", G_CALLBACK (on_worker_exited), &exited);
-      mpel_loop_stop (loop);
-      while (!exited)
-        g_main_context_iteration (NULL, TRUE);
-      bench_json_init (&json);
-      bench_json_num (&json, "pipelined_n", n);
-      bench_json_num (&json, "pipelined_per_s", rate);
-      bench_json_print (&json);
-      return 0;
-    }
-
-  /* Memory per queued event, in a process of its own: what earlier phases
-   * freed must not be reused by the phase that counts. Run it with
-   * G_SLICE=always-malloc (GLib >= 2.76 always does) so that mallinfo2 ()
-   * sees every allocation and every free. */
-  if (argc == 2 && strcmp (argv[1], "--memory") == 0)
-    {
-      Memory m = { 0, };
-
-      begin_phase ("memory per queued event", 180);
-      memory_per_event (n_mem, &m);
-      alarm (0);
-      bench_json_init (&json);
-      bench_json_num (&json, "memory_n", n_mem);
-      bench_json_num (&json, "memory_args_bytes", m.args_bytes);
-      bench_json_num (&json, "memory_event_bytes", m.event_bytes);
-      bench_json_num (&json, "memory_overhead_bytes", m.event_bytes - m.args_bytes);
-      bench_json_num (&json, "memory_close_s", m.close_s);
-      bench_json_str (&json, "memory_g_slice", g_getenv ("G_SLICE") ? g_getenv ("G_SLICE") : "");
-      bench_json_print (&json);
-      return 0;
-    }
-
-  /* The raw loop, for the interleaved measurements: forked before mpel
-   * (or GLib) starts any thread. */
-  raw_spawn (&raw, &raw_pid);
-
-  bench_json_init (&json);
-  bench_json_str (&json, "contender", "mpel");
+  gint64 s[5];
 
   /* Start-up: from mpel_loop_start () to the first result, fresh loops. */
   begin_phase ("start-up", 60);
-  {
-    gint64 s[5];
-
-    for (guint r = 0; r < G_N_ELEMENTS (s); r++)
-      {
-        g_autoptr(MpelLoop) loop = new_loop (1);
-        g_autoptr(GError) error = NULL;
-        g_autoptr(GVariant) result = NULL;
-        gint64 t0 = bench_now_ns ();
-
-        if (!mpel_loop_start (loop, &error))
-          bench_die ("mpel: start: %s", error->message);
-        result = call_sync (loop, "add", bench_args_ii (1, 1));
-        s[r] = bench_now_ns () - t0;
-        if (g_variant_get_int32 (result) != 2)
-          bench_die ("mpel: add (1, 1) is not 2");
-        mpel_loop_close (loop);
-      }
-    bench_json_num (&json, "startup_ms", bench_percentile_ns (s, G_N_ELEMENTS (s), 0.5) / 1e6);
-  }
-
-  {
-    g_autoptr(MpelLoop) loop = new_loop (1);
-    gint64 *samples, *raw_samples;
-    gint64 pipe[3], raw_pipe[3];
-
-    /* mpel and the raw loop take turns, in blocks, so that both see the
-     * same machine: on a shared VM, wake-up latency and CPU steal change
-     * from one minute to the next. */
-    begin_phase ("round trip", 180);
-    for (guint i = 0; i < 2000; i++)
-      {
-        roundtrip_once_ns (loop, (gint32) i);
-        raw_roundtrip_once_ns (&raw, (gint32) i);
-      }
-    samples = g_new (gint64, n_rt);
-    raw_samples = g_new (gint64, n_rt);
-    for (guint block = 0; block < 10; block++)
-      {
-        guint from = block * n_rt / 10, to = (block + 1) * n_rt / 10;
-
-        for (guint i = from; i < to; i++)
-          samples[i] = (gint64) roundtrip_once_ns (loop, (gint32) i);
-        for (guint i = from; i < to; i++)
-          raw_samples[i] = (gint64) raw_roundtrip_once_ns (&raw, (gint32) i);
-      }
-    bench_json_num (&json, "roundtrip_us", bench_percentile_ns (samples, n_rt, 0.5) / 1e3);
-    bench_json_num (&json, "roundtrip_p99_us", bench_percentile_ns (samples, n_rt, 0.99) / 1e3);
-    bench_json_num (&json, "raw_interleaved_roundtrip_us", bench_percentile_ns (raw_samples, n_rt, 0.5) / 1e3);
-    g_free (samples);
-    g_free (raw_samples);
-
-    /* The same with the processes pinned: both ends on one CPU, then on
-     * two. Which of the two the scheduler picks by itself changes a round
-     * trip by 2-4x on a VM (a wake-up of an idle vCPU is dear), and it may
-     * pick differently for mpel and for the raw loop. */
-    begin_phase ("round trip, pinned", 180);
+  for (guint r = 0; r < G_N_ELEMENTS (s); r++)
     {
-      static const char *names[] = { "same_cpu", "two_cpus" };
-      int cpus[2];
+      g_autoptr(MpelLoop) loop = new_loop (1);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) result = NULL;
+      gint64 t0 = bench_now_ns ();
 
-      if (pick_two_cpus (cpus))
-        for (guint placement = 0; placement < 2; placement++)
-          {
-            guint n = MAX (100, n_rt / 4);
-            g_autofree gint64 *ms = g_new (gint64, n);
-            g_autofree gint64 *rs = g_new (gint64, n);
-            g_autofree char *mkey = g_strdup_printf ("roundtrip_%s_us", names[placement]);
-            g_autofree char *rkey = g_strdup_printf ("raw_roundtrip_%s_us", names[placement]);
-            int other = placement == 0 ? cpus[0] : cpus[1];
-
-            pin (0, cpus[0]);
-            pin (mpel_loop_get_worker_pid (loop, 0), other);
-            pin (raw_pid, other);
-            for (guint i = 0; i < 1000; i++)
-              {
-                roundtrip_once_ns (loop, (gint32) i);
-                raw_roundtrip_once_ns (&raw, (gint32) i);
-              }
-            for (guint block = 0; block < 10; block++)
-              {
-                guint from = block * n / 10, to = (block + 1) * n / 10;
-
-                for (guint i = from; i < to; i++)
-                  ms[i] = (gint64) roundtrip_once_ns (loop, (gint32) i);
-                for (guint i = from; i < to; i++)
-                  rs[i] = (gint64) raw_roundtrip_once_ns (&raw, (gint32) i);
-              }
-            bench_json_num (&json, mkey, bench_percentile_ns (ms, n, 0.5) / 1e3);
-            bench_json_num (&json, rkey, bench_percentile_ns (rs, n, 0.5) / 1e3);
-          }
-      unpin (0);
-      unpin (mpel_loop_get_worker_pid (loop, 0));
-      unpin (raw_pid);
+      if (!mpel_loop_start (loop, &error))
+        bench_die ("mpel: start: %s", error->message);
+      result = call_sync (loop, "add", bench_args_ii (1, 1));
+      s[r] = bench_now_ns () - t0;
+      if (g_variant_get_int32 (result) != 2)
+        bench_die ("mpel: add (1, 1) is not 2");
+      mpel_loop_close (loop);
     }
-
-    begin_phase ("pipelined", 180);
-    pipelined_calls_per_s (loop, n_pipe / 10);  /* warm-up */
-    raw_pipelined_calls_per_s (&raw, n_pipe / 10);
-    for (guint r = 0; r < 3; r++)
-      {
-        pipe[r] = (gint64) pipelined_calls_per_s (loop, n_pipe);
-        raw_pipe[r] = (gint64) raw_pipelined_calls_per_s (&raw, n_pipe);
-      }
-    bench_json_num (&json, "pipelined_per_s", bench_percentile_ns (pipe, 3, 0.5));
-    bench_json_num (&json, "raw_interleaved_pipelined_per_s", bench_percentile_ns (raw_pipe, 3, 0.5));
-    raw_stop (&raw, raw_pid);
-    bench_json_num (&json, "pipelined_n", n_pipe);
-    bench_json_num (&json, "max_in_flight", mpel_loop_get_max_in_flight (loop));
-
-    for (guint p = 0; p < G_N_ELEMENTS (bench_payloads); p++)
-      {
-        g_autoptr(GBytes) bytes = bench_payload_bytes (bench_payloads[p].size);
-        guint n = MAX (3, bench_count (bench_payloads[p].iterations));
-        g_autofree gint64 *s = g_new (gint64, n);
-        g_autofree char *key = g_strdup_printf ("payload_%s_ms", bench_payloads[p].name);
-        g_autofree char *name = g_strdup_printf ("payload %s", bench_payloads[p].name);
-
-        begin_phase (name, 120);
-        echo_once_ns (loop, bytes, bench_payloads[p].size);  /* warm-up */
-        for (guint i = 0; i < n; i++)
-          s[i] = (gint64) echo_once_ns (loop, bytes, bench_payloads[p].size);
-        bench_json_num (&json, key, bench_percentile_ns (s, n, 0.5) / 1e6);
-      }
-    bench_json_num (&json, "memcpy_2x64MiB_ms", bench_two_memcpy_ms (64 * 1024 * 1024));
-    bench_json_num (&json, "memfd_2x64MiB_ms", fresh_memory_ms (64 * 1024 * 1024, TRUE));
-    bench_json_num (&json, "anon_2x64MiB_ms", fresh_memory_ms (64 * 1024 * 1024, FALSE));
-
-    begin_phase ("stop", 30);
-    mpel_loop_stop (loop);
-  }
-
-  {
-    Flood f = { 0, };
-
-    begin_phase ("flood of results", 180);
-    flood (n_flood, &f);
-    bench_json_num (&json, "flood_n", n_flood);
-    bench_json_num (&json, "flood_push_s", f.push_s);
-    bench_json_num (&json, "flood_total_s", f.total_s);
-    bench_json_num (&json, "flood_dispatches", f.n_dispatches);
-    bench_json_num (&json, "flood_max_dispatch_ms", f.max_ms);
-    bench_json_num (&json, "flood_max_dispatch_cpu_ms", f.max_cpu_ms);
-    bench_json_num (&json, "flood_dispatches_over_4ms", f.n_over_4ms);
-    bench_json_num (&json, "flood_p99_dispatch_ms", f.p99_ms);
-    bench_json_num (&json, "flood_median_dispatch_ms", f.median_ms);
-  }
+  bench_json_num (json, "startup_ms", bench_percentile_ns (s, G_N_ELEMENTS (s), 0.5) / 1e6);
 
   {
     g_autoptr(MpelLoop) one = new_loop (1);
@@ -812,17 +938,101 @@ main (int   argc,
     if (c1 != c2 || c1 != nc1 || c1 != nc2)
       bench_die ("mpel: prime counts differ: 1 worker %" G_GINT64_FORMAT ", 2 workers %" G_GINT64_FORMAT
                  ", native %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT, c1, c2, nc1, nc2);
-    bench_json_num (&json, "pool_primes", c1);
-    bench_json_num (&json, "pool_1_worker_s", t1);
-    bench_json_num (&json, "pool_2_workers_s", t2);
-    bench_json_num (&json, "pool_speedup", t1 / t2);
-    bench_json_num (&json, "pool_native_1_s", n1);
-    bench_json_num (&json, "pool_native_2_s", n2);
-    bench_json_num (&json, "pool_native_speedup", n1 / n2);
-    bench_json_num (&json, "n_cpus", g_get_num_processors ());
+    bench_json_num (json, "pool_primes", c1);
+    bench_json_num (json, "pool_1_worker_s", t1);
+    bench_json_num (json, "pool_2_workers_s", t2);
+    bench_json_num (json, "pool_speedup", t1 / t2);
+    bench_json_num (json, "pool_native_1_s", n1);
+    bench_json_num (json, "pool_native_2_s", n2);
+    bench_json_num (json, "pool_native_speedup", n1 / n2);
+    bench_json_num (json, "n_cpus", g_get_num_processors ());
     mpel_loop_stop (one);
     mpel_loop_stop (two);
   }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  BenchJson json;
+  const char *mode = argc > 1 ? argv[1] : "";
+  guint n_rt = 2000, n_pipe = 100000;
+  guint n_flood = bench_count (1000000);
+
+  signal (SIGALRM, on_alarm);
+
+  /* For callgrind.sh: one worker, N pipelined add (i, 1), nothing else. */
+  if (argc == 3 && strcmp (mode, "--pipelined-only") == 0)
+    {
+      g_autoptr(MpelLoop) loop = new_loop (1);
+      guint n = (guint) g_ascii_strtoull (argv[2], NULL, 10);
+      gboolean exited = FALSE;
+      double rate;
+
+      begin_phase ("pipelined only", 3600);
+      g_variant_unref (call_sync (loop, "mpel.ping", NULL));
+      rate = pipelined_calls_per_s (loop, n);
+      /* Let the worker exit by itself (under callgrind it must live to
+       * write its profile) before this process exits. */
+      g_signal_connect (loop, "worker-exited", G_CALLBACK (on_worker_exited), &exited);
+      mpel_loop_stop (loop);
+      while (!exited)
+        g_main_context_iteration (NULL, TRUE);
+      bench_json_init (&json);
+      bench_json_num (&json, "pipelined_n", n);
+      bench_json_num (&json, "pipelined_per_s", rate);
+      bench_json_print (&json);
+      return 0;
+    }
+
+  bench_json_init (&json);
+  bench_json_str (&json, "contender", "mpel");
+
+  if (strcmp (mode, "--core") == 0)
+    {
+      bench_core_counts (argc, argv, &n_rt, &n_pipe);
+      core (n_rt, n_pipe, &json);
+    }
+  else if (strcmp (mode, "--payload") == 0)
+    payloads (&json);
+  else if (strcmp (mode, "--lateness") == 0)
+    {
+      begin_phase ("60 Hz timer under a flood of results", 180);
+      lateness (n_flood, &json);
+    }
+  else if (strcmp (mode, "--urgent") == 0)
+    {
+      begin_phase ("urgent push", 120);
+      urgent (n_flood, bench_count (100000), &json);
+    }
+  else if (strcmp (mode, "--allocs") == 0)
+    {
+      begin_phase ("allocations per event", 120);
+      allocs (bench_count (20000), &json);
+    }
+  else if (strcmp (mode, "--memory") == 0)
+    {
+      /* In a process of its own: what earlier phases freed must not be
+       * reused by the phase that counts. Run it with G_SLICE=always-malloc
+       * (GLib >= 2.76 always does) so that mallinfo2 () sees every
+       * allocation and every free. */
+      Memory m = { 0, };
+
+      begin_phase ("memory per queued event", 180);
+      memory_per_event (n_flood, &m);
+      bench_json_num (&json, "memory_n", n_flood);
+      bench_json_num (&json, "memory_args_bytes", m.args_bytes);
+      bench_json_num (&json, "memory_event_bytes", m.event_bytes);
+      bench_json_num (&json, "memory_overhead_bytes", m.event_bytes - m.args_bytes);
+      bench_json_num (&json, "memory_close_s", m.close_s);
+      bench_json_str (&json, "memory_g_slice", g_getenv ("G_SLICE") ? g_getenv ("G_SLICE") : "");
+    }
+  else if (strcmp (mode, "--misc") == 0)
+    misc (&json);
+  else
+    bench_die ("usage: bench-mpel --core N_RT N_PIPE | --payload | --lateness | --urgent | --allocs | "
+               "--memory | --misc | --pipelined-only N");
 
   alarm (0);
   bench_json_print (&json);

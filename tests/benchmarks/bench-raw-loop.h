@@ -3,8 +3,7 @@
  * read/write and no objects beyond the GVariants. The child decodes each
  * frame with g_variant_new_from_bytes (type, bytes, FALSE) and answers
  * add (a, b) with a RETURN envelope whose body is the int32 sum, and
- * mpel.echo with its args. Used by bench-raw, and by bench-mpel to measure
- * the limit interleaved with mpel.
+ * mpel.echo with its args. Used by bench-raw.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

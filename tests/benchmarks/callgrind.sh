@@ -1,6 +1,6 @@
 #!/bin/bash
 # callgrind.sh: instructions per event, app side and worker side, for mpel's
-# pipelined add (i, 1) and for the raw socketpair loop beside it. Instruction
+# pipelined add (i, 1), for the fair bound and for the old raw loop beside it. Instruction
 # counts are stable where timings are not.
 #
 #   tests/benchmarks/callgrind.sh [BUILDDIR]     (default: build)
@@ -24,8 +24,9 @@ worker=$build/mpel/mpel-worker
 module=$build/tests/mpel-test-module.so
 bench_mpel=$build/tests/benchmarks/bench-mpel
 bench_raw=$build/tests/benchmarks/bench-raw
+bench_bound=$build/tests/benchmarks/bench-bound
 
-for f in "$worker" "$module" "$bench_mpel" "$bench_raw"; do
+for f in "$worker" "$module" "$bench_mpel" "$bench_raw" "$bench_bound"; do
   [ -e "$f" ] || { echo "callgrind.sh: $f is missing: build first (meson compile -C $build)" >&2; exit 2; }
 done
 command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind is not installed" >&2; exit 77; }
@@ -66,18 +67,20 @@ run_mpel() {
   echo "$(ir "$dir/app.out") $(ir "$dir/worker.out")"
 }
 
-run_raw() {
-  local n=$1 dir=$out/raw-$1 pid
+run_forked() {
+  # $1: a name, $2: N, then the program and its options.
+  local name=$1 n=$2 dir=$out/$1-$2 pid
+  shift 2
   mkdir -p "$dir"
   # callgrind follows the fork: one profile per process, named by pid.
   # No timeout(1) here: $! must be valgrind's pid, which names the parent's
   # profile. bench-raw has a deadline of its own (alarm).
-  valgrind --quiet --log-file="$dir/raw.log" --tool=callgrind --callgrind-out-file="$dir/raw.%p" \
-    "$bench_raw" --pipelined-only "$n" > "$dir/result.json" &
+  valgrind --quiet --log-file="$dir/log" --tool=callgrind --callgrind-out-file="$dir/cg.%p" \
+    "$@" --pipelined-only "$n" > "$dir/result.json" &
   pid=$!
   wait "$pid"
-  local app=$dir/raw.$pid child
-  child=$(ls "$dir"/raw.* | grep -v "raw.$pid\$" | head -n1)
+  local app=$dir/cg.$pid child
+  child=$(ls "$dir"/cg.* | grep -v "cg.$pid\$" | head -n1)
   echo "$(ir "$app") $(ir "$child")"
 }
 
@@ -88,22 +91,27 @@ per_event() {
 echo "callgrind: N1=$n1 N2=$n2 (this takes a few minutes)" >&2
 read -r m_app1 m_wrk1 < <(run_mpel "$n1")
 read -r m_app2 m_wrk2 < <(run_mpel "$n2")
-read -r r_app1 r_wrk1 < <(run_raw "$n1")
-read -r r_app2 r_wrk2 < <(run_raw "$n2")
+read -r r_app1 r_wrk1 < <(run_forked raw "$n1" "$bench_raw")
+read -r r_app2 r_wrk2 < <(run_forked raw "$n2" "$bench_raw")
+read -r b_app1 b_wrk1 < <(run_forked bound "$n1" "$bench_bound")
+read -r b_app2 b_wrk2 < <(run_forked bound "$n2" "$bench_bound")
 
 m_app=$(per_event "$m_app1" "$m_app2")
 m_wrk=$(per_event "$m_wrk1" "$m_wrk2")
 r_app=$(per_event "$r_app1" "$r_app2")
 r_wrk=$(per_event "$r_wrk1" "$r_wrk2")
+b_app=$(per_event "$b_app1" "$b_app2")
+b_wrk=$(per_event "$b_wrk1" "$b_wrk2")
 
 cat <<EOF
 Instructions per pipelined add (i, 1) event (callgrind Ir, (N2 - N1) = $((n2 - n1)) events):
 
 | | app side | worker side |
 |---|---:|---:|
-| raw socketpair loop | $r_app | $r_wrk |
+| fair bound (blocking) | $b_app | $b_wrk |
+| old raw loop | $r_app | $r_wrk |
 | mpel | $m_app | $m_wrk |
-| mpel / raw | $(awk -v a="$m_app" -v b="$r_app" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$m_wrk" -v b="$r_wrk" 'BEGIN { printf "%.2f", a / b }') |
+| mpel / fair bound | $(awk -v a="$m_app" -v b="$b_app" 'BEGIN { printf "%.2f", a / b }') | $(awk -v a="$m_wrk" -v b="$b_wrk" 'BEGIN { printf "%.2f", a / b }') |
 EOF
 
 # Where the instructions go, for the N2 runs (self cost, top 12).
@@ -113,7 +121,8 @@ if command -v callgrind_annotate >/dev/null; then
     echo "mpel $side, N=$n2, top functions by self cost:"
     echo '```'
     callgrind_annotate --threshold=100 "$out/mpel-$n2/$side.out" 2>/dev/null |
-      awk '/PROGRAM TOTALS/ { print } /file:function/ { f = 1; next } f && NF && !/^-/ { print; if (++n == 12) exit }'
+      awk '/PROGRAM TOTALS/ { print } /file:function/ { f = 1; next } f && NF && !/^-/ { print; if (++n == 12) exit }' ||
+      true  # awk leaving early is SIGPIPE for callgrind_annotate
     echo '```'
   done
 fi
