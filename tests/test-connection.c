@@ -1,0 +1,126 @@
+/* test-connection.c: moving frames: order, coalescing, end of input,
+ * hostile bytes
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "mpel-test-peer.h"
+
+static void
+test_connection_frames (void)
+{
+  g_autoptr(MpelConnection) a = NULL;
+  g_autoptr(MpelConnection) b = NULL;
+  Peer pa, pb;
+
+  peer_init (&pa);
+  peer_init (&pb);
+  make_pair (&a, &pa, &b, &pb);
+
+  for (guint i = 0; i < 5000; i++)
+    g_assert_true (mpel_connection_send (a, MPEL_FRAME_CALL, 0, i + 1, "add",
+                                         g_variant_new ("(ii)", i, 1), NULL, NULL));
+  /* Coalesced: nothing is written until the context runs. */
+  g_assert_cmpuint (mpel_connection_get_n_queued (a), >, 5000 * 8);
+
+  test_iterate_until (pb.frames->len == 5000);
+  for (guint i = 0; i < 5000; i++)
+    {
+      guint8 kind;
+      guint64 id;
+      const char *name;
+      g_autoptr(GVariant) body = NULL;
+      gint32 x, y;
+
+      g_variant_get (g_ptr_array_index (pb.frames, i), "(yt&s@*)", &kind, &id, &name, &body);
+      g_assert_cmpuint (kind, ==, MPEL_FRAME_CALL);
+      g_assert_cmpuint (id, ==, i + 1);
+      g_assert_cmpstr (name, ==, "add");
+      g_variant_get (body, "(ii)", &x, &y);
+      g_assert_cmpint (x, ==, (gint32) i);
+    }
+
+  /* EOF is reported once, without an error. */
+  mpel_connection_close (a);
+  test_iterate_until (pb.closed);
+  g_assert_no_error (pb.closed_error);
+  g_assert_false (pa.closed);
+
+  peer_clear (&pa);
+  peer_clear (&pb);
+}
+
+static void
+test_connection_hostile (void)
+{
+  guint8 buf[4096] = { 0 };
+  guint32 header[2];
+  g_autoptr(GVariant) body = g_variant_ref_sink (g_variant_new ("(i)", 1));
+  gsize n;
+
+  /* Garbage */
+  for (guint i = 0; i < 64; i++)
+    buf[i] = 0xA5 ^ i;
+  expect_protocol_error (buf, 64, -1, FALSE, 0);
+
+  /* A length over the limit, and 4 GiB */
+  header[0] = GUINT32_TO_LE (MPEL_DEFAULT_MAX_FRAME + 8);
+  header[1] = 0;
+  expect_protocol_error (header, 8, -1, FALSE, 0);
+  header[0] = GUINT32_TO_LE (G_MAXUINT32);
+  expect_protocol_error (header, 8, -1, FALSE, 0);
+
+  /* A truncated frame, then EOF */
+  n = write_frame_bytes (buf, MPEL_FRAME_RETURN, 1, "", body);
+  expect_protocol_error (buf, n - 9, -1, TRUE, 0);
+
+  /* An unknown kind */
+  n = write_frame_bytes (buf, 99, 1, "", body);
+  expect_protocol_error (buf, n, -1, FALSE, 0);
+
+  /* The wrong type: a valid GVariant that is not an envelope */
+  {
+    g_autoptr(GVariant) wrong = g_variant_ref_sink (g_variant_new ("(ss)", "not", "an envelope"));
+    gsize size = g_variant_get_size (wrong);
+
+    header[0] = GUINT32_TO_LE (size);
+    header[1] = 0;
+    memcpy (buf, header, 8);
+    g_variant_store (wrong, buf + 8);
+    expect_protocol_error (buf, 8 + ((size + 7) & ~7), -1, FALSE, 0);
+  }
+
+  /* An fd the header does not announce */
+  {
+    int fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+
+    n = write_frame_bytes (buf, MPEL_FRAME_RETURN, 1, "", body);
+    /* The frame itself is fine and arrives; the stray fd is the error. */
+    expect_protocol_error (buf, n, fd, FALSE, 1);
+    close (fd);
+  }
+
+  /* Descriptors announced in a way protocol 1 does not know */
+  header[0] = GUINT32_TO_LE (16);
+  header[1] = GUINT32_TO_LE (3);
+  expect_protocol_error (header, 8, -1, FALSE, 0);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/Mpel/Connection/frames", test_connection_frames);
+  g_test_add_func ("/Mpel/Connection/hostile", test_connection_hostile);
+
+  return g_test_run ();
+}
