@@ -15,8 +15,9 @@ G_BEGIN_DECLS
 
 typedef struct _MpelConnection MpelConnection;
 
-/* Called for every decoded frame. Return FALSE after mpel_connection_fail()
- * or mpel_connection_close() to stop the batch. */
+/* Called for every decoded frame. Return FALSE to stop the batch, as after
+ * mpel_connection_fail() or mpel_connection_close(); on a connection still
+ * open, the frames already received then wait for the next dispatch. */
 typedef gboolean (*MpelConnectionFrameFunc)  (MpelConnection *conn,
                                               MpelFrame      *frame,
                                               gpointer        user_data);

@@ -859,8 +859,8 @@ throttle (MpelConnection *conn)
   g_source_set_ready_time (conn->resume_source, 0);
 }
 
-/* Parses one payload and hands the frame on. Returns FALSE when the
- * envelope was refused. */
+/* Parses one payload and hands the frame on. Returns FALSE when the batch
+ * must stop: the envelope was refused, or the handler said so. */
 static gboolean
 connection_deliver (MpelConnection *conn,
                     GBytes         *payload)
@@ -877,10 +877,14 @@ connection_deliver (MpelConnection *conn,
       return FALSE;
     }
 
-  conn->frame_func (conn, &frame, conn->user_data);
+  ok = conn->frame_func (conn, &frame, conn->user_data);
   mpel_frame_clear (&frame);
 
-  return TRUE;
+  /* The frames already read are handed on in the next dispatch. */
+  if (!ok && !conn->closed)
+    g_source_set_ready_time (conn->source, 0);
+
+  return ok;
 }
 
 /* Descriptors that came with no frame left to claim them. */
@@ -947,7 +951,8 @@ connection_fill (MpelConnection *conn,
 
 /* Decodes and hands on whole frames, reading as needed. Normally within the
  * time budget and a few reads, so that other sources get their turn; with
- * @drain, until the socket has nothing more. */
+ * @drain, until the socket has nothing more. A handler that returns FALSE
+ * ends the batch. */
 static void
 connection_process (MpelConnection *conn,
                     gboolean        drain)

@@ -1,5 +1,5 @@
 /* test-connection.c: moving frames: order, coalescing, end of input,
- * hostile bytes
+ * hostile bytes, the batch a handler stops
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -57,6 +57,50 @@ test_connection_frames (void)
   peer_clear (&pb);
 }
 
+/* A handler that returns FALSE ends the batch: the frames already read
+ * wait for the next dispatch, and none is lost. */
+static void
+test_connection_stop_batch (void)
+{
+  g_autoptr(MpelConnection) conn = NULL;
+  g_autoptr(GVariant) body = g_variant_ref_sink (g_variant_new ("(i)", 1));
+  guint8 buf[1024];
+  gsize n = 0;
+  int sv[2];
+  Peer peer;
+
+  /* Three frames in the socket before the connection reads: one read
+   * takes them all. */
+  g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+  for (guint64 id = 1; id <= 3; id++)
+    n += write_frame_bytes (buf + n, MPEL_FRAME_RETURN, id, "", body);
+  g_assert_cmpint (write (sv[1], buf, n), ==, (gssize) n);
+
+  peer_init (&peer);
+  peer.stop_at = 1;
+  conn = mpel_connection_new (sv[0], NULL, peer_frame, peer_closed, &peer);
+
+  test_iterate_until (peer.frames->len > 0);
+  g_assert_cmpuint (peer.frames->len, ==, 1);
+  g_assert_false (mpel_connection_is_closed (conn));
+
+  test_iterate_until (peer.frames->len == 3);
+  for (guint i = 0; i < 3; i++)
+    {
+      guint64 id;
+
+      g_variant_get (g_ptr_array_index (peer.frames, i), "(yt&s@*)", NULL, &id, NULL, NULL);
+      g_assert_cmpuint (id, ==, i + 1);
+    }
+  g_assert_false (peer.closed);
+
+  close (sv[1]);
+  test_iterate_until (peer.closed);
+  g_assert_no_error (peer.closed_error);
+  peer_clear (&peer);
+}
+
+/* An ay whose envelope (no name, no metadata) is @frame_size bytes. */
 static void
 test_connection_hostile (void)
 {
@@ -120,6 +164,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/Mpel/Connection/frames", test_connection_frames);
+  g_test_add_func ("/Mpel/Connection/stop-batch", test_connection_stop_batch);
   g_test_add_func ("/Mpel/Connection/hostile", test_connection_hostile);
 
   return g_test_run ();
