@@ -58,6 +58,9 @@ struct _MpelConnection
   GArray *wfds;
 
   MpelBulk *bulk;
+  /* Inline frames above this go in shared buffers: our threshold, or less
+   * if the peer's HELLO says it takes less. */
+  gsize max_inline;
 
   gint64 budget_usec;
   gint64 spin_usec;
@@ -261,6 +264,7 @@ mpel_connection_new (int                       fd,
   conn->rfds = g_array_new (FALSE, FALSE, sizeof (int));
   conn->wfds = g_array_new (FALSE, FALSE, sizeof (int));
   conn->bulk = _mpel_bulk_new (queue_bulk_descriptor, conn);
+  conn->max_inline = MPEL_DEFAULT_MEMFD_THRESHOLD;
 
   g_unix_set_fd_nonblocking (fd, TRUE, NULL);
 
@@ -516,7 +520,7 @@ mpel_connection_send (MpelConnection  *conn,
 
   _mpel_envelope_layout (&layout, name, body, meta);
 
-  if (layout.total > MPEL_DEFAULT_MEMFD_THRESHOLD)
+  if (layout.total > conn->max_inline)
     return send_bulk (conn, &layout, kind, flags, id, error);
 
   send_inline (conn, &layout, kind, flags, id);
@@ -859,6 +863,19 @@ throttle (MpelConnection *conn)
   g_source_set_ready_time (conn->resume_source, 0);
 }
 
+/* The peer's HELLO says how large a frame it takes: anything larger goes
+ * to it in a shared buffer. */
+static void
+connection_read_hello (MpelConnection  *conn,
+                       const MpelFrame *frame)
+{
+  guint32 max_frame;
+
+  if (frame->body != NULL && g_variant_is_of_type (frame->body, G_VARIANT_TYPE_VARDICT) &&
+      g_variant_lookup (frame->body, "max-frame", "u", &max_frame))
+    conn->max_inline = MIN (MPEL_DEFAULT_MEMFD_THRESHOLD, max_frame);
+}
+
 /* Parses one payload and hands the frame on. Returns FALSE when the batch
  * must stop: the envelope was refused, or the handler said so. */
 static gboolean
@@ -876,6 +893,9 @@ connection_deliver (MpelConnection *conn,
       mpel_connection_fail (conn, error);
       return FALSE;
     }
+
+  if (frame.kind == MPEL_FRAME_HELLO)
+    connection_read_hello (conn, &frame);
 
   ok = conn->frame_func (conn, &frame, conn->user_data);
   mpel_frame_clear (&frame);

@@ -1,5 +1,5 @@
 /* test-connection.c: moving frames: order, coalescing, end of input,
- * hostile bytes, the batch a handler stops
+ * hostile bytes, the batch a handler stops and the peer's frame limit
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -101,6 +101,77 @@ test_connection_stop_batch (void)
 }
 
 /* An ay whose envelope (no name, no metadata) is @frame_size bytes. */
+static GVariant *
+bytes_of_frame_size (gsize frame_size)
+{
+  g_autofree guint8 *blob = g_malloc0 (frame_size);
+
+  for (gsize n = 0; n < frame_size; n++)
+    {
+      g_autoptr(GVariant) body = g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE,
+                                                                                blob, n, 1));
+
+      if (mpel_envelope_size (NULL, body, NULL) == frame_size)
+        return g_steal_pointer (&body);
+    }
+
+  g_assert_not_reached ();
+}
+
+/* Envelopes of an ay are 4 bytes past a multiple of 8. */
+#define PEER_MAX_FRAME 1028
+
+/* The peer's HELLO says how large a frame it takes: larger ones go to it
+ * in a shared buffer, and arrive as they were. */
+static void
+test_connection_peer_max_frame (void)
+{
+  g_autoptr(MpelConnection) a = NULL;
+  g_autoptr(MpelConnection) b = NULL;
+  g_autoptr(GVariant) at_limit = bytes_of_frame_size (PEER_MAX_FRAME);
+  g_autoptr(GVariant) over_limit = bytes_of_frame_size (4 * 1024 + 4);
+  g_auto(GVariantDict) hello = G_VARIANT_DICT_INIT (NULL);
+  Peer pa, pb;
+
+  g_assert_cmpuint (mpel_envelope_size (NULL, at_limit, NULL), ==, PEER_MAX_FRAME);
+
+  peer_init (&pa);
+  peer_init (&pb);
+  make_pair (&a, &pa, &b, &pb);
+
+  /* Before the HELLO, our own limit holds: inline. */
+  g_assert_true (mpel_connection_send (a, MPEL_FRAME_ITEM, 0, 1, NULL, over_limit, NULL, NULL));
+  g_assert_cmpuint (mpel_connection_get_n_queued (a), >, 4096);
+  test_iterate_until (pb.frames->len == 1);
+
+  g_variant_dict_insert (&hello, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
+  g_variant_dict_insert (&hello, "max-frame", "u", (guint32) PEER_MAX_FRAME);
+  g_assert_true (mpel_connection_send (b, MPEL_FRAME_HELLO, 0, 0, "peer", g_variant_dict_end (&hello), NULL, NULL));
+  test_iterate_until (pa.frames->len == 1);
+
+  /* At the limit: inline; over it: a descriptor only. */
+  g_assert_true (mpel_connection_send (a, MPEL_FRAME_ITEM, 0, 2, NULL, at_limit, NULL, NULL));
+  g_assert_cmpuint (mpel_connection_get_n_queued (a), ==, 8 + PEER_MAX_FRAME + 4);
+  test_iterate_until (mpel_connection_get_n_queued (a) == 0);
+  g_assert_true (mpel_connection_send (a, MPEL_FRAME_ITEM, 0, 3, NULL, over_limit, NULL, NULL));
+  g_assert_cmpuint (mpel_connection_get_n_queued (a), <, 200);
+
+  test_iterate_until (pb.frames->len == 3);
+  for (guint i = 1; i < 3; i++)
+    {
+      g_autoptr(GVariant) got = NULL;
+      guint64 id;
+
+      g_variant_get (g_ptr_array_index (pb.frames, i), "(yt&s@*)", NULL, &id, NULL, &got);
+      g_assert_cmpuint (id, ==, i + 1);
+      g_assert_true (g_variant_equal (got, i == 1 ? at_limit : over_limit));
+    }
+  g_assert_false (pb.closed);
+
+  peer_clear (&pa);
+  peer_clear (&pb);
+}
+
 static void
 test_connection_hostile (void)
 {
@@ -165,6 +236,7 @@ main (int   argc,
 
   g_test_add_func ("/Mpel/Connection/frames", test_connection_frames);
   g_test_add_func ("/Mpel/Connection/stop-batch", test_connection_stop_batch);
+  g_test_add_func ("/Mpel/Connection/peer-max-frame", test_connection_peer_max_frame);
   g_test_add_func ("/Mpel/Connection/hostile", test_connection_hostile);
 
   return g_test_run ();
