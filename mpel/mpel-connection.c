@@ -24,8 +24,6 @@
 #define MAX_READS_PER_DISPATCH 8
 #define MAX_FDS_PER_SENDMSG    253
 
-/* Connection */
-
 typedef struct
 {
   GSource source;
