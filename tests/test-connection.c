@@ -64,7 +64,7 @@ test_connection_stop_batch (void)
 {
   g_autoptr(MpelConnection) conn = NULL;
   g_autoptr(GVariant) body = g_variant_ref_sink (g_variant_new ("(i)", 1));
-  guint8 buf[1024];
+  guint8 buf[1024] = { 0 };
   gsize n = 0;
   int sv[2];
   Peer peer;
