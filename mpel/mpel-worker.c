@@ -22,6 +22,7 @@
 
 #include "mpel-enums.h"
 #include "mpel-wire-private.h"
+#include "mpel-worker-builtins-private.h"
 #include "mpel-worker-private.h"
 #include "mpel-util-private.h"
 
@@ -249,106 +250,13 @@ mpel_worker_class_init (MpelWorkerClass *klass)
                   G_TYPE_NONE, 0);
 }
 
-/* Built-in targets */
-
-static void
-builtin_ping (MpelInvocation *invocation,
-              gpointer        user_data)
-{
-  mpel_invocation_return_value (invocation, g_variant_new_int32 (getpid ()));
-}
-
-static void
-builtin_echo (MpelInvocation *invocation,
-              gpointer        user_data)
-{
-  mpel_invocation_return_value (invocation, mpel_invocation_get_args (invocation));
-}
-
-typedef struct
-{
-  MpelInvocation *invocation;
-  GSource *timeout;
-  GSource *cancelled;
-} Sleep;
-
-static void
-sleep_finish (Sleep    *sleep,
-              gboolean  cancelled)
-{
-  if (cancelled)
-    mpel_invocation_return_error (sleep->invocation, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                  _("mpel.sleep was cancelled"));
-  else
-    mpel_invocation_return_value (sleep->invocation, NULL);
-
-  g_source_destroy (sleep->timeout);
-  g_source_unref (sleep->timeout);
-  g_source_destroy (sleep->cancelled);
-  g_source_unref (sleep->cancelled);
-  g_object_unref (sleep->invocation);
-  g_free (sleep);
-}
-
-static gboolean
-sleep_timeout_cb (gpointer data)
-{
-  sleep_finish (data, FALSE);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-sleep_cancelled_cb (GCancellable *cancellable,
-                    gpointer      data)
-{
-  sleep_finish (data, TRUE);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-builtin_sleep (MpelInvocation *invocation,
-               gpointer        user_data)
-{
-  GVariant *args = mpel_invocation_get_args (invocation);
-  Sleep *sleep;
-  guint32 msec;
-
-  if (g_variant_is_of_type (args, G_VARIANT_TYPE ("(u)")))
-    g_variant_get (args, "(u)", &msec);
-  else if (g_variant_is_of_type (args, G_VARIANT_TYPE ("(i)")))
-    {
-      gint32 value;
-
-      g_variant_get (args, "(i)", &value);
-      msec = MAX (value, 0);
-    }
-  else
-    {
-      mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
-                                    _("mpel.sleep takes (u) milliseconds, not %s"),
-                                    g_variant_get_type_string (args));
-      return;
-    }
-
-  sleep = g_new0 (Sleep, 1);
-  sleep->invocation = g_object_ref (invocation);
-  sleep->timeout = g_timeout_source_new (msec);
-  g_source_set_callback (sleep->timeout, sleep_timeout_cb, sleep, NULL);
-  g_source_attach (sleep->timeout, g_main_context_get_thread_default ());
-  sleep->cancelled = g_cancellable_source_new (mpel_invocation_get_cancellable (invocation));
-  g_source_set_callback (sleep->cancelled, G_SOURCE_FUNC (sleep_cancelled_cb), sleep, NULL);
-  g_source_attach (sleep->cancelled, g_main_context_get_thread_default ());
-}
-
 static void
 mpel_worker_init (MpelWorker *self)
 {
   self->handlers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, handler_free);
   self->running = g_hash_table_new (g_int64_hash, g_int64_equal);
 
-  mpel_worker_add_handler (self, "mpel.ping", builtin_ping, NULL, NULL);
-  mpel_worker_add_handler (self, "mpel.echo", builtin_echo, NULL, NULL);
-  mpel_worker_add_handler (self, "mpel.sleep", builtin_sleep, NULL, NULL);
+  _mpel_worker_add_builtins (self);
 }
 
 /**

@@ -13,7 +13,7 @@
 
 #include <mpel.h>
 
-#include "mpel-wire-private.h"
+#include "mpel-connection-private.h"
 
 int LLVMFuzzerTestOneInput (const guint8 *data,
                             size_t        size);

@@ -1,0 +1,62 @@
+/* mpel-connection-private.h: the connection that moves protocol v1 frames
+ * over a socket, shared by the app side (MpelLoop) and the worker side
+ * (MpelWorker).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "mpel-frame-private.h"
+
+G_BEGIN_DECLS
+
+typedef struct _MpelConnection MpelConnection;
+
+/* Called for every decoded frame. Return FALSE to stop the batch, as after
+ * mpel_connection_fail() or mpel_connection_close(); on a connection still
+ * open, the frames already received then wait for the next dispatch. */
+typedef gboolean (*MpelConnectionFrameFunc)  (MpelConnection *conn,
+                                              MpelFrame      *frame,
+                                              gpointer        user_data);
+/* Called once when the peer hangs up (error == NULL) or the connection
+ * fails (protocol or I/O error). Not called after mpel_connection_close(). */
+typedef void     (*MpelConnectionClosedFunc) (MpelConnection *conn,
+                                              const GError   *error,
+                                              gpointer        user_data);
+
+MpelConnection *mpel_connection_new            (int                       fd,
+                                                GMainContext             *context,
+                                                MpelConnectionFrameFunc   frame_func,
+                                                MpelConnectionClosedFunc  closed_func,
+                                                gpointer                  user_data);
+MpelConnection *mpel_connection_ref            (MpelConnection           *conn);
+void            mpel_connection_unref          (MpelConnection           *conn);
+void            mpel_connection_set_budget     (MpelConnection           *conn,
+                                                gint64                    budget_usec);
+void            mpel_connection_set_spin       (MpelConnection           *conn,
+                                                gint64                    spin_usec,
+                                                gboolean                (*want_spin) (MpelConnection *conn,
+                                                                                      gpointer        user_data));
+gboolean        mpel_connection_send           (MpelConnection           *conn,
+                                                guint8                    kind,
+                                                guint32                   flags,
+                                                guint64                   id,
+                                                const char               *name,
+                                                GVariant                 *body,
+                                                GVariant                 *meta,
+                                                GError                  **error);
+void            mpel_connection_drain          (MpelConnection           *conn);
+gboolean        mpel_connection_flush_sync     (MpelConnection           *conn,
+                                                GError                  **error);
+void            mpel_connection_fail           (MpelConnection           *conn,
+                                                GError                   *error);
+void            mpel_connection_close          (MpelConnection           *conn);
+gboolean        mpel_connection_is_closed      (MpelConnection           *conn);
+gsize           mpel_connection_get_n_queued   (MpelConnection           *conn);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpelConnection, mpel_connection_unref)
+
+G_END_DECLS

@@ -1,0 +1,107 @@
+/* mpel-frame-private.h: protocol v1 frame kinds, flags and limits, and the
+ * envelope codec, shared by both ends.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define MPEL_PROTOCOL_VERSION        1
+#define MPEL_FRAME_HEADER_SIZE       8
+
+/* Inline frames larger than this are a protocol error. */
+#define MPEL_DEFAULT_MAX_FRAME       (16u * 1024u * 1024u)
+/* Payloads larger than this travel in a sealed memfd. */
+#define MPEL_DEFAULT_MEMFD_THRESHOLD (512u * 1024u)
+/* Messages (memfd payloads) larger than this are refused. */
+#define MPEL_DEFAULT_MAX_MESSAGE     ((gsize) 1 << 30)
+/* Received fds waiting for their frame. */
+#define MPEL_MAX_QUEUED_FDS          64
+
+#define MPEL_ALIGN8(n)               (((n) + 7) & ~(gsize) 7)
+
+typedef enum
+{
+  MPEL_FRAME_HELLO  = 1,
+  MPEL_FRAME_CALL   = 2,
+  MPEL_FRAME_RETURN = 3,
+  MPEL_FRAME_ERROR  = 4,
+  MPEL_FRAME_ITEM   = 5,
+  MPEL_FRAME_CANCEL = 6,
+  MPEL_FRAME_NOTIFY = 7,
+  MPEL_FRAME_STOP   = 8,
+} MpelFrameKind;
+
+typedef enum
+{
+  MPEL_FRAME_FLAGS_NONE     = 0,
+  MPEL_FRAME_FLAGS_NO_REPLY = 1 << 0,
+  MPEL_FRAME_FLAGS_NO_VALUE = 1 << 1,
+} MpelFrameFlags;
+
+typedef struct
+{
+  guint8      kind;
+  guint32     flags;
+  guint64     id;
+  const char *name;   /* points into payload; valid while the frame is */
+  GVariant   *body;   /* nullable */
+  GVariant   *meta;   /* nullable: an empty a{sv} is NULL */
+  GBytes     *payload;
+} MpelFrame;
+
+/* Where each part of one envelope goes, computed once for the values it
+ * carries: the connection sizes a frame with it, then writes the frame
+ * where it belongs (its write buffer or a shared buffer). */
+typedef struct
+{
+  const char *name;        /* never NULL */
+  GVariant   *body;        /* never NULL */
+  GVariant   *meta;        /* nullable */
+  const char *body_type;
+  gsize       body_type_len;
+  gsize       e1, a2, body_size, e2, a3, meta_size, e3, w, total;
+} MpelEnvelopeLayout;
+
+const char *mpel_frame_kind_to_string    (guint8                    kind);
+
+gsize       mpel_envelope_size           (const char               *name,
+                                          GVariant                 *body,
+                                          GVariant                 *meta);
+void        mpel_envelope_write          (guint8                   *dest,
+                                          gsize                     size,
+                                          guint8                    kind,
+                                          guint32                   flags,
+                                          guint64                   id,
+                                          const char               *name,
+                                          GVariant                 *body,
+                                          GVariant                 *meta);
+gboolean    mpel_envelope_parse          (GBytes                   *payload,
+                                          MpelFrame                *frame,
+                                          GError                  **error);
+void        mpel_frame_clear             (MpelFrame                *frame);
+
+/* @name and @body may be NULL; the layout refers to them (or to the
+ * values that stand for them) and is valid while they are. */
+void        _mpel_envelope_layout        (MpelEnvelopeLayout       *layout,
+                                          const char               *name,
+                                          GVariant                 *body,
+                                          GVariant                 *meta);
+void        _mpel_envelope_write_layout  (guint8                   *dest,
+                                          const MpelEnvelopeLayout *layout,
+                                          guint8                    kind,
+                                          guint32                   flags,
+                                          guint64                   id);
+
+GVariant   *mpel_error_to_variant        (const GError             *error);
+GError     *mpel_error_from_variant      (GVariant                 *body);
+
+/* Sets a protocol error ("Protocol error: @what") and returns FALSE. */
+gboolean    _mpel_protocol_error         (GError                  **error,
+                                          const char               *what);
+
+G_END_DECLS

@@ -1,0 +1,200 @@
+/* test-frame.c: the envelope codec and errors across the wire
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "mpel-test-util.h"
+#include "mpel-frame-private.h"
+
+static GVariant *
+make_meta (guint n)
+{
+  GVariantDict dict;
+
+  if (n == 0)
+    return NULL;
+
+  g_variant_dict_init (&dict, NULL);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("key%u", i);
+      g_variant_dict_insert (&dict, key, "u", i);
+    }
+  return g_variant_ref_sink (g_variant_dict_end (&dict));
+}
+
+static GBytes *
+aligned_bytes (const void *data,
+               gsize       size)
+{
+  /* g_malloc () memory is aligned enough for GVariant. */
+  return g_bytes_new (data, size);
+}
+
+/* The hand-written encoder must produce exactly what GLib's serialiser
+ * produces, across the framing-offset size boundaries. */
+static void
+test_envelope_matches_glib (void)
+{
+  const gsize name_lengths[] = { 0, 1, 7, 8, 200, 300 };
+  const gsize body_lengths[] = { 0, 1, 4, 100, 240, 250, 260, 65000, 65530, 65600, 300000 };
+
+  for (guint n = 0; n < G_N_ELEMENTS (name_lengths); n++)
+    for (guint b = 0; b < G_N_ELEMENTS (body_lengths); b++)
+      for (guint m = 0; m < 3; m++)
+        {
+          g_autofree char *name = g_strnfill (name_lengths[n], 'n');
+          g_autofree guint8 *blob = g_malloc0 (body_lengths[b] + 1);
+          g_autoptr(GVariant) body = NULL;
+          g_autoptr(GVariant) meta = make_meta (m * 2);
+          g_autoptr(GVariant) expected = NULL;
+          g_autofree guint8 *mine = NULL;
+          gsize size;
+
+          for (gsize i = 0; i < body_lengths[b]; i++)
+            blob[i] = i * 31;
+          body = g_variant_ref_sink (g_variant_new ("(s@ay)", "arg",
+                                                    g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, blob,
+                                                                               body_lengths[b], 1)));
+          expected = g_variant_ref_sink (g_variant_new ("(yutsv@a{sv})",
+                                                        (guint8) MPEL_FRAME_CALL,
+                                                        (guint32) 0xdeadbeef,
+                                                        (guint64) G_GUINT64_CONSTANT (0x0102030405060708),
+                                                        name, body,
+                                                        meta ? meta : g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0)));
+
+          size = mpel_envelope_size (name, body, meta);
+          g_assert_cmpuint (size, ==, g_variant_get_size (expected));
+          mine = g_malloc (size);
+          mpel_envelope_write (mine, size, MPEL_FRAME_CALL, 0xdeadbeef,
+                               G_GUINT64_CONSTANT (0x0102030405060708), name, body, meta);
+          g_assert_cmpmem (mine, size, g_variant_get_data (expected), size);
+        }
+}
+
+static void
+test_envelope_round_trip (void)
+{
+  g_autoptr(GVariant) body = g_variant_ref_sink (g_variant_new ("(ii)", 3, 4));
+  g_autoptr(GVariant) meta = make_meta (3);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint8 *buf = NULL;
+  MpelFrame frame;
+  gsize size;
+
+  size = mpel_envelope_size ("add_vals", body, meta);
+  buf = g_malloc (size);
+  mpel_envelope_write (buf, size, MPEL_FRAME_CALL, 1, 42, "add_vals", body, meta);
+  bytes = aligned_bytes (buf, size);
+
+  g_assert_true (mpel_envelope_parse (bytes, &frame, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (frame.kind, ==, MPEL_FRAME_CALL);
+  g_assert_cmpuint (frame.flags, ==, 1);
+  g_assert_cmpuint (frame.id, ==, 42);
+  g_assert_cmpstr (frame.name, ==, "add_vals");
+  g_assert_true (g_variant_equal (frame.body, body));
+  g_assert_true (g_variant_equal (frame.meta, meta));
+  mpel_frame_clear (&frame);
+
+  /* No body and no meta. */
+  g_clear_pointer (&buf, g_free);
+  g_clear_pointer (&bytes, g_bytes_unref);
+  size = mpel_envelope_size (NULL, NULL, NULL);
+  buf = g_malloc (size);
+  mpel_envelope_write (buf, size, MPEL_FRAME_STOP, 0, 0, NULL, NULL, NULL);
+  bytes = aligned_bytes (buf, size);
+  g_assert_true (mpel_envelope_parse (bytes, &frame, &error));
+  g_assert_cmpuint (frame.kind, ==, MPEL_FRAME_STOP);
+  g_assert_cmpstr (frame.name, ==, "");
+  g_assert_null (frame.meta);
+  g_assert_cmpstr (g_variant_get_type_string (frame.body), ==, "()");
+  mpel_frame_clear (&frame);
+}
+
+/* Random damage to valid envelopes is either parsed or refused with a
+ * protocol error; never a crash, never another kind of error. */
+static void
+test_envelope_mutations (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20261123);
+  g_autoptr(GVariant) body = g_variant_ref_sink (g_variant_new ("(sia{sv}ay)", "hello", 7, NULL, NULL));
+  g_autoptr(GVariant) meta = make_meta (2);
+  gsize size = mpel_envelope_size ("target", body, meta);
+  g_autofree guint8 *good = g_malloc (size);
+  guint n_ok = 0, n_refused = 0;
+
+  mpel_envelope_write (good, size, MPEL_FRAME_RETURN, 0, 9, "target", body, meta);
+
+  for (guint i = 0; i < 20000; i++)
+    {
+      g_autofree guint8 *bad = g_memdup2 (good, size);
+      g_autoptr(GBytes) bytes = NULL;
+      g_autoptr(GError) error = NULL;
+      gsize bad_size = size;
+      guint n_flips = g_rand_int_range (rand, 1, 6);
+      MpelFrame frame;
+
+      for (guint f = 0; f < n_flips; f++)
+        bad[g_rand_int_range (rand, 0, size)] = g_rand_int_range (rand, 0, 256);
+      if (g_rand_boolean (rand))
+        bad_size = g_rand_int_range (rand, 0, size + 1);
+
+      bytes = aligned_bytes (bad, bad_size);
+      if (mpel_envelope_parse (bytes, &frame, &error))
+        {
+          /* Whatever parsed must be usable. */
+          g_autofree char *printed = g_variant_print (frame.body, TRUE);
+
+          g_assert_nonnull (printed);
+          if (frame.meta != NULL)
+            {
+              g_autoptr(GVariant) key0 = g_variant_lookup_value (frame.meta, "key0", NULL);
+              (void) key0;
+            }
+          mpel_frame_clear (&frame);
+          n_ok++;
+        }
+      else
+        {
+          g_assert_error (error, MPEL_ERROR, MPEL_ERROR_PROTOCOL);
+          n_refused++;
+        }
+    }
+
+  g_assert_cmpuint (n_ok + n_refused, ==, 20000);
+  g_assert_cmpuint (n_refused, >, 0);
+}
+
+static void
+test_error_round_trip (void)
+{
+  g_autoptr(GError) error = g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "gone");
+  g_autoptr(GVariant) body = g_variant_ref_sink (mpel_error_to_variant (error));
+  g_autoptr(GError) copy = mpel_error_from_variant (body);
+  g_autoptr(GVariant) wrong = g_variant_ref_sink (g_variant_new ("(s)", "x"));
+  g_autoptr(GError) protocol = mpel_error_from_variant (wrong);
+
+  g_assert_error (copy, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  g_assert_cmpstr (copy->message, ==, "gone");
+  g_assert_error (protocol, MPEL_ERROR, MPEL_ERROR_PROTOCOL);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/Mpel/Frame/envelope/matches-glib", test_envelope_matches_glib);
+  g_test_add_func ("/Mpel/Frame/envelope/round-trip", test_envelope_round_trip);
+  g_test_add_func ("/Mpel/Frame/envelope/mutations", test_envelope_mutations);
+  g_test_add_func ("/Mpel/Frame/error/round-trip", test_error_round_trip);
+
+  return g_test_run ();
+}
