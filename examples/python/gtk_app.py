@@ -45,15 +45,15 @@ class PrimesWindow(Gtk.ApplicationWindow):
 
     def on_start(self, _button):
         self.event = self.loop.submit('count_primes', 2_000_000, steps=50)
-        self.event.connect('item', self.on_progress)
+        self.event.connect_items(self.on_progress)
         self.event.connect('finished', self.on_finished)
         self.progress.set_fraction(0)
         self.status.set_text('Counting…')
         self.start_button.set_sensitive(False)
         self.cancel_button.set_sensitive(True)
 
-    def on_progress(self, _event, item):
-        self.progress.set_fraction(Mpel.unpack(item))   # a float from the generator
+    def on_progress(self, _event, done):
+        self.progress.set_fraction(done)   # a float from the generator
 
     def on_finished(self, event):
         try:

@@ -10,6 +10,7 @@
 # awaited thing has happened, with a deadline that fails the test.
 
 import asyncio
+import json
 import os
 import sys
 import traceback
@@ -77,6 +78,21 @@ def test_value_types_on_the_wire():
                              GLib.Variant('i', 3)))
     assert got == ['b', 'x', 't', 'd', 's', 'ay', 'ay', 'mv', 'ax', 'av', 'av', '(xs)',
                    'a{sv}', 'i'], got
+
+
+def test_value_types_shared_with_gjs():
+    """The rows of tests/value-types.json, which test-plain.js checks too:
+    one mapping for both languages."""
+    with open(os.path.join(HERE, '..', 'value-types.json'), encoding='utf-8') as table:
+        rows = [row for row in json.load(table) if len(row) == 2]
+    assert len(rows) > 20, rows
+    wrong = [(value, Mpel.pack(value).get_type_string(), expected) for value, expected in rows
+             if Mpel.pack(value).get_type_string() != expected]
+    assert not wrong, wrong
+    # Python's own values follow the same rule.
+    for value, expected in [((1, 'a'), '(xs)'), ([(1, 'a'), (2, 'b')], 'a(xs)'), ([b'x', b'y'], 'aay'),
+                            ([2**64 - 1, 1], 'av'), ([b'x', None], 'av')]:
+        assert Mpel.pack(value).get_type_string() == expected, (value, expected)
 
 
 def test_variant_tuple_is_the_exact_arguments():
@@ -196,6 +212,67 @@ def test_generator_streams_items_then_result():
     event.connect('item', lambda _event, item: items.append(Mpel.unpack(item)))
     assert result(event) == 3
     assert items == ['t0', 't1', 't2'], items
+
+
+def test_connect_items_gives_plain_values():
+    loop = shared_loop()
+    items, everywhere, raw = [], [], []
+    event = loop.submit('count', 3, tag='p')
+
+    def on_item(_event, value, tag):
+        items.append((tag, value))
+
+    def on_any_item(_loop, _event, value):
+        everywhere.append(value)
+
+    event.connect_items(on_item, 'mine')
+    event.connect('item', lambda _event, item: raw.append(item))
+    loop.connect_items(on_any_item, target='count')
+    assert result(event) == 3
+    assert items == [('mine', 'p0'), ('mine', 'p1'), ('mine', 'p2')], items
+    assert everywhere[-3:] == ['p0', 'p1', 'p2'], everywhere
+    # The signal itself keeps giving the GLib.Variant.
+    assert all(isinstance(item, GLib.Variant) for item in raw), raw
+    # The callback identifies the handler, as for connect().
+    assert loop.disconnect_by_func(on_any_item) == 1
+    assert result(loop.submit('count', 1, tag='q')) == 1
+    assert 'q0' not in everywhere, everywhere
+
+
+def test_waiting_inside_a_handler_raises():
+    """The loop reads no answer while a handler of its signals runs, so a
+    wait there would never end: it raises RuntimeError at once."""
+    loop = Mpel.Loop.for_python_script('plain_worker.py')
+    slow = loop.submit('async_sleep_forever')
+    seen = []
+
+    def try_waits(where):
+        for name, wait in (('result', lambda: slow.result(timeout=DEADLINE_S)),
+                           ('wait', lambda: loop.wait(None))):
+            try:
+                wait()
+            except RuntimeError as exc:
+                assert 'inside a handler' in str(exc), str(exc)
+                seen.append((where, name))
+
+    def on_output(_loop, event):
+        try_waits('output')
+        seen.append(('output', event.result()))   # a finished event is fine
+        return False
+
+    loop.connect('output', on_output)
+    event = loop.submit('add_vals', 1)
+    event.connect('finished', lambda _event: try_waits('finished'))
+    event.connect_items(lambda *_args: None)
+    assert result(event) == 2
+    assert sorted(seen, key=str) == sorted([('output', 'result'), ('output', 'wait'), ('output', 2),
+                                            ('finished', 'result'), ('finished', 'wait')], key=str), seen
+    assert not slow.done()
+    # Outside handlers the same calls wait as before.
+    slow.cancel()
+    assert loop.wait(None) is True
+    with loop:
+        pass
 
 
 def test_generators_interleave():
@@ -413,6 +490,7 @@ def test_start_async():
 TESTS = [
     test_values_round_trip,
     test_value_types_on_the_wire,
+    test_value_types_shared_with_gjs,
     test_variant_tuple_is_the_exact_arguments,
     test_refused_values,
     test_bytes_8mib_round_trip,
@@ -423,6 +501,8 @@ TESTS = [
     test_remote_glib_error_keeps_domain_and_code,
     test_c_worker_error_has_no_details,
     test_generator_streams_items_then_result,
+    test_connect_items_gives_plain_values,
+    test_waiting_inside_a_handler_raises,
     test_generators_interleave,
     test_generator_error_after_items,
     test_cancel_reaches_generator,

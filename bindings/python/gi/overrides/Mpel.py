@@ -24,6 +24,7 @@ import contextvars
 import inspect
 import os
 import sys
+import threading
 import traceback
 
 from gi.repository import GLib, GObject, Gio
@@ -286,6 +287,81 @@ async def _gio_await(start, finish, cancellable=None):
 __all__ += ['install_asyncio', 'asyncio_run']
 
 
+# Signal handlers ------------------------------------------------------------
+
+# How many handlers of mpel signals are running in this thread. The loop
+# does not read its workers' answers while it dispatches one of them, so a
+# blocking wait from inside a handler would wait for ever; mpel_loop_wait()
+# refuses it in C, and the Python layer refuses it with an exception.
+_handlers = threading.local()
+
+
+def _in_handler():
+    return getattr(_handlers, 'depth', 0) > 0
+
+
+class _Handler:
+    """A signal handler of a Loop or Event, counted while it runs.
+
+    It compares equal to the function it wraps, so that disconnect_by_func()
+    and handler_block_by_func() find it. With item set, the argument at that
+    index (a streamed item) is unpacked to a plain value first.
+    """
+
+    __slots__ = ('function', 'item')
+
+    def __init__(self, function, item=None):
+        if not callable(function):
+            raise TypeError('a signal handler must be callable, not %r' % (function,))
+        self.function = function
+        self.item = item
+
+    def __call__(self, *args):
+        if self.item is not None:
+            args = args[:self.item] + (unpack(args[self.item]),) + args[self.item + 1:]
+        _handlers.depth = getattr(_handlers, 'depth', 0) + 1
+        try:
+            return self.function(*args)
+        finally:
+            _handlers.depth -= 1
+
+    def __eq__(self, other):
+        if isinstance(other, _Handler):
+            other = other.function
+        return self.function == other
+
+    def __hash__(self):
+        return hash(self.function)
+
+
+class _GuardedSignals:
+    """connect() and its variants for the classes whose signals mpel emits
+    while it dispatches: handlers are counted while they run."""
+
+    def connect(self, detailed_signal, handler, *args):
+        return GObject.Object.connect(self, detailed_signal, _Handler(handler), *args)
+
+    def connect_after(self, detailed_signal, handler, *args):
+        return GObject.Object.connect_after(self, detailed_signal, _Handler(handler), *args)
+
+    def connect_object(self, detailed_signal, handler, obj, *args):
+        return GObject.Object.connect_object(self, detailed_signal, _Handler(handler), obj, *args)
+
+    def connect_object_after(self, detailed_signal, handler, obj, *args):
+        return GObject.Object.connect_object_after(self, detailed_signal, _Handler(handler), obj, *args)
+
+    def connect_data(self, detailed_signal, handler, *data, **kwargs):
+        return GObject.Object.connect_data(self, detailed_signal, _Handler(handler), *data, **kwargs)
+
+
+def _refuse_wait_in_handler(what):
+    if _in_handler():
+        raise RuntimeError(
+            'mpel: %s cannot wait inside a handler of an mpel signal: the loop reads '
+            'no answer from its workers until the handler returns, so it would wait for '
+            'ever. Connect to "finished" (or connect_items()), or await the event.' % what)
+
+
 # The app side ---------------------------------------------------------------
 
 class Options:
@@ -345,7 +421,7 @@ def _new_event(target, args, kwargs, options):
 _c_start_async = getattr(Mpel.Loop, 'start_async', None)
 
 
-class Loop(Mpel.Loop):
+class Loop(_GuardedSignals, Mpel.Loop):
     @classmethod
     def for_python_script(cls, path, *args, **properties):
         """A loop whose workers run the Python script path with this
@@ -395,6 +471,21 @@ class Loop(Mpel.Loop):
             """Starts the workers (synchronously: this mpel has no
             mpel_loop_start_async); raises GLib.Error if one cannot start."""
             return self.start()
+
+    def wait(self, cancellable=None):
+        """Runs the main context until no event is pending (mpel_loop_wait).
+        Raises RuntimeError inside a handler of an mpel signal, where it
+        would wait for ever."""
+        _refuse_wait_in_handler('loop.wait()')
+        return Mpel.Loop.wait(self, cancellable)
+
+    def connect_items(self, callback, *user_data, target=None):
+        """Calls callback(loop, event, value, *user_data) for every item any
+        event streams (of target's events only, if given), with the item as
+        a plain value. Returns the handler id; disconnect_by_func(callback)
+        works too."""
+        signal = 'item' if target is None else 'item::' + target
+        return GObject.Object.connect(self, signal, _Handler(callback, item=2), *user_data)
 
     async def wait_until_done(self):
         """Awaits the end of every pending event (mpel_loop_wait_async)."""
@@ -451,7 +542,7 @@ Loop = override(Loop)
 __all__ += ['Loop', 'Options']
 
 
-class Event(Mpel.Event):
+class Event(_GuardedSignals, Mpel.Event):
     def _outcome(self):
         if self.get_state() == Mpel.EventState.DONE:
             return unpack(self.get_result())
@@ -464,8 +555,11 @@ class Event(Mpel.Event):
     def result(self, timeout=None):
         """The plain result; raises the event's error. If the event has not
         ended, runs the thread-default main context until it has, or until
-        timeout seconds passed (then raises TimeoutError)."""
+        timeout seconds passed (then raises TimeoutError). Inside a handler
+        of an mpel signal, where that wait would never end, an unfinished
+        event raises RuntimeError instead."""
         if not self.is_finished():
+            _refuse_wait_in_handler('event.result() on an unfinished event')
             context = GLib.MainContext.ref_thread_default()
             expired = []
             source = None
@@ -482,6 +576,13 @@ class Event(Mpel.Event):
             if not self.is_finished():
                 raise TimeoutError('%s has not ended after %s s' % (self.get_target(), timeout))
         return self._outcome()
+
+    def connect_items(self, callback, *user_data):
+        """Calls callback(event, value, *user_data) for every item the event
+        streams, with the item as a plain value (the item signal gives the
+        GLib.Variant). Returns the handler id; disconnect_by_func(callback)
+        works too."""
+        return GObject.Object.connect(self, 'item', _Handler(callback, item=1), *user_data)
 
     def __await__(self):
         return self._wait().__await__()
