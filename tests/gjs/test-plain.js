@@ -44,11 +44,26 @@ test('values take the documented GVariant types', async () => {
     const loop = gjsLoop();
     const type = await loop.call('types', true, 1, 1.5, 's', null, new Uint8Array(2),
         new GLib.Bytes([1]), [1], {a: 1}, new GLib.Variant('u', 7));
-    assertEqual(type, '(bxdsmvayayava{sv}u)', 'args type');
+    assertEqual(type, '(bxdsmvayayaxa{sv}u)', 'args type');
     // A C handler that wants exact types gets them from GLib.Variant.
     const c = testModuleLoop();
     assertEqual(await c.call('add_vals', new GLib.Variant('i', 3), new GLib.Variant('i', 4)), 7, 'add_vals(3, 4)');
     await Promise.all([stopLoop(loop), stopLoop(c)]);
+});
+
+test('values take the types of the table shared with Python', async () => {
+    const here = GLib.path_get_dirname(import.meta.url.replace(/^file:\/\//, ''));
+    const [, contents] = GLib.file_get_contents(GLib.build_filenamev([here, '..', 'value-types.json']));
+    const rows = JSON.parse(new TextDecoder().decode(contents)).filter(row => row.length === 2);
+    assert(rows.length > 20, `the table has its rows: ${rows.length}`);
+    const wrong = rows.map(([value, type]) => [value, Mpel.toVariant(value).get_type_string(), type])
+        .filter(([, got, type]) => got !== type);
+    assertEqual(wrong, [], 'values whose type differs from the table');
+    // JavaScript's own values follow the same rule.
+    assertEqual(Mpel.toVariant([new Uint8Array([1]), new GLib.Bytes([2])]).get_type_string(), 'aay', 'bytes');
+    assertEqual(Mpel.toVariant([undefined, null]).get_type_string(), 'amv', 'undefined and null');
+    assertEqual(Mpel.toVariant([1, 2n]).get_type_string(), 'ax', 'a Number and a BigInt');
+    await null;
 });
 
 test('what cannot be sent throws a TypeError naming it', async () => {
@@ -128,6 +143,37 @@ test('a throwing handler ends its event at once with the message', async () => {
     }, 'throws_string');
     // The worker goes on.
     assertEqual(await loop.call('add', 1, 2), 3, 'add after the failure');
+    await stopLoop(loop);
+});
+
+test('a thrown error carries its type and stack to the app', async () => {
+    const loop = gjsLoop();
+    await assertRejects(loop.call('throws'), e => {
+        isEventError(e, Mpel.Error, Mpel.Error.FAILED);
+        assertEqual(e.remoteType, 'TypeError', 'remoteType');
+        assert(e.remoteTraceback?.includes('worker.js:'), `the stack names the worker: ${e.remoteTraceback}`);
+    }, 'throws');
+    // submit() and items() give the same error.
+    await assertRejects(loop.submit('not_ready').wait(), e => {
+        assertEqual(e.remoteType, 'NotReady', 'a subclass of Error keeps its class name');
+        assertEqual(e.message, 'not_ready threw NotReady: later', 'message');
+    }, 'not_ready');
+    await assertRejects((async () => {
+        for await (const _item of loop.submit('count_then_fail', [1]).items())
+            ;
+    })(), e => assertEqual(e.remoteType, 'Error', 'remoteType from items()'), 'count_then_fail');
+    await assertRejects(loop.call('throws_gerror', '/x'), e => {
+        assertEqual(e.remoteType, 'GLib.Error', 'a GLib.Error');
+        assert(e.matches(Gio.IOErrorEnum, Gio.IOErrorEnum.NOT_FOUND), 'keeps its domain and code');
+    }, 'throws_gerror');
+    await assertRejects(loop.call('throws_string'), e => {
+        assertEqual([e.remoteType, e.remoteTraceback], [null, null], 'a thrown string has no type');
+    }, 'throws_string');
+    // An error of mpel's own has no remote details.
+    await assertRejects(loop.call('no_such_target'), e => {
+        isEventError(e, Mpel.Error, Mpel.Error.UNKNOWN_TARGET);
+        assertEqual([e.remoteType, e.remoteTraceback], [null, null], 'no details');
+    }, 'no_such_target');
     await stopLoop(loop);
 });
 
@@ -268,6 +314,23 @@ test('cancelling stops an endless stream in the worker', async () => {
     assertEqual(seen.slice(0, 11), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'the first items');
     // The worker stopped streaming: it answers the next event.
     assertEqual(await loop.call('add', 2, 2), 4, 'add after the cancelled stream');
+    await stopLoop(loop);
+});
+
+test('connectItems gives plain values', async () => {
+    const loop = gjsLoop();
+    const mine = [], all = [], raw = [];
+    const event = loop.submit('count_async', [2]);
+    event.connectItems((source, value) => mine.push([source === event, value]));
+    event.connect('item', (_event, item) => raw.push(item));
+    const id = loop.connectItems((_loop, _event, value) => all.push(value), 'count_async');
+    await event.wait();
+    assertEqual(mine, [[true, {i: 0, square: 0}], [true, {i: 1, square: 1}]], 'the event\'s items');
+    assertEqual(all, [{i: 0, square: 0}, {i: 1, square: 1}], 'the loop\'s items');
+    assert(raw.every(item => item instanceof GLib.Variant), 'the signal keeps the GLib.Variant');
+    loop.disconnect(id);
+    await loop.submit('count_async', [1]).wait();
+    assertEqual(all.length, 2, 'disconnected');
     await stopLoop(loop);
 });
 

@@ -41,6 +41,10 @@ worker.handler('throws_string', () => {
     throw 'a bare string';
 });
 worker.handler('unsendable', () => new Date(0));
+class NotReady extends Error {}
+worker.handler('not_ready', () => {
+    throw new NotReady('later');
+});
 
 // The GVariant type of the arguments, as the app's conversion made them.
 worker.add_handler('types', invocation => new GLib.Variant('s', invocation.get_args().get_type_string()));

@@ -82,13 +82,25 @@ function toVariant(value) {
         if (value instanceof ArrayBuffer)
             return bytesVariant(new GLib.Bytes(new Uint8Array(value)));
         if (Array.isArray(value))
-            return new GLib.Variant('av', value.map(toVariant));
+            return arrayVariant(value.map(toVariant));
         if (isPlainObject(value))
             return dictVariant(value);
         break;
     }
     throw new TypeError(`mpel cannot send ${describe(value)}: use a boolean, number, string, ` +
         'Uint8Array, GLib.Bytes, null, array, plain object or GLib.Variant');
+}
+
+// An array of its items' type when they all have the same one, so that a C
+// handler reads [1, 2] as `ax` with g_variant_get(); `av` when they differ
+// or there are none, so that every array has a type.
+function arrayVariant(items) {
+    if (items.length > 0) {
+        const type = items[0].get_type_string();
+        if (items.every(item => item.get_type_string() === type))
+            return GLib.Variant.new_array(new GLib.VariantType(type), items);
+    }
+    return new GLib.Variant('av', items);
 }
 
 function dictVariant(object) {
@@ -148,15 +160,21 @@ function children(variant) {
 /**
  * A failed event, as a JS Error. The GLib.Error that ended the event is its
  * `cause`; `domain` and `code` are that error's, and `matches()` works as on
- * a GLib.Error.
+ * a GLib.Error. When a handler in the worker threw (in any language that
+ * sends the details), `remoteType` is the name of what it threw (`KeyError`,
+ * `TypeError`, `GLib.Error`) and `remoteTraceback` where, as text in the
+ * worker's language; both are null otherwise.
  */
 class EventError extends Error {
-    constructor(error, target) {
+    constructor(error, target, details = null) {
         super(error.message, {cause: error});
         this.name = 'Mpel.EventError';
         this.domain = error.domain;
         this.code = error.code;
         this.target = target;
+        const remote = details ? fromVariant(details) : {};
+        this.remoteType = typeof remote.type === 'string' ? remote.type : null;
+        this.remoteTraceback = typeof remote.traceback === 'string' ? remote.traceback : null;
     }
 
     matches(domain, code) {
@@ -164,9 +182,9 @@ class EventError extends Error {
     }
 }
 
-function toEventError(error, target) {
+function toEventError(error, target, event = null) {
     if (error instanceof GLib.Error)
-        return new EventError(error, target);
+        return new EventError(error, target, event?.get_error_details() ?? null);
     return error;
 }
 
@@ -276,10 +294,12 @@ function applyAppOverrides() {
      *   an Mpel.EventError
      */
     Mpel.Loop.prototype.call = async function (target, ...args) {
+        // An event rather than call_async(), for the error's details.
+        const event = Mpel.Event.new(target, argsVariant(args));
         try {
-            return fromVariant(await this.call_async(target, argsVariant(args), null));
+            return fromVariant(await this.push_async(event, null));
         } catch (e) {
-            throw toEventError(e, target);
+            throw toEventError(e, target, event);
         }
     };
 
@@ -296,12 +316,35 @@ function applyAppOverrides() {
         const state = new EventState(event);
         state.outcome = this.push_async(event, options.cancellable ?? null)
             .then(fromVariant, e => {
-                throw toEventError(e, target);
+                throw toEventError(e, target, event);
             });
         // Nobody needs to read the outcome: the output signal has it too.
         state.outcome.catch(() => {});
         event._mpelState = state;
         return event;
+    };
+
+    /**
+     * Calls callback(event, value) for every item the event streams, with
+     * the item as a plain value (the item signal gives the GLib.Variant).
+     * Works for any event, however it was sent.
+     *
+     * @returns {number} the handler id, for disconnect()
+     */
+    Mpel.Event.prototype.connectItems = function (callback) {
+        return this.connect('item', (event, item) => callback(event, fromVariant(item)));
+    };
+
+    /**
+     * Calls callback(loop, event, value) for every item any event of the
+     * loop streams (only target's events when target is given), with the
+     * item as a plain value.
+     *
+     * @returns {number} the handler id, for disconnect()
+     */
+    Mpel.Loop.prototype.connectItems = function (callback, target = null) {
+        return this.connect(target ? `item::${target}` : 'item',
+            (loop, event, item) => callback(loop, event, fromVariant(item)));
     };
 
     /**
@@ -348,15 +391,41 @@ async function* readItems(event, state) {
     }
     const error = event.get_error();
     if (error)
-        throw toEventError(error, event.get_target());
+        throw toEventError(error, event.get_target(), event);
 }
 
 // Worker side.
 
+// The name of what a handler threw: its `name`, or its class's for a
+// subclass of Error that kept the name `Error`.
+function typeName(e) {
+    if (e instanceof GLib.Error)
+        return 'GLib.Error';
+    if (e instanceof Error) {
+        if (e.name !== 'Error')
+            return e.name;
+        return e.constructor?.name || 'Error';
+    }
+    return null;
+}
+
 function describeException(e) {
     if (e instanceof Error)
-        return `${e.name}: ${e.message}`;
+        return `${typeName(e)}: ${e.message}`;
     return String(e);
+}
+
+// The ERROR frame's meta: `type` and `traceback` (the JS stack), for the
+// app's Mpel.EventError (remoteType, remoteTraceback) or Python's
+// Mpel.RemoteError (remote_type, remote_traceback).
+function errorDetails(e) {
+    const details = {};
+    const type = typeName(e);
+    if (type)
+        details.type = new GLib.Variant('s', type);
+    if (typeof e?.stack === 'string' && e.stack)
+        details.traceback = new GLib.Variant('s', e.stack);
+    return new GLib.Variant('a{sv}', details);
 }
 
 function answerWithException(invocation, e) {
@@ -369,11 +438,9 @@ function answerWithException(invocation, e) {
     }
     if (invocation.is_returned())
         return;
-    if (e instanceof GLib.Error)
-        invocation.return_gerror(e);
-    else
-        invocation.return_error_literal(Mpel.error_quark(), Mpel.Error.FAILED,
-            `${target} threw ${describeException(e)}`);
+    const error = e instanceof GLib.Error ? e
+        : new GLib.Error(Mpel.error_quark(), Mpel.Error.FAILED, `${target} threw ${describeException(e)}`);
+    invocation.return_error_details(error, errorDetails(e));
 }
 
 function isThenable(value) {
