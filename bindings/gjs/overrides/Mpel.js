@@ -12,11 +12,14 @@
 //   await loop.call('add', 2, 3)                  // 5, plain values both ways
 //   const event = loop.submit('scan', [dir], {cancellable, kwargs, timeout});
 //   for await (const item of event.items()) …     // streamed items
+//   event.connectItems((event, value) => …)       // streamed items, from a
+//                                                 // signal handler
 //   await event.wait()                            // the plain result
 //   await loop.start_async() / loop.wait_async() / loop.call_async(…)
 //                                                 // promises when no callback
 //   failures reject with Mpel.EventError (a JS Error keeping the GLib.Error's
-//   domain and code: error.matches(Gio.IOErrorEnum, Gio.IOErrorEnum.CANCELLED))
+//   domain and code: error.matches(Gio.IOErrorEnum, Gio.IOErrorEnum.CANCELLED),
+//   with remoteType and remoteTraceback when a worker's handler threw)
 //
 // Worker side:
 //   worker.handler('add', (a, b) => a + b);       // plain values; a Promise,
@@ -36,7 +39,8 @@ const {GLib, Gio} = imports.gi;
 
 let Mpel;
 
-// JS values to GVariant: the same mapping as the Python overrides.
+// JS values to GVariant: the same mapping as the Python overrides
+// (doc/values.md, checked against tests/value-types.json).
 function describe(value) {
     if (value === null)
         return 'null';

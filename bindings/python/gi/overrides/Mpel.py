@@ -15,7 +15,7 @@
 #   def add_vals(value, value2=1):
 #       return value + value2
 #
-# Values are converted by pack() and unpack(); see doc/python.md for the
+# Values are converted by pack() and unpack(); see doc/values.md for the
 # mapping. The Variant-level API (Mpel.Event.new, add_handler with an
 # invocation) stays for callers who want exact types.
 
