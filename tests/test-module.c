@@ -181,6 +181,13 @@ die (MpelInvocation *invocation,
     g_variant_get (mpel_invocation_get_args (invocation), "(i)", &sig);
   if (sig == 0)
     _exit (3);
+  /* The default action, not a sanitizer's handler, which would turn the
+   * signal into an abort or an exit status. */
+  {
+    struct sigaction action = { .sa_handler = SIG_DFL };
+
+    sigaction (sig, &action, NULL);
+  }
   kill (getpid (), sig);
   for (;;)
     pause ();
