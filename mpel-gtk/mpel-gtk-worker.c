@@ -270,7 +270,7 @@ paintable_changed (GdkPaintable *paintable,
  * @paintable: the paintable to serve
  *
  * Serves the frames of @target by drawing @paintable, through a
- * [class@Gtk.Snapshot] and [method@Gsk.RenderNode.draw] with cairo: no
+ * `GtkSnapshot` and [method@Gsk.RenderNode.draw] with cairo: no
  * display is needed, though nodes that only a GPU renderer draws (shaders,
  * for one) come out blank. A size of 0 asked by the app means the
  * paintable's intrinsic size, or %MPEL_GTK_DEFAULT_SIZE.

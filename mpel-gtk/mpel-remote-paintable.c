@@ -647,6 +647,8 @@ mpel_remote_paintable_new (MpelLoop   *loop,
  * mpel_remote_paintable_get_loop:
  * @self: a #MpelRemotePaintable
  *
+ * Gets [property@MpelGtk.RemotePaintable:loop].
+ *
  * Returns: (transfer none) (nullable): the loop whose workers render
  */
 MpelLoop *
@@ -661,6 +663,8 @@ mpel_remote_paintable_get_loop (MpelRemotePaintable *self)
  * mpel_remote_paintable_get_target:
  * @self: a #MpelRemotePaintable
  *
+ * Gets [property@MpelGtk.RemotePaintable:target].
+ *
  * Returns: (nullable): the target that renders the frames
  */
 const char *
@@ -674,6 +678,9 @@ mpel_remote_paintable_get_target (MpelRemotePaintable *self)
 /**
  * mpel_remote_paintable_get_args:
  * @self: a #MpelRemotePaintable
+ *
+ * Gets [property@MpelGtk.RemotePaintable:args], as it was set: the frame
+ * request carries it as an `a{sv}`.
  *
  * Returns: (transfer none) (nullable): what is rendered
  */
@@ -726,6 +733,8 @@ mpel_remote_paintable_set_args (MpelRemotePaintable *self,
  * mpel_remote_paintable_get_width:
  * @self: a #MpelRemotePaintable
  *
+ * Gets [property@MpelGtk.RemotePaintable:width].
+ *
  * Returns: the width asked for, in logical pixels; 0 for the renderer's own
  */
 int
@@ -762,6 +771,8 @@ mpel_remote_paintable_set_width (MpelRemotePaintable *self,
 /**
  * mpel_remote_paintable_get_height:
  * @self: a #MpelRemotePaintable
+ *
+ * Gets [property@MpelGtk.RemotePaintable:height].
  *
  * Returns: the height asked for, in logical pixels; 0 for the renderer's own
  */
@@ -800,6 +811,8 @@ mpel_remote_paintable_set_height (MpelRemotePaintable *self,
  * mpel_remote_paintable_get_scale_factor:
  * @self: a #MpelRemotePaintable
  *
+ * Gets [property@MpelGtk.RemotePaintable:scale-factor].
+ *
  * Returns: the scale factor of the frames asked for
  */
 double
@@ -836,6 +849,8 @@ mpel_remote_paintable_set_scale_factor (MpelRemotePaintable *self,
 /**
  * mpel_remote_paintable_get_watch:
  * @self: a #MpelRemotePaintable
+ *
+ * Gets [property@MpelGtk.RemotePaintable:watch].
  *
  * Returns: whether the paintable follows the worker's changes
  */
@@ -878,6 +893,8 @@ mpel_remote_paintable_set_watch (MpelRemotePaintable *self,
  * mpel_remote_paintable_get_error:
  * @self: a #MpelRemotePaintable
  *
+ * Gets [property@MpelGtk.RemotePaintable:error].
+ *
  * Returns: (nullable): why the latest frame failed, or %NULL
  */
 const GError *
@@ -891,6 +908,8 @@ mpel_remote_paintable_get_error (MpelRemotePaintable *self)
 /**
  * mpel_remote_paintable_get_n_frames:
  * @self: a #MpelRemotePaintable
+ *
+ * Gets [property@MpelGtk.RemotePaintable:n-frames].
  *
  * Returns: how many frames have arrived
  */
@@ -923,6 +942,8 @@ mpel_remote_paintable_get_texture (MpelRemotePaintable *self)
 /**
  * mpel_remote_paintable_is_busy:
  * @self: a #MpelRemotePaintable
+ *
+ * Tells whether a frame has been asked for and has not arrived yet.
  *
  * Returns: whether a frame is in flight
  */
