@@ -146,6 +146,18 @@ changing_set (MpelInvocation *invocation,
   mpel_invocation_return_value (invocation, NULL);
 }
 
+/* notify (s): tells the watchers of a target that it changed. */
+static void
+notify (MpelInvocation *invocation,
+        gpointer        user_data)
+{
+  const char *target;
+
+  g_variant_get (mpel_invocation_get_args (invocation), "(&s)", &target);
+  mpel_gtk_worker_notify_changed (mpel_invocation_get_worker (invocation), target);
+  mpel_invocation_return_value (invocation, NULL);
+}
+
 /* Frames that break the rules, by args["mode"]; "ok" is a good 2×1 one. */
 static void
 hostile (MpelInvocation *invocation,
@@ -205,4 +217,5 @@ mpel_module_init (MpelWorker *worker)
   mpel_worker_add_handler (worker, "slow-stats", slow_stats, NULL, NULL);
   mpel_worker_add_handler (worker, "changing.set", changing_set, NULL, NULL);
   mpel_worker_add_handler (worker, "hostile", hostile, NULL, NULL);
+  mpel_worker_add_handler (worker, "notify", notify, NULL, NULL);
 }

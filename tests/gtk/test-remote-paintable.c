@@ -475,6 +475,40 @@ test_watch (void)
   close_loop (g_steal_pointer (&loop));
 }
 
+/* A watch lost with its worker comes back after the next good frame. */
+static void
+test_watch_after_crash (void)
+{
+  g_autoptr(MpelLoop) loop = make_loop ();
+  g_autoptr(GVariant) reply = NULL;
+  MpelRemotePaintable *paintable;
+
+  paintable = g_object_new (MPEL_TYPE_REMOTE_PAINTABLE,
+                            "loop", loop,
+                            "target", "crash",
+                            "args", flag_args (NULL),
+                            "watch", TRUE,
+                            NULL);
+  wait_for_frames (paintable, 1);
+  reply = call (loop, "notify", g_variant_new ("(s)", "crash"));
+  wait_for_frames (paintable, 2);
+
+  mpel_remote_paintable_set_args (paintable, flag_args ("crash"));
+  wait_until (has_error, paintable, "the crash");
+  g_assert_error (mpel_remote_paintable_get_error (paintable), MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED);
+
+  /* The new worker draws, and the paintable watches it again. */
+  mpel_remote_paintable_set_args (paintable, flag_args (NULL));
+  wait_for_frames (paintable, 3);
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (loop, "notify", g_variant_new ("(s)", "crash"));
+  wait_for_frames (paintable, 4);
+  g_assert_no_error (mpel_remote_paintable_get_error (paintable));
+
+  g_assert_finalize_object (paintable);
+  close_loop (g_steal_pointer (&loop));
+}
+
 static void
 test_worker_paintable (void)
 {
@@ -537,6 +571,7 @@ main (int   argc,
   g_test_add_func ("/MpelGtk/RemotePaintable/crash", test_crash);
   g_test_add_func ("/MpelGtk/RemotePaintable/hostile", test_hostile);
   g_test_add_func ("/MpelGtk/RemotePaintable/watch", test_watch);
+  g_test_add_func ("/MpelGtk/RemotePaintable/watch-after-crash", test_watch_after_crash);
   g_test_add_func ("/MpelGtk/RemotePaintable/worker-paintable", test_worker_paintable);
   g_test_add_func ("/MpelGtk/RemotePaintable/dispose-in-flight", test_dispose_in_flight);
 
