@@ -27,9 +27,12 @@ typedef struct
   gulong                  size_id;
 } Renderer;
 
-/* A running `<target>.watch` invocation. */
+/* A running `<target>.watch` invocation. It holds the worker (through the
+ * invocation) while the worker holds it: it must leave its list as soon as
+ * it ends. */
 typedef struct
 {
+  GPtrArray      *watchers;  /* not owned: the list it is in */
   MpelInvocation *invocation;
   GCancellable   *cancellable;
   gulong          cancelled_id;
@@ -62,7 +65,6 @@ watcher_free (gpointer data)
   g_clear_signal_handler (&watcher->cancelled_id, watcher->cancellable);
   g_clear_object (&watcher->cancellable);
 
-  /* A watch ends when the app cancels it, or when the worker goes away. */
   if (!mpel_invocation_is_returned (watcher->invocation))
     mpel_invocation_return_value (watcher->invocation, g_variant_new ("()"));
   g_clear_object (&watcher->invocation);
@@ -77,27 +79,15 @@ watchers_quark (const char *target)
   return g_quark_from_string (key);
 }
 
-/* Drops the watchers the app has cancelled. */
-static void
-watchers_prune (GPtrArray *watchers)
-{
-  for (guint i = watchers->len; i > 0; i--)
-    {
-      Watcher *watcher = g_ptr_array_index (watchers, i - 1);
-
-      if (mpel_invocation_is_returned (watcher->invocation))
-        g_ptr_array_remove_index (watchers, i - 1);
-    }
-}
-
+/* The app cancelled the watch (or the worker is going away): answer, and
+ * leave the list, which frees the watcher and disconnects this handler
+ * (allowed during the emission; the cancellable keeps itself alive). */
 static void
 watcher_cancelled (GCancellable *cancellable,
                    Watcher      *watcher)
 {
-  /* Answer now; the watcher itself goes at the next prune (disconnecting
-   * from within the emission is not allowed). */
-  if (!mpel_invocation_is_returned (watcher->invocation))
-    mpel_invocation_return_value (watcher->invocation, g_variant_new ("()"));
+  mpel_invocation_return_value (watcher->invocation, g_variant_new ("()"));
+  g_ptr_array_remove_fast (watcher->watchers, watcher);
 }
 
 static void
@@ -116,9 +106,15 @@ watch_handle (MpelInvocation *invocation,
       watchers = g_ptr_array_new_with_free_func (watcher_free);
       g_object_set_qdata_full (G_OBJECT (worker), quark, watchers, (GDestroyNotify) g_ptr_array_unref);
     }
-  watchers_prune (watchers);
+  /* Cancelled before it ran: nothing to watch. */
+  if (g_cancellable_is_cancelled (mpel_invocation_get_cancellable (invocation)))
+    {
+      mpel_invocation_return_value (invocation, g_variant_new ("()"));
+      return;
+    }
 
   watcher = g_new0 (Watcher, 1);
+  watcher->watchers = watchers;
   watcher->invocation = g_object_ref (invocation);
   watcher->cancellable = g_object_ref (mpel_invocation_get_cancellable (invocation));
   watcher->cancelled_id = g_signal_connect (watcher->cancellable, "cancelled",
@@ -331,7 +327,6 @@ mpel_gtk_worker_notify_changed (MpelWorker *worker,
   if (watchers == NULL)
     return;
 
-  watchers_prune (watchers);
   for (guint i = 0; i < watchers->len; i++)
     {
       Watcher *watcher = g_ptr_array_index (watchers, i);

@@ -573,6 +573,10 @@ mpel_remote_paintable_class_init (MpelRemotePaintableClass *klass)
    * then keeps the streaming target `<target>.watch` running and asks for a
    * new frame for each item it yields. A worker that has no such target
    * sets [property@MpelGtk.RemotePaintable:error] once.
+   *
+   * The stream is an event in flight: [method@Mpel.Loop.stop] waits for
+   * it, so unset this property (or drop the paintable) before a graceful
+   * stop; [method@Mpel.Loop.close] ends it at once.
    */
   properties[PROP_WATCH] =
     g_param_spec_boolean ("watch", NULL, NULL,
