@@ -1,4 +1,5 @@
-/* demo-module.c: the worker side of mpel-demo, loaded with
+/* demo-module.c: the worker side of mpel-demo (prime counting and the
+ * Mandelbrot that the window shows), loaded with
  * `mpel-worker --module`.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -6,7 +7,7 @@
 
 #include "config.h"
 
-#include <mpel.h>
+#include <mpel-gtk.h>
 
 G_MODULE_EXPORT void mpel_module_init (MpelWorker *worker);
 
@@ -52,8 +53,82 @@ count_primes (MpelInvocation *invocation,
   mpel_invocation_return_value (invocation, g_variant_new_uint32 (count));
 }
 
+/* mandelbrot: the frames of the demo's MpelRemotePaintable. args: x and y
+ * (the centre of the view), zoom (1: 3 units from top to bottom). Drawn
+ * pixel by pixel into the frame's surface; points in the set are black. */
+#define MANDELBROT_MAX_ITER 256
+
+static guint32
+mandelbrot_colour (double cx,
+                   double cy)
+{
+  double zx = 0.0, zy = 0.0;
+  guint i;
+
+  for (i = 0; i < MANDELBROT_MAX_ITER && zx * zx + zy * zy <= 4.0; i++)
+    {
+      double t = zx * zx - zy * zy + cx;
+
+      zy = 2.0 * zx * zy + cy;
+      zx = t;
+    }
+
+  if (i == MANDELBROT_MAX_ITER)
+    return 0xff000000;
+
+  /* Opaque, so premultiplied and straight are the same. */
+  return 0xff000000
+         | (guint32) (MIN (255, i * 9) << 16)
+         | (guint32) (MIN (255, i * 3) << 8)
+         | (guint32) (MIN (255, 96 + i * 2));
+}
+
+static gboolean
+render_mandelbrot (cairo_t   *cr,
+                   int        width,
+                   int        height,
+                   GVariant  *args,
+                   gpointer   user_data,
+                   GError   **error)
+{
+  cairo_surface_t *surface = cairo_get_target (cr);
+  double x = -0.5, y = 0.0, zoom = 1.0, step;
+  int pixel_width, pixel_height, stride;
+  guchar *data;
+
+  g_variant_lookup (args, "x", "d", &x);
+  g_variant_lookup (args, "y", "d", &y);
+  g_variant_lookup (args, "zoom", "d", &zoom);
+  if (!(zoom > 0.0))
+    {
+      g_set_error (error, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS, "zoom must be positive, not %g", zoom);
+      return FALSE;
+    }
+
+  cairo_surface_flush (surface);
+  pixel_width = cairo_image_surface_get_width (surface);
+  pixel_height = cairo_image_surface_get_height (surface);
+  stride = cairo_image_surface_get_stride (surface);
+  data = cairo_image_surface_get_data (surface);
+  step = 3.0 / (pixel_height * zoom);
+
+  for (int row = 0; row < pixel_height; row++)
+    {
+      guint32 *pixels = (guint32 *) (gpointer) (data + (gsize) row * stride);
+      double cy = y + (row - pixel_height / 2) * step;
+
+      for (int col = 0; col < pixel_width; col++)
+        pixels[col] = mandelbrot_colour (x + (col - pixel_width / 2) * step, cy);
+    }
+
+  cairo_surface_mark_dirty (surface);
+
+  return TRUE;
+}
+
 void
 mpel_module_init (MpelWorker *worker)
 {
   mpel_worker_add_handler (worker, "count_primes", count_primes, NULL, NULL);
+  mpel_gtk_worker_add_cairo_renderer (worker, "mandelbrot", render_mandelbrot, NULL, NULL);
 }

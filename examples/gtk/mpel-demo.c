@@ -1,5 +1,9 @@
 /* mpel-demo.c: count primes in worker processes while the window stays live.
  *
+ * Beside it, a Mandelbrot that a worker of a second loop renders, shown
+ * through an MpelRemotePaintable: drag to move, use the scale to zoom; the
+ * latest view wins, and the window never waits for a frame.
+ *
  * The work is cut into chunks, each one an event ("count_primes" from the
  * demo module) that an MpelLoop sends to its workers. Results come back on the
  * loop's `output` signal, on this main loop: the progress bar moves, the
@@ -7,7 +11,9 @@
  *
  *   mpel-demo                  the window
  *   mpel-demo --self-test      counts the primes below 2 000 000 (after
- *                              cancelling a first run), checks 148 933, exits
+ *                              cancelling a first run), checks 148 933,
+ *                              checks pixels of the Mandelbrot before and
+ *                              after zooming, exits
  *   mpel-demo --self-test --screenshot=FILE.png
  *
  * Uninstalled, $MPEL_WORKER names the mpel-worker host and $MPEL_DEMO_MODULE
@@ -18,12 +24,13 @@
 
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <gtk/gtk.h>
-#include <mpel.h>
+#include <mpel-gtk.h>
 
 #define APPLICATION_ID         "org.mpel.Demo"
 #define N_CHUNKS               100
@@ -37,6 +44,20 @@
  * count. Generous, since the test may share two cores with other tests: it
  * catches a blocked main loop, not a slow machine. */
 #define SELF_TEST_MAX_FRAME_GAP_MS 3000
+/* The Mandelbrot's size, in logical pixels, and its first view. */
+#define MANDELBROT_WIDTH       360
+#define MANDELBROT_HEIGHT      240
+#define MANDELBROT_X           -0.5
+#define MANDELBROT_Y           0.0
+#define SELF_TEST_ZOOM_LOG2    3.0
+
+/* The self-test's checks of the Mandelbrot. */
+typedef enum
+{
+  MANDELBROT_CHECK_FIRST,    /* the first frame: pixels in and out of the set */
+  MANDELBROT_CHECK_ZOOMED,   /* after moving the scale: a new frame */
+  MANDELBROT_CHECK_DONE,
+} MandelbrotCheck;
 
 typedef enum
 {
@@ -62,6 +83,17 @@ typedef struct
   GtkLabel       *total_label;
   GtkLabel       *status_label;
 
+  /* The Mandelbrot: its own loop, so that frames never queue behind the
+   * chunks of a count. */
+  MpelLoop            *render_loop;
+  MpelRemotePaintable *mandelbrot;
+  GtkWidget           *picture;
+  GtkRange            *zoom_scale;
+  double               view_x;
+  double               view_y;
+  double               drag_x;
+  double               drag_y;
+
   /* The current job: its events (owned), their key, what has come back. */
   GPtrArray      *events;
   char           *job_key;
@@ -85,6 +117,9 @@ typedef struct
   guint           n_unexpected;
   guint           watchdog_id;
   int             exit_status;
+  MandelbrotCheck mandelbrot_check;
+  guint           mandelbrot_n_frames;
+  gboolean        mandelbrot_waiting;
 } Demo;
 
 static void demo_self_test_fail (Demo       *demo,
@@ -344,6 +379,179 @@ demo_after_paint (GdkFrameClock *frame_clock,
   demo_self_test_finish (demo, EXIT_SUCCESS);
 }
 
+static void demo_self_test_check (Demo *demo);
+
+static double
+demo_zoom (Demo *demo)
+{
+  return pow (2.0, gtk_range_get_value (demo->zoom_scale));
+}
+
+static GVariant *
+demo_view_args (Demo *demo)
+{
+  GVariantDict dict;
+
+  g_variant_dict_init (&dict, NULL);
+  g_variant_dict_insert (&dict, "x", "d", demo->view_x);
+  g_variant_dict_insert (&dict, "y", "d", demo->view_y);
+  g_variant_dict_insert (&dict, "zoom", "d", demo_zoom (demo));
+  return g_variant_dict_end (&dict);
+}
+
+static void
+demo_update_view (Demo *demo)
+{
+  mpel_remote_paintable_set_args (demo->mandelbrot, demo_view_args (demo));
+}
+
+static void
+demo_on_zoom_changed (Demo *demo)
+{
+  demo_update_view (demo);
+}
+
+static void
+demo_on_drag_begin (GtkGestureDrag *gesture,
+                    double          start_x,
+                    double          start_y,
+                    Demo           *demo)
+{
+  demo->drag_x = demo->view_x;
+  demo->drag_y = demo->view_y;
+}
+
+/* Every motion asks for a frame; while one renders, only the latest view
+ * is kept. */
+static void
+demo_on_drag_update (GtkGestureDrag *gesture,
+                     double          offset_x,
+                     double          offset_y,
+                     Demo           *demo)
+{
+  int height = gtk_widget_get_height (demo->picture);
+  double step = 3.0 / (MAX (height, 1) * demo_zoom (demo));
+
+  /* The picture scales the frame to its height (or less): close enough
+   * for the view to follow the pointer. */
+  demo->view_x = demo->drag_x - offset_x * step;
+  demo->view_y = demo->drag_y - offset_y * step;
+  demo_update_view (demo);
+}
+
+static void
+demo_on_mandelbrot_error (Demo *demo)
+{
+  const GError *error = mpel_remote_paintable_get_error (demo->mandelbrot);
+  g_autofree char *status = NULL;
+
+  if (error == NULL)
+    return;
+
+  status = g_strdup_printf ("Mandelbrot: %s", error->message);
+  demo_set_status (demo, status);
+}
+
+static void
+demo_on_scale_factor (Demo *demo)
+{
+  mpel_remote_paintable_set_scale_factor (demo->mandelbrot, gtk_widget_get_scale_factor (demo->picture));
+}
+
+/* The pixel at (x, y) of a frame, as a premultiplied native-endian ARGB
+ * word. */
+static guint32
+texture_pixel (GdkTexture *texture,
+               int         x,
+               int         y)
+{
+  int width = gdk_texture_get_width (texture);
+  int height = gdk_texture_get_height (texture);
+  g_autofree guint32 *data = g_new (guint32, (gsize) width * height);
+
+  gdk_texture_download (texture, (guchar *) data, (gsize) width * 4);
+
+  return data[(gsize) y * width + x];
+}
+
+static void
+demo_on_mandelbrot_progress (Demo *demo)
+{
+  if (demo->phase == SELF_TEST_COUNT)
+    demo_self_test_check (demo);
+}
+
+/* TRUE once the Mandelbrot has passed; FALSE while it waits for a frame
+ * (the check runs again then) or after failing the test. */
+static gboolean
+demo_self_test_mandelbrot (Demo *demo)
+{
+  MpelRemotePaintable *paintable = demo->mandelbrot;
+  const GError *error = mpel_remote_paintable_get_error (paintable);
+  GdkTexture *texture = mpel_remote_paintable_get_texture (paintable);
+  guint32 centre, corner;
+  int width, height;
+
+  if (error != NULL)
+    {
+      demo_self_test_fail (demo, "the Mandelbrot failed: %s", error->message);
+      return FALSE;
+    }
+
+  if (texture == NULL || mpel_remote_paintable_is_busy (paintable))
+    {
+      if (!demo->mandelbrot_waiting)
+        {
+          demo->mandelbrot_waiting = TRUE;
+          g_signal_connect_swapped (paintable, "notify::n-frames", G_CALLBACK (demo_on_mandelbrot_progress), demo);
+          g_signal_connect_swapped (paintable, "notify::error", G_CALLBACK (demo_on_mandelbrot_progress), demo);
+        }
+      return FALSE;
+    }
+
+  width = gdk_texture_get_width (texture);
+  height = gdk_texture_get_height (texture);
+  centre = texture_pixel (texture, width / 2, height / 2);
+  corner = texture_pixel (texture, 0, 0);
+
+  switch (demo->mandelbrot_check)
+    {
+    case MANDELBROT_CHECK_FIRST:
+      /* (-0.5, 0) is in the set; (-2.75, -1.5) is far out of it. */
+      if (centre != 0xff000000 || corner == 0xff000000 || (corner >> 24) != 0xff)
+        {
+          demo_self_test_fail (demo, "the Mandelbrot's pixels are wrong: centre %08x, corner %08x",
+                               centre, corner);
+          return FALSE;
+        }
+      demo->mandelbrot_check = MANDELBROT_CHECK_ZOOMED;
+      demo->mandelbrot_n_frames = mpel_remote_paintable_get_n_frames (paintable);
+      gtk_range_set_value (demo->zoom_scale, SELF_TEST_ZOOM_LOG2);
+      if (!mpel_remote_paintable_is_busy (paintable))
+        {
+          demo_self_test_fail (demo, "zooming asked for no frame");
+          return FALSE;
+        }
+      return demo_self_test_mandelbrot (demo);
+
+    case MANDELBROT_CHECK_ZOOMED:
+      if (mpel_remote_paintable_get_n_frames (paintable) <= demo->mandelbrot_n_frames || centre != 0xff000000)
+        {
+          demo_self_test_fail (demo, "the zoomed Mandelbrot is wrong: %u frames, centre %08x",
+                               mpel_remote_paintable_get_n_frames (paintable), centre);
+          return FALSE;
+        }
+      g_print ("mpel-demo: Mandelbrot checked: %d×%d pixels, %u frames\n",
+               width, height, mpel_remote_paintable_get_n_frames (paintable));
+      demo->mandelbrot_check = MANDELBROT_CHECK_DONE;
+      return TRUE;
+
+    case MANDELBROT_CHECK_DONE:
+    default:
+      return TRUE;
+    }
+}
+
 static void
 demo_self_test_check (Demo *demo)
 {
@@ -362,6 +570,9 @@ demo_self_test_check (Demo *demo)
                            "(cancelled events must not reach it)", demo->n_unexpected);
       return;
     }
+
+  if (!demo_self_test_mandelbrot (demo))
+    return;
 
   g_print ("mpel-demo: %u frames while counting, the longest gap %" G_GINT64_FORMAT " ms\n",
            demo->n_ticks, demo->max_frame_gap / 1000);
@@ -551,6 +762,52 @@ demo_on_cancel_clicked (Demo *demo)
   demo_cancel_job (demo);
 }
 
+static void
+demo_build_mandelbrot (Demo      *demo,
+                       GtkWidget *box)
+{
+  GtkWidget *label, *row;
+  GtkGesture *drag;
+
+  label = gtk_label_new ("A Mandelbrot drawn by a worker: drag it to move, zoom with the scale.");
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+  gtk_widget_add_css_class (label, "dim-label");
+  gtk_box_append (GTK_BOX (box), label);
+
+  demo->view_x = MANDELBROT_X;
+  demo->view_y = MANDELBROT_Y;
+
+  row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  gtk_box_append (GTK_BOX (box), row);
+  label = gtk_label_new_with_mnemonic ("_Zoom");
+  gtk_box_append (GTK_BOX (row), label);
+  demo->zoom_scale = GTK_RANGE (gtk_scale_new_with_range (GTK_ORIENTATION_HORIZONTAL, 0, 16, 0.25));
+  gtk_scale_set_draw_value (GTK_SCALE (demo->zoom_scale), FALSE);
+  gtk_widget_set_hexpand (GTK_WIDGET (demo->zoom_scale), TRUE);
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), GTK_WIDGET (demo->zoom_scale));
+  gtk_box_append (GTK_BOX (row), GTK_WIDGET (demo->zoom_scale));
+
+  demo->mandelbrot = g_object_new (MPEL_TYPE_REMOTE_PAINTABLE,
+                                   "loop", demo->render_loop,
+                                   "target", "mandelbrot",
+                                   "args", demo_view_args (demo),
+                                   "width", MANDELBROT_WIDTH,
+                                   "height", MANDELBROT_HEIGHT,
+                                   NULL);
+  g_signal_connect_swapped (demo->mandelbrot, "notify::error", G_CALLBACK (demo_on_mandelbrot_error), demo);
+  g_signal_connect_swapped (demo->zoom_scale, "value-changed", G_CALLBACK (demo_on_zoom_changed), demo);
+
+  demo->picture = gtk_picture_new_for_paintable (GDK_PAINTABLE (demo->mandelbrot));
+  gtk_widget_set_size_request (demo->picture, MANDELBROT_WIDTH, MANDELBROT_HEIGHT);
+  g_signal_connect_swapped (demo->picture, "notify::scale-factor", G_CALLBACK (demo_on_scale_factor), demo);
+  drag = gtk_gesture_drag_new ();
+  g_signal_connect (drag, "drag-begin", G_CALLBACK (demo_on_drag_begin), demo);
+  g_signal_connect (drag, "drag-update", G_CALLBACK (demo_on_drag_update), demo);
+  gtk_widget_add_controller (demo->picture, GTK_EVENT_CONTROLLER (drag));
+  gtk_box_append (GTK_BOX (box), demo->picture);
+}
+
 static GtkWidget *
 demo_build_window (Demo *demo)
 {
@@ -626,6 +883,8 @@ demo_build_window (Demo *demo)
   gtk_widget_add_css_class (GTK_WIDGET (demo->total_label), "numeric");
   gtk_box_append (GTK_BOX (row), GTK_WIDGET (demo->total_label));
 
+  demo_build_mandelbrot (demo, box);
+
   demo->status_label = GTK_LABEL (gtk_label_new (NULL));
   gtk_label_set_wrap (demo->status_label, TRUE);
   gtk_label_set_xalign (demo->status_label, 0.0);
@@ -654,6 +913,11 @@ demo_startup (GApplication *app,
   g_signal_connect (demo->loop, "output::count_primes", G_CALLBACK (demo_on_output), demo);
   g_signal_connect (demo->loop, "worker-exited", G_CALLBACK (demo_on_worker_exited), demo);
 
+  demo->render_loop = mpel_loop_new ();
+  mpel_loop_set_modules (demo->render_loop, modules);
+  mpel_loop_set_n_workers (demo->render_loop, 1);
+  mpel_loop_set_restart_policy (demo->render_loop, MPEL_RESTART_POLICY_ON_CRASH);
+
   /* The loop would start itself on the first event; starting it now shows
    * a missing worker or module before the user asks for anything. */
   mpel_loop_start (demo->loop, &demo->start_error);
@@ -671,7 +935,14 @@ demo_shutdown (GApplication *app,
       mpel_loop_close (demo->loop);
     }
 
+  if (demo->mandelbrot != NULL)
+    g_signal_handlers_disconnect_by_data (demo->mandelbrot, demo);
+  if (demo->render_loop != NULL)
+    mpel_loop_close (demo->render_loop);
+
   g_clear_pointer (&demo->events, g_ptr_array_unref);
+  g_clear_object (&demo->mandelbrot);
+  g_clear_object (&demo->render_loop);
   g_clear_object (&demo->loop);
 }
 
