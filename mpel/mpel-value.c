@@ -729,9 +729,9 @@ _mpel_value_from_variant_full (GVariant                     *variant,
  * Objects cross only by handle, between a worker and its proxies: this
  * function refuses them.
  *
- * Returns: %TRUE if @value was set; %FALSE with %MPEL_ERROR_INVALID_ARGS,
- *   naming the type, when @type does not convert or @variant does not fit
- *   it (@value is left unset then)
+ * Returns: (skip): %TRUE if @value was set; %FALSE with
+ *   %MPEL_ERROR_INVALID_ARGS, naming the type, when @type does not convert
+ *   or @variant does not fit it (@value is left unset then)
  */
 gboolean
 mpel_value_from_variant (GVariant  *variant,
@@ -773,21 +773,18 @@ flags_to_variant (const GValue *value)
   guint bits = g_value_get_flags (value);
   guint rest = bits;
 
-  /* The largest members first, so that a member made of others is named
-   * once instead of by its parts. */
-  for (guint i = klass->n_values; i > 0 && rest != 0; i--)
+  /* As g_flags_to_string() names them: the first member that fits, in the
+   * order the type lists them, until no bit is left. */
+  while (rest != 0)
     {
-      GFlagsValue *member = &klass->values[i - 1];
+      GFlagsValue *member = g_flags_get_first_value (klass, rest);
 
-      if (member->value != 0 && (member->value & rest) == member->value)
-        {
-          g_ptr_array_insert (nicks, 0, (gpointer) member->value_nick);
-          rest &= ~member->value;
-        }
+      if (member == NULL || member->value == 0)
+        return g_variant_new_uint32 (bits);
+      g_ptr_array_add (nicks, (gpointer) member->value_nick);
+      rest &= ~member->value;
     }
 
-  if (rest != 0)
-    return g_variant_new_uint32 (bits);
   return g_variant_new_strv ((const char * const *) nicks->pdata, nicks->len);
 }
 
