@@ -892,6 +892,11 @@ value_to_arg (const Call  *call,
       gsize size = 0;
       gconstpointer data = bytes != NULL ? g_bytes_get_data (bytes, &size) : NULL;
 
+      if (bytes == NULL && !g_arg_info_may_be_null (&param->arg_info))
+        {
+          set_param_error (error, call, param, MPEL_ERROR_INVALID_ARGS, _("it may not be empty"));
+          return FALSE;
+        }
       arg->v_pointer = full ? g_memdup2 (data, size) : (gpointer) data;
       return TRUE;
     }
@@ -1012,6 +1017,41 @@ arg_to_value (const GIArgument *arg,
     }
 }
 
+/* A return value that cannot cross is refused before the call, not found
+ * after it has had its effects. */
+static gboolean
+check_return_type (Call    *call,
+                   GError **error)
+{
+  GITypeInfo return_type;
+  GType gtype;
+  GITypeTag tag;
+  Shape shape;
+  int length_param;
+
+  g_callable_info_load_return_type ((GICallableInfo *) call->info, &return_type);
+  tag = g_type_info_get_tag (&return_type);
+  if ((tag == GI_TYPE_TAG_VOID && !g_type_info_is_pointer (&return_type)) ||
+      g_callable_info_skip_return ((GICallableInfo *) call->info))
+    return TRUE;
+
+  if (!classify_type (&return_type, &gtype, &tag, &shape, &length_param) ||
+      (shape == SHAPE_BYTE_ARRAY && (length_param >= call->n_params ||
+                                     call->params[length_param].direction == GI_DIRECTION_IN)))
+    {
+      g_set_error (error, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                   _("The return value of “%s.%s” has a type (%s) that does not cross"),
+                   G_OBJECT_TYPE_NAME (call->object), call->method,
+                   g_type_tag_to_string (g_type_info_get_tag (&return_type)));
+      return FALSE;
+    }
+
+  if (shape == SHAPE_BYTE_ARRAY)
+    call->params[length_param].kind = PARAM_LENGTH;
+
+  return TRUE;
+}
+
 /* Loads the parameters, finds their kinds and places in the argument
  * arrays, and refuses what cannot travel. */
 static gboolean
@@ -1082,6 +1122,9 @@ call_prepare (Call    *call,
       if (param->direction != GI_DIRECTION_OUT && param->kind == PARAM_VALUE)
         call->n_expected++;
     }
+
+  if (!check_return_type (call, error))
+    return FALSE;
 
   call->in_args = g_new0 (GIArgument, call->n_in);
   call->out_args = g_new0 (GIArgument, MAX (call->n_out, 1));
@@ -1225,9 +1268,6 @@ call_collect (Call        *call,
                 /* FALSE would have come as the error */
                 !(g_callable_info_can_throw_gerror ((GICallableInfo *) call->info) &&
                   g_type_info_get_tag (&return_type) == GI_TYPE_TAG_BOOLEAN);
-  /* A void* return is void too */
-  if (g_type_info_get_tag (&return_type) == GI_TYPE_TAG_VOID && g_type_info_is_pointer (&return_type))
-    keep_return = FALSE;
 
   if (keep_return)
     {
