@@ -487,10 +487,190 @@ test_new_and_invoke (void)
   g_assert_finalize_object (g_steal_pointer (&worker));
 }
 
+/* Over a real connection: a worker (this program with --worker) whose
+ * targets call the object table as the proxy targets will. The answers,
+ * and the errors of GI methods with their domain and code, reach the app. */
+
+static const char *self_path;
+
+static void
+handle_obj_new (MpelInvocation *invocation,
+                gpointer        user_data)
+{
+  MpelWorker *worker = mpel_invocation_get_worker (invocation);
+  g_autoptr(GVariant) values = NULL;
+  const char *type_name;
+  GError *error = NULL;
+  guint64 handle;
+
+  g_variant_get (mpel_invocation_get_args (invocation), "(&s@a{sv})", &type_name, &values);
+  if (_mpel_worker_objects_new (worker, type_name, g_steal_pointer (&values), &handle, &error))
+    mpel_invocation_return_value (invocation, g_variant_new_uint64 (handle));
+  else
+    mpel_invocation_take_error (invocation, error);
+}
+
+static void
+handle_obj_invoke (MpelInvocation *invocation,
+                   gpointer        user_data)
+{
+  MpelWorker *worker = mpel_invocation_get_worker (invocation);
+  g_autoptr(GVariant) args = NULL;
+  g_autoptr(GVariant) result = NULL;
+  const char *method;
+  GError *error = NULL;
+  guint64 handle;
+
+  g_variant_get (mpel_invocation_get_args (invocation), "(t&sv)", &handle, &method, &args);
+  if (_mpel_worker_objects_invoke (worker, handle, method, args, mpel_invocation_get_cancellable (invocation),
+                                   &result, &error))
+    mpel_invocation_return_value (invocation, g_steal_pointer (&result));
+  else
+    mpel_invocation_take_error (invocation, error);
+}
+
+static void
+handle_obj_release (MpelInvocation *invocation,
+                    gpointer        user_data)
+{
+  MpelWorker *worker = mpel_invocation_get_worker (invocation);
+  guint64 handle;
+  guint n_seen;
+
+  g_variant_get (mpel_invocation_get_args (invocation), "(tu)", &handle, &n_seen);
+  mpel_invocation_return_value (invocation,
+                                g_variant_new_boolean (_mpel_worker_objects_release (worker, handle, n_seen)));
+}
+
+static void
+handle_obj_count (MpelInvocation *invocation,
+                  gpointer        user_data)
+{
+  MpelWorker *worker = mpel_invocation_get_worker (invocation);
+
+  mpel_invocation_return_value (invocation, g_variant_new_uint32 (_mpel_worker_objects_get_n_objects (worker)));
+}
+
+static int
+run_worker (void)
+{
+  g_autoptr(MpelWorker) worker = mpel_worker_new ();
+  g_autoptr(GError) error = NULL;
+
+  mpel_worker_add_handler (worker, "obj.new", handle_obj_new, NULL, NULL);
+  mpel_worker_add_handler (worker, "obj.invoke", handle_obj_invoke, NULL, NULL);
+  mpel_worker_add_handler (worker, "obj.release", handle_obj_release, NULL, NULL);
+  mpel_worker_add_handler (worker, "obj.count", handle_obj_count, NULL, NULL);
+
+  if (!mpel_worker_run (worker, &error))
+    {
+      g_printerr ("worker: %s\n", error->message);
+      return 1;
+    }
+  return 0;
+}
+
+static GVariant *
+invoke (MpelLoop    *loop,
+        guint64      handle,
+        const char  *method,
+        GVariant    *args,
+        GError     **error)
+{
+  return test_call_sync (loop, "obj.invoke",
+                         g_variant_new ("(tsv)", handle, method,
+                                        args != NULL ? args : g_variant_new_tuple (NULL, 0)),
+                         error);
+}
+
+static void
+test_over_the_wire (void)
+{
+  const char *argv[] = { self_path, "--worker", NULL };
+  g_autoptr(MpelLoop) loop = mpel_loop_new_for_argv (argv);
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 action, stream;
+
+  value = test_call_sync (loop, "obj.new", g_variant_new_parsed ("('Gio.SimpleAction', {'name': <'go'>})"), &error);
+  g_assert_no_error (error);
+  action = g_variant_get_uint64 (value);
+  g_clear_pointer (&value, g_variant_unref);
+
+  value = invoke (loop, action, "get_name", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_string (value, NULL), ==, "go");
+  g_clear_pointer (&value, g_variant_unref);
+
+  /* mpel's errors keep their codes… */
+  value = invoke (loop, action, "no_such_method", NULL, &error);
+  g_assert_error (error, MPEL_ERROR, MPEL_ERROR_NO_SUCH_METHOD);
+  g_clear_error (&error);
+  value = test_call_sync (loop, "obj.new", g_variant_new_parsed ("('Gtk-99.0.Nothing', @a{sv} {})"), &error);
+  g_assert_error (error, MPEL_ERROR, MPEL_ERROR_NO_SUCH_OBJECT);
+  g_assert_nonnull (strstr (error->message, "Gtk-99.0.Nothing"));
+  g_clear_error (&error);
+
+  /* …and a method's own error its domain and code */
+  value = test_call_sync (loop, "obj.new", g_variant_new_parsed ("('Gio.MemoryInputStream', @a{sv} {})"), &error);
+  g_assert_no_error (error);
+  stream = g_variant_get_uint64 (value);
+  g_clear_pointer (&value, g_variant_unref);
+  value = invoke (loop, stream, "close", NULL, &error);
+  g_assert_no_error (error);
+  value = invoke (loop, stream, "read_bytes", g_variant_new ("(x)", (gint64) 1), &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+  g_assert_null (value);
+  g_clear_error (&error);
+
+  /* Released, the worker's table is empty again */
+  value = test_call_sync (loop, "obj.count", NULL, &error);
+  g_assert_cmpuint (g_variant_get_uint32 (value), ==, 2);
+  g_clear_pointer (&value, g_variant_unref);
+  value = test_call_sync (loop, "obj.release", g_variant_new ("(tu)", action, 1), &error);
+  g_assert_true (g_variant_get_boolean (value));
+  g_clear_pointer (&value, g_variant_unref);
+  value = test_call_sync (loop, "obj.release", g_variant_new ("(tu)", stream, 1), &error);
+  g_assert_true (g_variant_get_boolean (value));
+  g_clear_pointer (&value, g_variant_unref);
+  value = test_call_sync (loop, "obj.count", NULL, &error);
+  g_assert_cmpuint (g_variant_get_uint32 (value), ==, 0);
+  g_clear_pointer (&value, g_variant_unref);
+
+  mpel_loop_stop (loop);
+  test_iterate_until (!mpel_loop_is_running (loop));
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+/* Many made and released leave the table as it was */
+static void
+test_cycles (void)
+{
+  g_autoptr(MpelWorker) worker = mpel_worker_new ();
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < 2000; i++)
+    {
+      guint64 handle = 0;
+
+      g_assert_true (_mpel_worker_objects_new (worker, "Gio.SimpleAction",
+                                               g_variant_new_parsed ("{'name': <'a'>}"), &handle, &error));
+      g_assert_no_error (error);
+      g_assert_true (_mpel_worker_objects_release (worker, handle, 1));
+    }
+  g_assert_cmpuint (_mpel_worker_objects_get_n_objects (worker), ==, 0);
+
+  g_assert_finalize_object (g_steal_pointer (&worker));
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  if (argc >= 2 && g_str_equal (argv[1], "--worker"))
+    return run_worker ();
+
+  self_path = argv[0];
   g_test_init (&argc, &argv, NULL);
   /* Known by name, as a module's type once registered */
   g_type_ensure (TEST_TYPE_POINT);
@@ -500,6 +680,8 @@ main (int   argc,
   g_test_add_func ("/Mpel/WorkerObjects/handles", test_handles);
   g_test_add_func ("/Mpel/WorkerObjects/export", test_export);
   g_test_add_func ("/Mpel/WorkerObjects/new-and-invoke", test_new_and_invoke);
+  g_test_add_func ("/Mpel/WorkerObjects/cycles", test_cycles);
+  g_test_add_func ("/Mpel/WorkerObjects/over-the-wire", test_over_the_wire);
 
   return g_test_run ();
 }
