@@ -309,6 +309,22 @@ test_refused (void)
   assert_refused (G_TYPE_SIMPLE_ACTION);
 }
 
+/* A string that is not UTF-8 (a filename, say) is refused, not sent as a
+ * broken GVariant. */
+static void
+test_not_utf8 (void)
+{
+  g_auto(GValue) value = G_VALUE_INIT;
+  g_autoptr(GVariant) variant = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_value_init (&value, G_TYPE_STRING);
+  g_value_set_string (&value, "caf\xe9");
+  variant = mpel_value_to_variant (&value, &error);
+  g_assert_null (variant);
+  g_assert_error (error, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS);
+}
+
 static void
 test_gtype (void)
 {
@@ -421,6 +437,7 @@ main (int   argc,
   g_test_add_func ("/Mpel/Value/bytes", test_bytes);
   g_test_add_func ("/Mpel/Value/variant", test_variant);
   g_test_add_func ("/Mpel/Value/gtype", test_gtype);
+  g_test_add_func ("/Mpel/Value/not-utf8", test_not_utf8);
   g_test_add_func ("/Mpel/Value/refused", test_refused);
   g_test_add_func ("/Mpel/Value/objects", test_objects);
 
