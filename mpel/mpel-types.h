@@ -39,7 +39,8 @@ typedef struct _MpelWorker     MpelWorker;
  * @MPEL_ERROR_CLOSED: the loop was closed or is stopping
  * @MPEL_ERROR_TIMED_OUT: the event did not end within its timeout
  * @MPEL_ERROR_TOO_LARGE: a message is over the size limit
- * @MPEL_ERROR_NO_SUCH_OBJECT: no remote object has that handle
+ * @MPEL_ERROR_NO_SUCH_OBJECT: no remote object has that handle or exported
+ *   name, or the worker knows no type of that name
  * @MPEL_ERROR_NO_SUCH_METHOD: the remote object has no such method
  *
  * Error codes in the %MPEL_ERROR domain.

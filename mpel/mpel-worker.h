@@ -67,3 +67,34 @@ MPEL_AVAILABLE_IN_ALL
 guint       mpel_worker_get_n_running  (MpelWorker     *self);
 
 G_END_DECLS
+
+G_BEGIN_DECLS
+
+/**
+ * MpelMethodHandler:
+ * @invocation: the invocation to answer; its target is the method's name
+ *   and its arguments are the method's
+ * @object: the object the method is called on
+ * @user_data: the data given to [method@Mpel.Worker.add_method]
+ *
+ * Runs a method of a remote object, for a type that has no typelib (or to
+ * replace what GObject-Introspection would call). The handler answers
+ * @invocation as an [callback@Mpel.Handler] does.
+ */
+typedef void (*MpelMethodHandler) (MpelInvocation *invocation,
+                                   GObject        *object,
+                                   gpointer        user_data);
+
+MPEL_AVAILABLE_IN_ALL
+void        mpel_worker_add_method     (MpelWorker        *self,
+                                        GType              type,
+                                        const char        *method,
+                                        MpelMethodHandler  handler,
+                                        gpointer           user_data,
+                                        GDestroyNotify     destroy);
+MPEL_AVAILABLE_IN_ALL
+void        mpel_worker_export_object  (MpelWorker        *self,
+                                        const char        *name,
+                                        GObject           *object);
+
+G_END_DECLS

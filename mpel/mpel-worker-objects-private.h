@@ -1,0 +1,92 @@
+/* mpel-worker-objects-private.h: a worker's remote objects
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "mpel-invocation.h"
+#include "mpel-value-private.h"
+#include "mpel-worker.h"
+
+G_BEGIN_DECLS
+
+/*
+ * Every object the app may hold a proxy of has a handle in its worker's
+ * table: never 0, never reused. An object has one handle however often it
+ * is sent; the table counts how many times the handle went to the app, and
+ * a release names the count the app had seen, so a release that crosses a
+ * newer sending of the same handle leaves the object alive.
+ *
+ * The table hangs off the worker as qdata ("mpel-worker-objects"), made on
+ * first use: mpel-worker.c knows nothing of it.
+ *
+ * GVariant parameters that are floating are sunk.
+ */
+
+/* Adds @object (or finds it) and counts one sending of its handle. */
+guint64   _mpel_worker_objects_add           (MpelWorker                    *self,
+                                              GObject                       *object);
+/* transfer none; NULL for an unknown handle */
+GObject  *_mpel_worker_objects_lookup        (MpelWorker                    *self,
+                                              guint64                        handle);
+/* Drops @n_seen sendings of @handle; the object leaves the table when no
+ * sending is left. FALSE for an unknown handle or a count above what was
+ * sent. */
+gboolean  _mpel_worker_objects_release       (MpelWorker                    *self,
+                                              guint64                        handle,
+                                              guint                          n_seen);
+guint     _mpel_worker_objects_get_n_objects (MpelWorker                    *self);
+/* The handle of the object exported as @name (counted as a sending). */
+gboolean  _mpel_worker_objects_lookup_name   (MpelWorker                    *self,
+                                              const char                    *name,
+                                              guint64                       *handle,
+                                              GError                       **error);
+/* The mapper that gives the objects in values their handles here. */
+const MpelValueObjectMapper *
+          _mpel_worker_objects_get_mapper    (MpelWorker                    *self);
+
+/* A handler registered for @type, one of its ancestors or interfaces. */
+MpelMethodHandler
+          _mpel_worker_objects_lookup_method (MpelWorker                    *self,
+                                              GType                          type,
+                                              const char                    *method,
+                                              gpointer                      *user_data);
+
+/* What the proxy targets call. */
+gboolean  _mpel_worker_objects_new           (MpelWorker                    *self,
+                                              const char                    *type_name,
+                                              GVariant                      *construct_values,
+                                              guint64                       *handle,
+                                              GError                       **error);
+/* Calls the method named by @invocation's target, with its arguments, on
+ * the object @handle: a registered MpelMethodHandler first, else
+ * GObject-Introspection. @invocation is answered in every case (by the
+ * handler, possibly later). */
+void      _mpel_worker_objects_call          (MpelWorker                    *self,
+                                              guint64                        handle,
+                                              MpelInvocation                *invocation);
+/* The GObject-Introspection part of the above, with the result here. */
+gboolean  _mpel_worker_objects_invoke        (MpelWorker                    *self,
+                                              guint64                        handle,
+                                              const char                    *method,
+                                              GVariant                      *args,
+                                              GCancellable                  *cancellable,
+                                              GVariant                     **result,
+                                              GError                       **error);
+gboolean  _mpel_worker_objects_set_property  (MpelWorker                    *self,
+                                              guint64                        handle,
+                                              const char                    *name,
+                                              GVariant                      *value,
+                                              GError                       **error);
+/* The mirrored values: @properties (NULL: every readable one that
+ * converts) and @getters (through GObject-Introspection), in one a{sv}. */
+gboolean  _mpel_worker_objects_read          (MpelWorker                    *self,
+                                              guint64                        handle,
+                                              const char * const            *properties,
+                                              const char * const            *getters,
+                                              GCancellable                  *cancellable,
+                                              GVariant                     **values,
+                                              GError                       **error);
+
+G_END_DECLS
