@@ -1099,16 +1099,30 @@ throttle (MpelConnection *conn)
 }
 
 /* The peer's HELLO says how large a frame it takes: anything larger goes
- * to it in a shared buffer. */
-static void
-connection_read_hello (MpelConnection  *conn,
-                       const MpelFrame *frame)
+ * to it in a shared buffer. A peer that takes almost nothing would have
+ * every message go through a memfd, or fail as too large: refused. */
+static gboolean
+connection_read_hello (MpelConnection   *conn,
+                       const MpelFrame  *frame,
+                       GError          **error)
 {
   guint32 max_frame;
 
   if (frame->body != NULL && g_variant_is_of_type (frame->body, G_VARIANT_TYPE_VARDICT) &&
       g_variant_lookup (frame->body, "max-frame", "u", &max_frame))
-    conn->max_inline = MIN (MPEL_DEFAULT_MEMFD_THRESHOLD, max_frame);
+    {
+      if (max_frame < MPEL_MIN_MAX_FRAME)
+        {
+          g_set_error (error, MPEL_ERROR, MPEL_ERROR_PROTOCOL,
+                       _("Protocol error: the peer takes frames of at most %u bytes, "
+                         "less than the %u bytes every peer must take"),
+                       max_frame, (guint) MPEL_MIN_MAX_FRAME);
+          return FALSE;
+        }
+      conn->max_inline = MIN (MPEL_DEFAULT_MEMFD_THRESHOLD, max_frame);
+    }
+
+  return TRUE;
 }
 
 /* Parses one payload and hands the frame on. Returns FALSE when the batch
@@ -1138,8 +1152,12 @@ connection_deliver (MpelConnection *conn,
       return FALSE;
     }
 
-  if (frame.kind == MPEL_FRAME_HELLO)
-    connection_read_hello (conn, &frame);
+  if (frame.kind == MPEL_FRAME_HELLO && !connection_read_hello (conn, &frame, &error))
+    {
+      mpel_frame_clear (&frame);
+      mpel_connection_fail (conn, error);
+      return FALSE;
+    }
 
   ok = conn->frame_func (conn, &frame, conn->user_data);
   mpel_frame_clear (&frame);

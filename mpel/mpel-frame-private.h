@@ -17,6 +17,8 @@ G_BEGIN_DECLS
 #define MPEL_DEFAULT_MAX_FRAME       (16u * 1024u * 1024u)
 /* Payloads larger than this travel in a sealed memfd. */
 #define MPEL_DEFAULT_MEMFD_THRESHOLD (512u * 1024u)
+/* The least max-frame a peer may announce in its HELLO */
+#define MPEL_MIN_MAX_FRAME           (64u * 1024u)
 /* Messages (memfd payloads) larger than this are refused. */
 #define MPEL_DEFAULT_MAX_MESSAGE     ((gsize) 1 << 30)
 /* Received fds waiting for their frame. */
