@@ -48,6 +48,14 @@ gboolean        mpel_connection_send           (MpelConnection           *conn,
                                                 GVariant                 *body,
                                                 GVariant                 *meta,
                                                 GError                  **error);
+gboolean        mpel_connection_send_call      (MpelConnection           *conn,
+                                                guint32                   flags,
+                                                guint64                   id,
+                                                const char               *name,
+                                                GVariant                 *body,
+                                                GVariant                 *kwargs,
+                                                guint32                   timeout,
+                                                GError                  **error);
 void            mpel_connection_drain          (MpelConnection           *conn);
 gboolean        mpel_connection_flush_sync     (MpelConnection           *conn,
                                                 GError                  **error);

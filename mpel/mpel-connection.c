@@ -608,6 +608,41 @@ mpel_connection_send (MpelConnection  *conn,
   return TRUE;
 }
 
+/* A CALL whose meta is written from its parts (see _mpel_call_meta_write()),
+ * with no a{sv} built for it. Floating @body and @kwargs are sunk and
+ * released. */
+gboolean
+mpel_connection_send_call (MpelConnection  *conn,
+                           guint32          flags,
+                           guint64          id,
+                           const char      *name,
+                           GVariant        *body,
+                           GVariant        *kwargs,
+                           guint32          timeout,
+                           GError         **error)
+{
+  g_autoptr(GVariant) owned_body = body ? g_variant_ref_sink (body) : NULL;
+  g_autoptr(GVariant) owned_kwargs = kwargs ? g_variant_ref_sink (kwargs) : NULL;
+  MpelEnvelopeLayout layout;
+
+  if (conn->closed)
+    {
+      g_set_error_literal (error, MPEL_ERROR, MPEL_ERROR_CLOSED,
+                           _("The connection to the peer is closed"));
+      return FALSE;
+    }
+
+  _mpel_envelope_layout_call (&layout, name, body, kwargs, timeout);
+
+  if (layout.total > conn->max_inline)
+    return send_bulk (conn, &layout, MPEL_FRAME_CALL, flags, id, error);
+
+  send_inline (conn, &layout, MPEL_FRAME_CALL, flags, id);
+  output_commit (conn);
+
+  return TRUE;
+}
+
 /* Returns the number of bytes written, 0 when the socket is full, or -1
  * with @error set. */
 static gssize
