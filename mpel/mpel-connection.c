@@ -26,6 +26,9 @@
 #define READ_CHUNK             (64 * 1024)
 #define MAX_READS_PER_DISPATCH 8
 #define MAX_FDS_PER_SENDMSG    253
+#define SPIN_HISTORY           8
+#define SPIN_MIN_USEC          5
+#define SPIN_MAX_BACKOFF       64
 
 /* Last words: the output buffer of a worker lives in a memfd that the app
  * maps too, so that what the worker has queued but not yet written can be
@@ -93,6 +96,15 @@ struct _MpelConnection
   gint64 budget_usec;
   gint64 spin_usec;
   gboolean (*want_spin) (MpelConnection *conn, gpointer user_data);
+  /* Adaptive spin: how long the last answers took to come while spinning
+   * (or, capped at spin_usec, after a spin that gave up), and how many
+   * spins to skip after failures */
+  guint16 spin_history[SPIN_HISTORY];
+  guint spin_history_len;
+  guint spin_history_pos;
+  guint spin_skip;
+  guint spin_backoff;
+  gint64 spin_missed_at;     /* when a spin gave up or was skipped, or 0 */
 
   guint closed : 1;
   guint eof : 1;
@@ -144,29 +156,98 @@ connection_update_events (MpelConnection *conn)
  * that comes meanwhile is handled at once: going to sleep in poll() and
  * being woken costs far more than that on a VM (a bare blocking ping-pong
  * between two CPUs takes ~65 µs here, ~30 µs with the waiting side awake),
- * and the main context is held for no longer than a dispatch slice. */
+ * and the main context is held for no longer than a dispatch slice.
+ *
+ * The spin adapts, so that it burns CPU (on the GUI thread) only while it
+ * pays: it lasts 1.5× the median time the last answers took to come, at
+ * most spin_usec; a spin that gives up makes the next ones be skipped, one,
+ * then two, four… up to 64 sends, until one catches its answer again (a
+ * worker whose handlers take longer than a spin, or both ends on one CPU,
+ * where spinning only keeps the worker from running). */
+static void
+spin_record (MpelConnection *conn,
+             gint64          usec)
+{
+  conn->spin_history[conn->spin_history_pos] = (guint16) CLAMP (usec, 0, conn->spin_usec);
+  conn->spin_history_pos = (conn->spin_history_pos + 1) % SPIN_HISTORY;
+  conn->spin_history_len = MIN (conn->spin_history_len + 1, SPIN_HISTORY);
+}
+
+static gint64
+spin_limit (MpelConnection *conn)
+{
+  guint16 sorted[SPIN_HISTORY];
+  guint n = conn->spin_history_len;
+
+  if (n == 0)
+    return conn->spin_usec;
+
+  /* Insertion sort of at most 8 */
+  for (guint i = 0; i < n; i++)
+    {
+      guint16 v = conn->spin_history[i];
+      guint j = i;
+
+      for (; j > 0 && sorted[j - 1] > v; j--)
+        sorted[j] = sorted[j - 1];
+      sorted[j] = v;
+    }
+
+  return CLAMP (sorted[n / 2] * 3 / 2, SPIN_MIN_USEC, conn->spin_usec);
+}
+
+/* An answer came in a dispatch, after a spin that gave up or was skipped:
+ * how long it took, wake-up included, tells the next spins how long to
+ * wait (capped at spin_usec). */
+static void
+spin_note_answer (MpelConnection *conn)
+{
+  if (conn->spin_missed_at == 0)
+    return;
+  spin_record (conn, g_get_monotonic_time () - conn->spin_missed_at);
+  conn->spin_missed_at = 0;
+}
+
 static void
 connection_spin (MpelConnection *conn)
 {
-  gint64 until;
+  gint64 start, until, now;
 
   if (conn->spin_usec <= 0 || conn->want_spin == NULL || conn->closed ||
       conn->throttled || conn->rend > conn->rstart ||
       !conn->want_spin (conn, conn->user_data))
     return;
 
-  until = g_get_monotonic_time () + conn->spin_usec;
+  start = g_get_monotonic_time ();
+  if (conn->spin_skip > 0)
+    {
+      conn->spin_skip--;
+      if (conn->spin_missed_at == 0)
+        conn->spin_missed_at = start;
+      return;
+    }
+
+  until = start + spin_limit (conn);
   do
     {
       struct pollfd pfd = { .fd = conn->fd, .events = POLLIN };
 
       if (poll (&pfd, 1, 0) > 0)
         {
+          spin_record (conn, g_get_monotonic_time () - start);
+          conn->spin_backoff = 0;
+          conn->spin_missed_at = 0;
           connection_process (conn, FALSE);
           return;
         }
+      now = g_get_monotonic_time ();
     }
-  while (g_get_monotonic_time () < until);
+  while (now < until);
+
+  conn->spin_backoff = conn->spin_backoff == 0 ? 1 : MIN (conn->spin_backoff * 2, SPIN_MAX_BACKOFF);
+  conn->spin_skip = conn->spin_backoff;
+  if (conn->spin_missed_at == 0)
+    conn->spin_missed_at = start;
 }
 
 static gboolean
@@ -207,7 +288,11 @@ connection_source_dispatch (GSource     *source,
 
   if (!conn->closed && !conn->throttled &&
       ((revents & (G_IO_IN | G_IO_HUP | G_IO_ERR)) != 0 || conn->rend > conn->rstart))
-    connection_process (conn, FALSE);
+    {
+      if ((revents & G_IO_IN) != 0)
+        spin_note_answer (conn);
+      connection_process (conn, FALSE);
+    }
 
   /* Results queued by the handlers of this batch go out now rather than on
    * the next iteration. */
