@@ -181,7 +181,7 @@ test_connection_peer_max_frame_too_small (void)
 {
   g_auto(GVariantDict) hello = G_VARIANT_DICT_INIT (NULL);
   g_autoptr(GVariant) body = NULL;
-  guint8 buf[256];
+  guint8 buf[256] = { 0 };
   gsize n;
 
   g_variant_dict_insert (&hello, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
