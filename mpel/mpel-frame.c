@@ -145,6 +145,10 @@ call_meta_layout (MetaLayout *m,
   memset (m, 0, sizeof *m);
   if (kwargs != NULL)
     {
+      /* Serialised once, in place: kwargs are often one value shared by
+       * many events, and a value in tree form is sized and serialised
+       * again on every send otherwise. */
+      g_variant_get_data (kwargs);
       m->kwargs_body = meta_entry_body (strlen (META_KWARGS_KEY), g_variant_get_size (kwargs),
                                         strlen (g_variant_get_type_string (kwargs)));
       offset += container_total_size (m->kwargs_body, 1);

@@ -936,7 +936,7 @@ mpel_worker_run (MpelWorker  *self,
    * answers leave before every handler instead. */
   if (!mpel_connection_share_output (self->conn, &startup_error))
     {
-      g_debug ("No shared output buffer: %s", startup_error->message);
+      g_debug ("No shared output buffer: %s", startup_error != NULL ? startup_error->message : "");
       g_clear_error (&startup_error);
     }
   self->queued_since = 0;
