@@ -14,6 +14,9 @@ G_BEGIN_DECLS
 #define MPEL_BULK_FLAG_ONE_SHOT   (1u << 0)   /* unmap after this message */
 #define MPEL_BULK_FLAG_RELEASE    (1u << 1)   /* receiver → sender: done with it */
 #define MPEL_BULK_FLAG_RETIRE     (1u << 2)   /* sender → receiver: unmap it */
+/* sender → receiver: the sender's output buffer, read back after it is gone
+ * (handled by the connection, not the pools) */
+#define MPEL_BULK_FLAG_LAST_WORDS (1u << 3)
 #define MPEL_BULK_FLAGS_ALL       (MPEL_BULK_FLAG_ONE_SHOT | MPEL_BULK_FLAG_RELEASE | MPEL_BULK_FLAG_RETIRE)
 /* What follows the frame header of a descriptor: buffer id, flags and
  * message length (two words). */

@@ -34,7 +34,14 @@
  */
 
 #define BULK_POOL_SIZE       2
-#define BULK_POOL_MAX_CAP    ((gsize) 128 * 1024 * 1024)
+/* Every message size is pooled: a fresh buffer costs far more than its copy
+ * (above 128 MiB a message used to take a fresh memfd and a fresh private
+ * copy every time, ~50–120× two memcpy instead of ~2×). */
+#define BULK_POOL_MAX_CAP    (MPEL_DEFAULT_MAX_MESSAGE + ((gsize) 1 << 20))
+/* Buffers above this are let go as soon as a message a quarter of their
+ * size or less comes along: what one huge message takes is not kept for
+ * good once messages are small again. */
+#define BULK_KEEP_CAP        ((gsize) 128 * 1024 * 1024)
 /* Two pooled buffers, a one-shot and one being retired, and no more */
 #define BULK_MAX_MAPPED      4
 
@@ -103,11 +110,20 @@ static PrivateBuf *
 private_buf_take (gsize len)
 {
   PrivateBuf *ret = g_new0 (PrivateBuf, 1);
+  guint8 *oversized[BULK_POOL_SIZE] = { NULL, };
   int best = -1;
 
   g_mutex_lock (&private_cache_lock);
   for (int i = 0; i < BULK_POOL_SIZE; i++)
     {
+      if (private_cache[i].data != NULL && private_cache[i].cap > BULK_KEEP_CAP &&
+          private_cache[i].cap / 4 >= len)
+        {
+          oversized[i] = private_cache[i].data;
+          private_cache[i].data = NULL;
+          private_cache[i].cap = 0;
+          continue;
+        }
       /* Big enough, and not wastefully so. */
       if (private_cache[i].data != NULL && private_cache[i].cap >= len &&
           private_cache[i].cap / 2 <= len &&
@@ -121,6 +137,9 @@ private_buf_take (gsize len)
       private_cache[best].cap = 0;
     }
   g_mutex_unlock (&private_cache_lock);
+
+  for (int i = 0; i < BULK_POOL_SIZE; i++)
+    g_free (oversized[i]);
 
   if (ret->data == NULL)
     {
@@ -280,6 +299,13 @@ _mpel_bulk_acquire (MpelBulk  *bulk,
 
       if (!buf->pooled)
         continue;
+      if (!buf->busy && buf->cap > BULK_KEEP_CAP && buf->cap / 4 >= size)
+        {
+          if (buf->announced)
+            bulk->send_func (buf->id, MPEL_BULK_FLAG_RETIRE, 0, -1, bulk->user_data);
+          g_ptr_array_remove_index (bulk->out, i--);
+          continue;
+        }
       n_pooled++;
       if (buf->busy)
         continue;

@@ -48,9 +48,20 @@ gboolean        mpel_connection_send           (MpelConnection           *conn,
                                                 GVariant                 *body,
                                                 GVariant                 *meta,
                                                 GError                  **error);
+gboolean        mpel_connection_send_call      (MpelConnection           *conn,
+                                                guint32                   flags,
+                                                guint64                   id,
+                                                const char               *name,
+                                                GVariant                 *body,
+                                                GVariant                 *kwargs,
+                                                guint32                   timeout,
+                                                GError                  **error);
 void            mpel_connection_drain          (MpelConnection           *conn);
 gboolean        mpel_connection_flush_sync     (MpelConnection           *conn,
                                                 GError                  **error);
+gboolean        mpel_connection_share_output   (MpelConnection           *conn,
+                                                GError                  **error);
+gboolean        mpel_connection_has_shared_output (MpelConnection        *conn);
 void            mpel_connection_fail           (MpelConnection           *conn,
                                                 GError                   *error);
 void            mpel_connection_close          (MpelConnection           *conn);

@@ -7,9 +7,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -23,6 +26,26 @@
 #define READ_CHUNK             (64 * 1024)
 #define MAX_READS_PER_DISPATCH 8
 #define MAX_FDS_PER_SENDMSG    253
+#define SPIN_HISTORY           8
+#define SPIN_MIN_USEC          5
+#define SPIN_MAX_BACKOFF       64
+
+/* Last words: the output buffer of a worker lives in a memfd that the app
+ * maps too, so that what the worker has queued but not yet written can be
+ * read back once it is gone (crashed, exited, killed). The region starts
+ * with this header; the data follows. Offsets are positions in the byte
+ * stream the sender writes to the socket. */
+typedef struct
+{
+  guint64 base;       /* stream offset of the first data byte */
+  guint64 committed;  /* stream offset after the last whole frame queued */
+} LastWordsHeader;
+
+#define LAST_WORDS_HEADER_SIZE 64
+/* Room for the largest inline frame with descriptors beside it. */
+#define LAST_WORDS_DATA_SIZE   ((gsize) 1024 * 1024)
+#define LAST_WORDS_MIN_DATA    (MPEL_FRAME_HEADER_SIZE + MPEL_DEFAULT_MEMFD_THRESHOLD)
+#define LAST_WORDS_MAX_DATA    ((gsize) 16 * 1024 * 1024)
 
 typedef struct
 {
@@ -54,6 +77,16 @@ struct _MpelConnection
   gsize wstart;
   gsize wend;
   GArray *wfds;
+  /* Stream offset of wbuf[0]: bytes written to the socket before it. */
+  guint64 wbase;
+  /* The region wbuf is in when the output is shared (the worker), or NULL */
+  LastWordsHeader *out_region;
+  gsize out_region_size;
+
+  /* Bytes read from the socket so far, and the peer's shared output */
+  guint64 n_received;
+  const guint8 *in_region;
+  gsize in_region_size;
 
   MpelBulk *bulk;
   /* Inline frames above this go in shared buffers: our threshold, or less
@@ -63,6 +96,15 @@ struct _MpelConnection
   gint64 budget_usec;
   gint64 spin_usec;
   gboolean (*want_spin) (MpelConnection *conn, gpointer user_data);
+  /* Adaptive spin: how long the last answers took to come while spinning
+   * (or, capped at spin_usec, after a spin that gave up), and how many
+   * spins to skip after failures */
+  guint16 spin_history[SPIN_HISTORY];
+  guint spin_history_len;
+  guint spin_history_pos;
+  guint spin_skip;
+  guint spin_backoff;
+  gint64 spin_missed_at;     /* when a spin gave up or was skipped, or 0 */
 
   guint closed : 1;
   guint eof : 1;
@@ -70,12 +112,17 @@ struct _MpelConnection
   guint want_write : 1;
   guint in_dispatch : 1;
   guint suspended : 1;
+  /* What follows in rbuf was read back from the peer's shared output after
+   * it hung up: a frame that cannot be recovered ends it. */
+  guint recovered : 1;
 };
 
 static void connection_process (MpelConnection *conn,
                                 gboolean        drain);
 static void connection_write (MpelConnection *conn);
 static void connection_spin (MpelConnection *conn);
+static void ensure_read_space (MpelConnection *conn,
+                               gsize           needed);
 static void queue_bulk_descriptor (guint32  id,
                                    guint32  flags,
                                    guint64  len,
@@ -109,29 +156,98 @@ connection_update_events (MpelConnection *conn)
  * that comes meanwhile is handled at once: going to sleep in poll() and
  * being woken costs far more than that on a VM (a bare blocking ping-pong
  * between two CPUs takes ~65 µs here, ~30 µs with the waiting side awake),
- * and the main context is held for no longer than a dispatch slice. */
+ * and the main context is held for no longer than a dispatch slice.
+ *
+ * The spin adapts, so that it burns CPU (on the GUI thread) only while it
+ * pays: it lasts 1.5× the median time the last answers took to come, at
+ * most spin_usec; a spin that gives up makes the next ones be skipped, one,
+ * then two, four… up to 64 sends, until one catches its answer again (a
+ * worker whose handlers take longer than a spin, or both ends on one CPU,
+ * where spinning only keeps the worker from running). */
+static void
+spin_record (MpelConnection *conn,
+             gint64          usec)
+{
+  conn->spin_history[conn->spin_history_pos] = (guint16) CLAMP (usec, 0, conn->spin_usec);
+  conn->spin_history_pos = (conn->spin_history_pos + 1) % SPIN_HISTORY;
+  conn->spin_history_len = MIN (conn->spin_history_len + 1, SPIN_HISTORY);
+}
+
+static gint64
+spin_limit (MpelConnection *conn)
+{
+  guint16 sorted[SPIN_HISTORY];
+  guint n = conn->spin_history_len;
+
+  if (n == 0)
+    return conn->spin_usec;
+
+  /* Insertion sort of at most 8 */
+  for (guint i = 0; i < n; i++)
+    {
+      guint16 v = conn->spin_history[i];
+      guint j = i;
+
+      for (; j > 0 && sorted[j - 1] > v; j--)
+        sorted[j] = sorted[j - 1];
+      sorted[j] = v;
+    }
+
+  return CLAMP (sorted[n / 2] * 3 / 2, SPIN_MIN_USEC, conn->spin_usec);
+}
+
+/* An answer came in a dispatch, after a spin that gave up or was skipped:
+ * how long it took, wake-up included, tells the next spins how long to
+ * wait (capped at spin_usec). */
+static void
+spin_note_answer (MpelConnection *conn)
+{
+  if (conn->spin_missed_at == 0)
+    return;
+  spin_record (conn, g_get_monotonic_time () - conn->spin_missed_at);
+  conn->spin_missed_at = 0;
+}
+
 static void
 connection_spin (MpelConnection *conn)
 {
-  gint64 until;
+  gint64 start, until, now;
 
   if (conn->spin_usec <= 0 || conn->want_spin == NULL || conn->closed ||
       conn->throttled || conn->rend > conn->rstart ||
       !conn->want_spin (conn, conn->user_data))
     return;
 
-  until = g_get_monotonic_time () + conn->spin_usec;
+  start = g_get_monotonic_time ();
+  if (conn->spin_skip > 0)
+    {
+      conn->spin_skip--;
+      if (conn->spin_missed_at == 0)
+        conn->spin_missed_at = start;
+      return;
+    }
+
+  until = start + spin_limit (conn);
   do
     {
       struct pollfd pfd = { .fd = conn->fd, .events = POLLIN };
 
       if (poll (&pfd, 1, 0) > 0)
         {
+          spin_record (conn, g_get_monotonic_time () - start);
+          conn->spin_backoff = 0;
+          conn->spin_missed_at = 0;
           connection_process (conn, FALSE);
           return;
         }
+      now = g_get_monotonic_time ();
     }
-  while (g_get_monotonic_time () < until);
+  while (now < until);
+
+  conn->spin_backoff = conn->spin_backoff == 0 ? 1 : MIN (conn->spin_backoff * 2, SPIN_MAX_BACKOFF);
+  conn->spin_skip = conn->spin_backoff;
+  if (conn->spin_missed_at == 0)
+    conn->spin_missed_at = start;
 }
 
 static gboolean
@@ -172,7 +288,11 @@ connection_source_dispatch (GSource     *source,
 
   if (!conn->closed && !conn->throttled &&
       ((revents & (G_IO_IN | G_IO_HUP | G_IO_ERR)) != 0 || conn->rend > conn->rstart))
-    connection_process (conn, FALSE);
+    {
+      if ((revents & G_IO_IN) != 0)
+        spin_note_answer (conn);
+      connection_process (conn, FALSE);
+    }
 
   /* Results queued by the handlers of this batch go out now rather than on
    * the next iteration. */
@@ -363,7 +483,18 @@ mpel_connection_close (MpelConnection *conn)
   close_fds (conn->wfds);
   _mpel_bulk_clear (conn->bulk);
   g_clear_pointer (&conn->rbuf, g_free);
+  if (conn->out_region != NULL)
+    {
+      munmap (conn->out_region, conn->out_region_size);
+      conn->out_region = NULL;
+      conn->wbuf = NULL;
+    }
   g_clear_pointer (&conn->wbuf, g_free);
+  if (conn->in_region != NULL)
+    {
+      munmap ((gpointer) conn->in_region, conn->in_region_size);
+      conn->in_region = NULL;
+    }
   conn->rcap = conn->rstart = conn->rend = 0;
   conn->wcap = conn->wstart = conn->wend = 0;
 }
@@ -399,6 +530,27 @@ connection_eof (MpelConnection *conn)
 
 /* Write side */
 
+/* Everything queued has been written (or dropped, the peer being gone):
+ * start the buffer over. */
+static void
+output_reset (MpelConnection *conn)
+{
+  conn->wbase += conn->wend;
+  conn->wstart = conn->wend = 0;
+  if (conn->out_region != NULL)
+    __atomic_store_n (&conn->out_region->base, conn->wbase, __ATOMIC_RELEASE);
+}
+
+/* Whole frames up to wend are queued: in a shared output, the peer may read
+ * them back from now on. The stores are ordered for the compiler only; the
+ * peer reads the region after this process is gone. */
+static inline void
+output_commit (MpelConnection *conn)
+{
+  if (conn->out_region != NULL)
+    __atomic_store_n (&conn->out_region->committed, conn->wbase + conn->wend, __ATOMIC_RELEASE);
+}
+
 static void
 ensure_write_space (MpelConnection *conn,
                     gsize           needed)
@@ -406,9 +558,22 @@ ensure_write_space (MpelConnection *conn,
   if (conn->wcap - conn->wend >= needed)
     return;
 
+  if (conn->out_region != NULL)
+    {
+      /* The region does not move, and what it holds must stay where the
+       * header says: write it all out, then start over. Rare: it holds
+       * a megabyte, and a batch's answers leave at the end of the batch. */
+      if (conn->wend > conn->wstart && !mpel_connection_flush_sync (conn, NULL))
+        close_fds (conn->wfds);
+      output_reset (conn);
+      g_assert (needed <= conn->wcap);
+      return;
+    }
+
   if (conn->wstart > 0)
     {
       memmove (conn->wbuf, conn->wbuf + conn->wstart, conn->wend - conn->wstart);
+      conn->wbase += conn->wstart;
       conn->wend -= conn->wstart;
       conn->wstart = 0;
       if (conn->wcap - conn->wend >= needed)
@@ -442,6 +607,7 @@ queue_bulk_descriptor (guint32  id,
   conn->wend += sizeof words;
   if (fd >= 0)
     g_array_append_val (conn->wfds, fd);
+  output_commit (conn);
 }
 
 /* A message over the inline limit: written straight into a shared buffer,
@@ -522,6 +688,42 @@ mpel_connection_send (MpelConnection  *conn,
     return send_bulk (conn, &layout, kind, flags, id, error);
 
   send_inline (conn, &layout, kind, flags, id);
+  output_commit (conn);
+
+  return TRUE;
+}
+
+/* A CALL whose meta is written from its parts (see _mpel_call_meta_write()),
+ * with no a{sv} built for it. Floating @body and @kwargs are sunk and
+ * released. */
+gboolean
+mpel_connection_send_call (MpelConnection  *conn,
+                           guint32          flags,
+                           guint64          id,
+                           const char      *name,
+                           GVariant        *body,
+                           GVariant        *kwargs,
+                           guint32          timeout,
+                           GError         **error)
+{
+  g_autoptr(GVariant) owned_body = body ? g_variant_ref_sink (body) : NULL;
+  g_autoptr(GVariant) owned_kwargs = kwargs ? g_variant_ref_sink (kwargs) : NULL;
+  MpelEnvelopeLayout layout;
+
+  if (conn->closed)
+    {
+      g_set_error_literal (error, MPEL_ERROR, MPEL_ERROR_CLOSED,
+                           _("The connection to the peer is closed"));
+      return FALSE;
+    }
+
+  _mpel_envelope_layout_call (&layout, name, body, kwargs, timeout);
+
+  if (layout.total > conn->max_inline)
+    return send_bulk (conn, &layout, MPEL_FRAME_CALL, flags, id, error);
+
+  send_inline (conn, &layout, MPEL_FRAME_CALL, flags, id);
+  output_commit (conn);
 
   return TRUE;
 }
@@ -601,7 +803,6 @@ connection_write (MpelConnection *conn)
               g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED))
             {
               g_error_free (error);
-              conn->wstart = conn->wend = 0;
               close_fds (conn->wfds);
               break;
             }
@@ -622,7 +823,7 @@ connection_write (MpelConnection *conn)
       conn->wstart += n;
     }
 
-  conn->wstart = conn->wend = 0;
+  output_reset (conn);
   if (conn->want_write)
     {
       conn->want_write = FALSE;
@@ -679,12 +880,152 @@ mpel_connection_flush_sync (MpelConnection  *conn,
     }
 
   if (!conn->closed)
-    conn->wstart = conn->wend = 0;
+    output_reset (conn);
 
   return !conn->closed;
 }
 
+/* Moves the output buffer into a sealed memfd and lends it to the peer
+ * (a descriptor with MPEL_BULK_FLAG_LAST_WORDS), which reads what was
+ * queued but not written back from it once we are gone. Call it before
+ * anything was written, right after HELLO. Returns FALSE with @error set
+ * when the system cannot make one; the connection then works as before.
+ */
+gboolean
+mpel_connection_share_output (MpelConnection  *conn,
+                              GError         **error)
+{
+#ifdef HAVE_MEMFD_CREATE
+  gsize size = LAST_WORDS_HEADER_SIZE + LAST_WORDS_DATA_SIZE;
+  gsize queued = conn->wend - conn->wstart;
+  LastWordsHeader *region;
+  int fd, errsv;
+
+  g_return_val_if_fail (!conn->closed, FALSE);
+  g_return_val_if_fail (conn->out_region == NULL, FALSE);
+  g_return_val_if_fail (queued <= LAST_WORDS_DATA_SIZE / 2, FALSE);
+
+  fd = memfd_create ("mpel-last-words", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0 ||
+      ftruncate (fd, size) < 0 ||
+      fcntl (fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+    goto fail;
+
+  region = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (region == MAP_FAILED)
+    goto fail;
+
+  if (queued > 0)
+    memcpy ((guint8 *) region + LAST_WORDS_HEADER_SIZE, conn->wbuf + conn->wstart, queued);
+  g_free (conn->wbuf);
+  conn->wbase += conn->wstart;
+  conn->wbuf = (guint8 *) region + LAST_WORDS_HEADER_SIZE;
+  conn->wcap = LAST_WORDS_DATA_SIZE;
+  conn->wstart = 0;
+  conn->wend = queued;
+  conn->out_region = region;
+  conn->out_region_size = size;
+  region->base = conn->wbase;
+  output_commit (conn);
+
+  queue_bulk_descriptor (0, MPEL_BULK_FLAG_LAST_WORDS, size, fd, conn);
+
+  return TRUE;
+
+fail:
+  errsv = errno;
+  if (fd >= 0)
+    close (fd);
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+               _("Could not make a shared buffer of %zu bytes: %s"),
+               size, g_strerror (errsv));
+  return FALSE;
+#else
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "memfd_create");
+  return FALSE;
+#endif
+}
+
+gboolean
+mpel_connection_has_shared_output (MpelConnection *conn)
+{
+  return conn->out_region != NULL;
+}
+
 /* Read side */
+
+/* The peer lends us its output buffer. Takes @fd. */
+static gboolean
+connection_take_last_words (MpelConnection  *conn,
+                            int              fd,
+                            guint64          len,
+                            GError         **error)
+{
+  struct stat st;
+  int seals;
+  void *map;
+
+  if (fd < 0 || conn->in_region != NULL)
+    {
+      if (fd >= 0)
+        close (fd);
+      return _mpel_protocol_error (error, _("the peer lent its output buffer twice, or without a descriptor"));
+    }
+
+  seals = fcntl (fd, F_GET_SEALS);
+  if (seals < 0 || (seals & F_SEAL_SHRINK) == 0 ||
+      fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || (guint64) st.st_size != len ||
+      len < LAST_WORDS_HEADER_SIZE + LAST_WORDS_MIN_DATA ||
+      len > LAST_WORDS_HEADER_SIZE + LAST_WORDS_MAX_DATA)
+    {
+      close (fd);
+      return _mpel_protocol_error (error, _("the peer’s output buffer is not sealed or has a size out of range"));
+    }
+
+  map = mmap (NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+  close (fd);
+  if (map == MAP_FAILED)
+    {
+      int errsv = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   _("Could not map a shared buffer: %s"), g_strerror (errsv));
+      return FALSE;
+    }
+
+  conn->in_region = map;
+  conn->in_region_size = len;
+
+  return TRUE;
+}
+
+/* The peer hung up: what it had queued but not written, whole frames, is
+ * still in its output buffer. Appended to what was read, it goes through
+ * the same checks as everything else; a region that does not add up is
+ * ignored, as if the peer had shared nothing. */
+static void
+connection_recover_last_words (MpelConnection *conn)
+{
+  const LastWordsHeader *header = (const LastWordsHeader *) (gconstpointer) conn->in_region;
+  gsize cap = conn->in_region_size - LAST_WORDS_HEADER_SIZE;
+  guint64 base = __atomic_load_n (&header->base, __ATOMIC_ACQUIRE);
+  guint64 committed = __atomic_load_n (&header->committed, __ATOMIC_ACQUIRE);
+
+  if (base <= conn->n_received && conn->n_received < committed && committed - base <= cap)
+    {
+      gsize len = committed - conn->n_received;
+
+      ensure_read_space (conn, len);
+      memcpy (conn->rbuf + conn->rend,
+              conn->in_region + LAST_WORDS_HEADER_SIZE + (conn->n_received - base), len);
+      conn->rend += len;
+      conn->n_received += len;
+      conn->recovered = TRUE;
+    }
+
+  munmap ((gpointer) conn->in_region, conn->in_region_size);
+  conn->in_region = NULL;
+}
 
 /* Returns bytes read, 0 on EOF, -1 when nothing is there (EAGAIN), -2 with
  * @error set. */
@@ -741,6 +1082,8 @@ read_some (MpelConnection  *conn,
             }
         }
     }
+
+  conn->n_received += n;
 
   if ((msg.msg_flags & MSG_CTRUNC) != 0 || conn->rfds->len > MPEL_MAX_QUEUED_FDS)
     {
@@ -815,7 +1158,15 @@ next_frame (MpelConnection  *conn,
       if (have < *needed)
         return FALSE;
       if (n_fds == 1 && conn->rfds->len == 0)
-        return _mpel_protocol_error (error, _("a frame announces a descriptor that did not arrive"));
+        {
+          /* Its descriptor died with the peer: the last words end here. */
+          if (conn->recovered)
+            {
+              conn->rstart = conn->rend;
+              return FALSE;
+            }
+          return _mpel_protocol_error (error, _("a frame announces a descriptor that did not arrive"));
+        }
 
       memcpy (words, conn->rbuf + conn->rstart + MPEL_FRAME_HEADER_SIZE, sizeof words);
       bulk_len = GUINT32_FROM_LE (words[2]) | ((guint64) GUINT32_FROM_LE (words[3]) << 32);
@@ -825,6 +1176,12 @@ next_frame (MpelConnection  *conn,
         {
           fd = g_array_index (conn->rfds, int, 0);
           g_array_remove_index (conn->rfds, 0);
+        }
+
+      if (GUINT32_FROM_LE (words[1]) == MPEL_BULK_FLAG_LAST_WORDS)
+        {
+          *payload = NULL;
+          return connection_take_last_words (conn, fd, bulk_len, error);
         }
 
       return _mpel_bulk_receive (conn->bulk, GUINT32_FROM_LE (words[0]), GUINT32_FROM_LE (words[1]),
@@ -862,16 +1219,30 @@ throttle (MpelConnection *conn)
 }
 
 /* The peer's HELLO says how large a frame it takes: anything larger goes
- * to it in a shared buffer. */
-static void
-connection_read_hello (MpelConnection  *conn,
-                       const MpelFrame *frame)
+ * to it in a shared buffer. A peer that takes almost nothing would have
+ * every message go through a memfd, or fail as too large: refused. */
+static gboolean
+connection_read_hello (MpelConnection   *conn,
+                       const MpelFrame  *frame,
+                       GError          **error)
 {
   guint32 max_frame;
 
   if (frame->body != NULL && g_variant_is_of_type (frame->body, G_VARIANT_TYPE_VARDICT) &&
       g_variant_lookup (frame->body, "max-frame", "u", &max_frame))
-    conn->max_inline = MIN (MPEL_DEFAULT_MEMFD_THRESHOLD, max_frame);
+    {
+      if (max_frame < MPEL_MIN_MAX_FRAME)
+        {
+          g_set_error (error, MPEL_ERROR, MPEL_ERROR_PROTOCOL,
+                       _("Protocol error: the peer takes frames of at most %u bytes, "
+                         "less than the %u bytes every peer must take"),
+                       max_frame, (guint) MPEL_MIN_MAX_FRAME);
+          return FALSE;
+        }
+      conn->max_inline = MIN (MPEL_DEFAULT_MEMFD_THRESHOLD, max_frame);
+    }
+
+  return TRUE;
 }
 
 /* Parses one payload and hands the frame on. Returns FALSE when the batch
@@ -886,14 +1257,27 @@ connection_deliver (MpelConnection *conn,
 
   ok = mpel_envelope_parse (payload, &frame, &error);
   g_bytes_unref (payload);
+  if (!ok && conn->recovered)
+    {
+      /* Last words that do not parse: the peer died in a state we cannot
+       * trust. What came before stands; the rest is lost. */
+      g_debug ("Ignoring the rest of a peer’s last words: %s", error->message);
+      g_error_free (error);
+      conn->rstart = conn->rend;
+      return TRUE;
+    }
   if (!ok)
     {
       mpel_connection_fail (conn, error);
       return FALSE;
     }
 
-  if (frame.kind == MPEL_FRAME_HELLO)
-    connection_read_hello (conn, &frame);
+  if (frame.kind == MPEL_FRAME_HELLO && !connection_read_hello (conn, &frame, &error))
+    {
+      mpel_frame_clear (&frame);
+      mpel_connection_fail (conn, error);
+      return FALSE;
+    }
 
   ok = conn->frame_func (conn, &frame, conn->user_data);
   mpel_frame_clear (&frame);
@@ -921,7 +1305,7 @@ connection_has_stray_fds (MpelConnection *conn)
 static void
 connection_end_of_input (MpelConnection *conn)
 {
-  if (conn->rend > conn->rstart)
+  if (conn->rend > conn->rstart && !conn->recovered)
     mpel_connection_fail (conn, g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
                                              _("Protocol error: the peer hung up in the middle of a frame")));
   else
@@ -955,6 +1339,8 @@ connection_fill (MpelConnection *conn,
   if (n == 0)
     {
       conn->eof = TRUE;
+      if (conn->in_region != NULL)
+        connection_recover_last_words (conn);
       return TRUE;
     }
   conn->rend += n;
@@ -1004,6 +1390,13 @@ connection_process (MpelConnection *conn,
           continue;
         }
 
+      if (error != NULL && conn->recovered)
+        {
+          g_debug ("Ignoring the rest of a peer’s last words: %s", error->message);
+          g_clear_error (&error);
+          conn->rstart = conn->rend;
+          continue;
+        }
       if (error != NULL)
         {
           mpel_connection_fail (conn, error);

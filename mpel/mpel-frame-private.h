@@ -17,6 +17,8 @@ G_BEGIN_DECLS
 #define MPEL_DEFAULT_MAX_FRAME       (16u * 1024u * 1024u)
 /* Payloads larger than this travel in a sealed memfd. */
 #define MPEL_DEFAULT_MEMFD_THRESHOLD (512u * 1024u)
+/* The least max-frame a peer may announce in its HELLO */
+#define MPEL_MIN_MAX_FRAME           (64u * 1024u)
 /* Messages (memfd payloads) larger than this are refused. */
 #define MPEL_DEFAULT_MAX_MESSAGE     ((gsize) 1 << 30)
 /* Received fds waiting for their frame. */
@@ -62,6 +64,8 @@ typedef struct
   const char *name;        /* never NULL */
   GVariant   *body;        /* never NULL */
   GVariant   *meta;        /* nullable */
+  GVariant   *kwargs;      /* nullable: with timeout, the meta when meta is NULL */
+  guint32     timeout;
   const char *body_type;
   gsize       body_type_len;
   gsize       e1, a2, body_size, e2, a3, meta_size, e3, w, total;
@@ -96,6 +100,22 @@ void        _mpel_envelope_write_layout  (guint8                   *dest,
                                           guint8                    kind,
                                           guint32                   flags,
                                           guint64                   id);
+
+/* The meta of a CALL written from its parts, with no GVariantDict: the
+ * a{sv} of "kwargs" (@kwargs, when not NULL) and "timeout" (u, when
+ * @timeout > 0), in that order; 0 bytes when there is neither. */
+gsize       _mpel_call_meta_size         (GVariant                 *kwargs,
+                                          guint32                   timeout);
+void        _mpel_call_meta_write        (guint8                   *dest,
+                                          gsize                     size,
+                                          GVariant                 *kwargs,
+                                          guint32                   timeout);
+/* _mpel_envelope_layout() for a CALL whose meta is given by its parts */
+void        _mpel_envelope_layout_call   (MpelEnvelopeLayout       *layout,
+                                          const char               *name,
+                                          GVariant                 *body,
+                                          GVariant                 *kwargs,
+                                          guint32                   timeout);
 
 GVariant   *mpel_error_to_variant        (const GError             *error);
 GError     *mpel_error_from_variant      (GVariant                 *body);

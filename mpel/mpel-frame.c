@@ -92,6 +92,186 @@ unit_variant (void)
   return unit;
 }
 
+/* GVariant's rule for a container of @body_size bytes with @n_offsets
+ * framing offsets after it. */
+static inline gsize
+container_total_size (gsize body_size,
+                      gsize n_offsets)
+{
+  if (body_size + 1 * n_offsets <= G_MAXUINT8)
+    return body_size + 1 * n_offsets;
+  if (body_size + 2 * n_offsets <= G_MAXUINT16)
+    return body_size + 2 * n_offsets;
+  if (body_size + 4 * n_offsets <= G_MAXUINT32)
+    return body_size + 4 * n_offsets;
+  return body_size + 8 * n_offsets;
+}
+
+/* Meta written from parts.
+ *
+ * An a{sv} is an array of variable-size {sv} entries, each aligned to 8,
+ * followed by the end offset of every entry. An entry is its key with its
+ * NUL, the variant aligned to 8 (value, NUL, type string), then the end of
+ * the key as its one framing offset. Offset sizes follow the same rule as
+ * every GVariant container (container_total_size()). test-frame compares
+ * the result with GLib's serialiser byte for byte. */
+
+#define META_KWARGS_KEY  "kwargs"
+#define META_TIMEOUT_KEY "timeout"
+
+static inline gsize
+meta_entry_body (gsize key_len,
+                 gsize value_size,
+                 gsize type_len)
+{
+  return MPEL_ALIGN8 (key_len + 1) + value_size + 1 + type_len;
+}
+
+typedef struct
+{
+  gsize kwargs_body, kwargs_end;    /* 0 when absent */
+  gsize timeout_body, timeout_end;  /* 0 when absent */
+  gsize body, total;
+  guint n;
+} MetaLayout;
+
+static void
+call_meta_layout (MetaLayout *m,
+                  GVariant   *kwargs,
+                  guint32     timeout)
+{
+  gsize offset = 0;
+
+  memset (m, 0, sizeof *m);
+  if (kwargs != NULL)
+    {
+      /* Serialised once, in place: kwargs are often one value shared by
+       * many events, and a value in tree form is sized and serialised
+       * again on every send otherwise. */
+      g_variant_get_data (kwargs);
+      m->kwargs_body = meta_entry_body (strlen (META_KWARGS_KEY), g_variant_get_size (kwargs),
+                                        strlen (g_variant_get_type_string (kwargs)));
+      offset += container_total_size (m->kwargs_body, 1);
+      m->kwargs_end = offset;
+      m->n++;
+    }
+  if (timeout > 0)
+    {
+      offset = MPEL_ALIGN8 (offset);
+      m->timeout_body = meta_entry_body (strlen (META_TIMEOUT_KEY), 4, 1);
+      offset += container_total_size (m->timeout_body, 1);
+      m->timeout_end = offset;
+      m->n++;
+    }
+  m->body = offset;
+  m->total = m->n > 0 ? container_total_size (offset, m->n) : 0;
+}
+
+gsize
+_mpel_call_meta_size (GVariant *kwargs,
+                      guint32   timeout)
+{
+  MetaLayout m;
+
+  call_meta_layout (&m, kwargs, timeout);
+
+  return m.total;
+}
+
+/* Writes one {sv} entry at @dest whose body is @body bytes; the value is
+ * @kwargs, or else the u @timeout. Returns the entry's size. */
+static gsize
+write_meta_entry (guint8     *dest,
+                  gsize       body,
+                  const char *key,
+                  GVariant   *kwargs,
+                  guint32     timeout)
+{
+  gsize key_len = strlen (key);
+  gsize a = MPEL_ALIGN8 (key_len + 1);
+  gsize total = container_total_size (body, 1);
+  gsize at;
+
+  memcpy (dest, key, key_len + 1);
+  memset (dest + key_len + 1, 0, a - (key_len + 1));
+  if (kwargs != NULL)
+    {
+      const char *type = g_variant_get_type_string (kwargs);
+      gsize size = g_variant_get_size (kwargs);
+
+      g_variant_store (kwargs, dest + a);
+      dest[a + size] = 0;
+      memcpy (dest + a + size + 1, type, strlen (type));
+      at = a + size + 1 + strlen (type);
+    }
+  else
+    {
+      guint32 le = GUINT32_TO_LE (timeout);
+
+      memcpy (dest + a, &le, 4);
+      dest[a + 4] = 0;
+      dest[a + 5] = 'u';
+      at = a + 6;
+    }
+  g_assert (at == body);
+  write_le (dest + body, key_len + 1, total - body);
+
+  return total;
+}
+
+void
+_mpel_call_meta_write (guint8   *dest,
+                       gsize     size,
+                       GVariant *kwargs,
+                       guint32   timeout)
+{
+  MetaLayout m;
+  gsize w, at = 0;
+  guint i = 0;
+
+  call_meta_layout (&m, kwargs, timeout);
+  g_assert (m.total == size);
+  if (m.n == 0)
+    return;
+
+  w = (m.total - m.body) / m.n;
+  if (kwargs != NULL)
+    at = write_meta_entry (dest, m.kwargs_body, META_KWARGS_KEY, kwargs, 0);
+  if (timeout > 0)
+    {
+      gsize a = MPEL_ALIGN8 (at);
+
+      memset (dest + at, 0, a - at);
+      at = a + write_meta_entry (dest + a, m.timeout_body, META_TIMEOUT_KEY, NULL, timeout);
+    }
+  g_assert (at == m.body);
+  if (kwargs != NULL)
+    write_le (dest + m.body + w * i++, m.kwargs_end, w);
+  if (timeout > 0)
+    write_le (dest + m.body + w * i++, m.timeout_end, w);
+}
+
+void
+_mpel_envelope_layout_call (MpelEnvelopeLayout *layout,
+                            const char         *name,
+                            GVariant           *body,
+                            GVariant           *kwargs,
+                            guint32             timeout)
+{
+  gsize meta_size = _mpel_call_meta_size (kwargs, timeout);
+
+  _mpel_envelope_layout (layout, name, body, NULL);
+  if (meta_size == 0)
+    return;
+
+  layout->kwargs = kwargs;
+  layout->timeout = timeout;
+  layout->meta_size = meta_size;
+  layout->e3 = layout->a3 + layout->meta_size;
+  layout->w = offset_size_for_body (layout->e3);
+  layout->total = layout->e3 + 2 * layout->w;
+}
+
 void
 _mpel_envelope_layout (MpelEnvelopeLayout *layout,
                        const char         *name,
@@ -106,6 +286,8 @@ _mpel_envelope_layout (MpelEnvelopeLayout *layout,
   layout->name = name;
   layout->body = body;
   layout->meta = meta;
+  layout->kwargs = NULL;
+  layout->timeout = 0;
   layout->e1 = 16 + strlen (name) + 1;
   layout->a2 = MPEL_ALIGN8 (layout->e1);
   layout->body_size = g_variant_get_size (body);
@@ -141,6 +323,8 @@ _mpel_envelope_write_layout (guint8                   *dest,
   memset (dest + layout.e2, 0, layout.a3 - layout.e2);
   if (layout.meta != NULL)
     g_variant_store (layout.meta, dest + layout.a3);
+  else if (layout.meta_size > 0)
+    _mpel_call_meta_write (dest + layout.a3, layout.meta_size, layout.kwargs, layout.timeout);
   write_le (dest + layout.e3, layout.e2, layout.w);
   write_le (dest + layout.e3 + layout.w, layout.e1, layout.w);
 }

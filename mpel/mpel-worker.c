@@ -58,6 +58,9 @@ typedef struct
   GDestroyNotify destroy;
 } Handler;
 
+/* How long answers may wait in the shared output for the end of a batch */
+#define ANSWER_MAX_WAIT_USEC 1000
+
 /* Watches the app from a thread of its own: see parent_watch_start(). */
 typedef struct
 {
@@ -79,6 +82,7 @@ struct _MpelWorker
   GMainLoop      *main_loop;
   GError         *run_error;
   ParentWatch    *parent_watch;
+  gint64          queued_since;  /* when answers were first seen waiting */
 
   guint           hello_received : 1;
   guint           stopping : 1;
@@ -549,13 +553,30 @@ handle_call (MpelWorker *self,
       return;
     }
 
-  /* Answers that earlier handlers of this batch gave go out before this
-   * handler runs: it may crash or exit, and what is still in our buffer
-   * would die with it. The first handler of a batch finds nothing queued and
-   * costs no write. This blocks only while the socket is full, that is until
-   * the app reads, which it always does. */
-  if (mpel_connection_get_n_queued (self->conn) > 0)
+  /* This handler may crash, exit or block until it is killed; the answers
+   * earlier handlers of this batch gave must reach the app all the same.
+   * With the output in a buffer the app reads back after we are gone (see
+   * mpel_connection_share_output()), they can wait for the end of the batch
+   * and leave in one write; they only go out first once they have waited a
+   * millisecond, so that a slow batch does not hold them back. Without it,
+   * they go out before every handler. Either way, this blocks only while
+   * the socket is full, that is until the app reads, which it always does. */
+  if (mpel_connection_get_n_queued (self->conn) == 0)
+    self->queued_since = 0;
+  else if (!mpel_connection_has_shared_output (self->conn))
     mpel_connection_flush_sync (self->conn, NULL);
+  else
+    {
+      gint64 now = g_get_monotonic_time ();
+
+      if (self->queued_since == 0)
+        self->queued_since = now;
+      else if (now - self->queued_since >= ANSWER_MAX_WAIT_USEC)
+        {
+          mpel_connection_flush_sync (self->conn, NULL);
+          self->queued_since = 0;
+        }
+    }
 
   handler->handler (invocation, handler->user_data);
 }
@@ -911,6 +932,14 @@ mpel_worker_run (MpelWorker  *self,
   g_variant_dict_insert (&hello, "max-frame", "u", (guint32) MPEL_DEFAULT_MAX_FRAME);
   hello_body = g_variant_ref_sink (g_variant_dict_end (&hello));
   mpel_connection_send (self->conn, MPEL_FRAME_HELLO, 0, 0, g_get_prgname (), hello_body, NULL, NULL);
+  /* Our last words survive us (see handle_call()); without a memfd, the
+   * answers leave before every handler instead. */
+  if (!mpel_connection_share_output (self->conn, &startup_error))
+    {
+      g_debug ("No shared output buffer: %s", startup_error != NULL ? startup_error->message : "");
+      g_clear_error (&startup_error);
+    }
+  self->queued_since = 0;
 
   if (!load_modules (self, &startup_error))
     {

@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -100,26 +101,27 @@ test_connection_stop_batch (void)
   peer_clear (&peer);
 }
 
-/* An ay whose envelope (no name, no metadata) is @frame_size bytes. */
+/* An ay whose envelope (no name, no metadata) is the smallest one of at
+ * least @frame_size bytes. */
 static GVariant *
 bytes_of_frame_size (gsize frame_size)
 {
   g_autofree guint8 *blob = g_malloc0 (frame_size);
 
-  for (gsize n = 0; n < frame_size; n++)
+  for (gsize n = frame_size > 256 ? frame_size - 256 : 0; n < frame_size; n++)
     {
       g_autoptr(GVariant) body = g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE,
                                                                                 blob, n, 1));
 
-      if (mpel_envelope_size (NULL, body, NULL) == frame_size)
+      if (mpel_envelope_size (NULL, body, NULL) >= frame_size)
         return g_steal_pointer (&body);
     }
 
   g_assert_not_reached ();
 }
 
-/* Envelopes of an ay are 4 bytes past a multiple of 8. */
-#define PEER_MAX_FRAME 1028
+/* The least a peer may announce is 64 KiB. */
+#define PEER_MAX_FRAME (64 * 1024 + 4)
 
 /* The peer's HELLO says how large a frame it takes: larger ones go to it
  * in a shared buffer, and arrive as they were. */
@@ -129,11 +131,11 @@ test_connection_peer_max_frame (void)
   g_autoptr(MpelConnection) a = NULL;
   g_autoptr(MpelConnection) b = NULL;
   g_autoptr(GVariant) at_limit = bytes_of_frame_size (PEER_MAX_FRAME);
-  g_autoptr(GVariant) over_limit = bytes_of_frame_size (4 * 1024 + 4);
+  gsize peer_max_frame = mpel_envelope_size (NULL, at_limit, NULL);
+  g_autoptr(GVariant) over_limit = bytes_of_frame_size (128 * 1024 + 4);
   g_auto(GVariantDict) hello = G_VARIANT_DICT_INIT (NULL);
   Peer pa, pb;
 
-  g_assert_cmpuint (mpel_envelope_size (NULL, at_limit, NULL), ==, PEER_MAX_FRAME);
 
   peer_init (&pa);
   peer_init (&pb);
@@ -141,17 +143,17 @@ test_connection_peer_max_frame (void)
 
   /* Before the HELLO, our own limit holds: inline. */
   g_assert_true (mpel_connection_send (a, MPEL_FRAME_ITEM, 0, 1, NULL, over_limit, NULL, NULL));
-  g_assert_cmpuint (mpel_connection_get_n_queued (a), >, 4096);
+  g_assert_cmpuint (mpel_connection_get_n_queued (a), >, 128 * 1024);
   test_iterate_until (pb.frames->len == 1);
 
   g_variant_dict_insert (&hello, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
-  g_variant_dict_insert (&hello, "max-frame", "u", (guint32) PEER_MAX_FRAME);
+  g_variant_dict_insert (&hello, "max-frame", "u", (guint32) peer_max_frame);
   g_assert_true (mpel_connection_send (b, MPEL_FRAME_HELLO, 0, 0, "peer", g_variant_dict_end (&hello), NULL, NULL));
   test_iterate_until (pa.frames->len == 1);
 
   /* At the limit: inline; over it: a descriptor only. */
   g_assert_true (mpel_connection_send (a, MPEL_FRAME_ITEM, 0, 2, NULL, at_limit, NULL, NULL));
-  g_assert_cmpuint (mpel_connection_get_n_queued (a), ==, 8 + PEER_MAX_FRAME + 4);
+  g_assert_cmpuint (mpel_connection_get_n_queued (a), ==, 8 + MPEL_ALIGN8 (peer_max_frame));
   test_iterate_until (mpel_connection_get_n_queued (a) == 0);
   g_assert_true (mpel_connection_send (a, MPEL_FRAME_ITEM, 0, 3, NULL, over_limit, NULL, NULL));
   g_assert_cmpuint (mpel_connection_get_n_queued (a), <, 200);
@@ -170,6 +172,191 @@ test_connection_peer_max_frame (void)
 
   peer_clear (&pa);
   peer_clear (&pb);
+}
+
+/* A HELLO whose max-frame is below the minimum is a protocol error that
+ * says so. */
+static void
+test_connection_peer_max_frame_too_small (void)
+{
+  g_auto(GVariantDict) hello = G_VARIANT_DICT_INIT (NULL);
+  g_autoptr(GVariant) body = NULL;
+  guint8 buf[256] = { 0 };
+  gsize n;
+
+  g_variant_dict_insert (&hello, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
+  g_variant_dict_insert (&hello, "max-frame", "u", (guint32) (MPEL_MIN_MAX_FRAME - 1));
+  body = g_variant_ref_sink (g_variant_dict_end (&hello));
+  n = write_frame_bytes (buf, MPEL_FRAME_HELLO, 0, "peer", body);
+  expect_protocol_error (buf, n, -1, FALSE, 0);
+}
+
+/* What a peer with a shared output had queued but not written when it
+ * went away arrives all the same, in order, after what it wrote. */
+static void
+test_connection_last_words (void)
+{
+  g_autoptr(MpelConnection) a = NULL;
+  g_autoptr(MpelConnection) b = NULL;
+  g_autoptr(GError) error = NULL;
+  Peer pa, pb;
+
+  peer_init (&pa);
+  peer_init (&pb);
+  make_pair (&a, &pa, &b, &pb);
+
+  g_assert_true (mpel_connection_send (a, MPEL_FRAME_ITEM, 0, 1, NULL, g_variant_new ("(i)", 1), NULL, NULL));
+  g_assert_true (mpel_connection_share_output (a, &error));
+  g_assert_no_error (error);
+  g_assert_true (mpel_connection_has_shared_output (a));
+  test_iterate_until (pb.frames->len == 1);
+  test_iterate_until (mpel_connection_get_n_queued (a) == 0);
+
+  /* Enough to reuse the region from its start several times over, the last
+   * ones never written. */
+  for (guint i = 2; i <= 30000; i++)
+    {
+      g_assert_true (mpel_connection_send (a, MPEL_FRAME_ITEM, 0, i, NULL, g_variant_new ("(i)", i), NULL, NULL));
+      if (i == 20000)
+        test_iterate_until (pb.frames->len == 20000);
+    }
+  g_assert_cmpuint (mpel_connection_get_n_queued (a), >, 0);
+  mpel_connection_close (a);
+
+  test_iterate_until (pb.closed);
+  g_assert_no_error (pb.closed_error);
+  g_assert_cmpuint (pb.frames->len, ==, 30000);
+  for (guint i = 0; i < pb.frames->len; i++)
+    {
+      guint64 id;
+
+      g_variant_get (g_ptr_array_index (pb.frames, i), "(yt&s@*)", NULL, &id, NULL, NULL);
+      g_assert_cmpuint (id, ==, i + 1);
+    }
+
+  peer_clear (&pa);
+  peer_clear (&pb);
+}
+
+typedef struct
+{
+  guint64 base;
+  guint64 committed;
+} TestRegionHeader;
+
+#define TEST_REGION_HEADER 64
+#define TEST_REGION_SIZE   (TEST_REGION_HEADER + 1024 * 1024)
+
+/* A LAST_WORDS descriptor for a region made by hand, with @data at the
+ * start of its data, and the header given; then the peer hangs up after
+ * @n_written bytes of @data that went through the socket. Returns the
+ * frames that arrived, and whether the end was clean. */
+static guint
+hand_made_last_words (const guint8 *data,
+                      gsize         len,
+                      gsize         n_written,
+                      guint64       base,
+                      guint64       committed,
+                      guint         seals,
+                      gboolean     *clean)
+{
+  g_autoptr(MpelConnection) conn = NULL;
+  guint32 words[6] = { 0, GUINT32_TO_LE (1), 0, GUINT32_TO_LE (MPEL_BULK_FLAG_LAST_WORDS),
+                       GUINT32_TO_LE (TEST_REGION_SIZE), 0 };
+  TestRegionHeader *header;
+  guint8 *map;
+  guint n_frames;
+  int sv[2];
+  int fd;
+  Peer peer;
+
+  fd = memfd_create ("test-last-words", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_no_errno (ftruncate (fd, TEST_REGION_SIZE));
+  if (seals != 0)
+    g_assert_no_errno (fcntl (fd, F_ADD_SEALS, seals));
+  map = mmap (NULL, TEST_REGION_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  g_assert_true (map != MAP_FAILED);
+  /* The descriptor is the first thing in the stream. */
+  memcpy (map + TEST_REGION_HEADER, data, len);
+  header = (TestRegionHeader *) (gpointer) map;
+  header->base = base + sizeof words;
+  header->committed = committed + sizeof words;
+
+  peer_init (&peer);
+  g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+  conn = mpel_connection_new (sv[0], NULL, peer_frame, peer_closed, &peer);
+  g_assert_cmpint (test_send_with_fd (sv[1], words, sizeof words, fd), ==, sizeof words);
+  close (fd);
+  if (n_written > 0)
+    g_assert_cmpint (write (sv[1], data, n_written), ==, (gssize) n_written);
+  close (sv[1]);
+
+  test_iterate_until (peer.closed);
+  munmap (map, TEST_REGION_SIZE);
+  *clean = peer.closed_error == NULL;
+  if (!*clean)
+    g_assert_error (peer.closed_error, MPEL_ERROR, MPEL_ERROR_PROTOCOL);
+  n_frames = peer.frames->len;
+  peer_clear (&peer);
+
+  return n_frames;
+}
+
+/* A shared output is peer data like any other: a region that is not sealed
+ * is refused; one whose header does not add up, or whose frames do not
+ * parse, gives nothing beyond what was written, without an error; a frame
+ * whose descriptor never came ends what is recovered. */
+static void
+test_connection_last_words_hostile (void)
+{
+  g_autoptr(GVariant) body = g_variant_ref_sink (g_variant_new ("(i)", 1));
+  guint8 data[1024] = { 0 };
+  gsize one, n;
+  gboolean clean;
+
+  one = write_frame_bytes (data, MPEL_FRAME_RETURN, 1, "", body);
+  n = one + write_frame_bytes (data + one, MPEL_FRAME_RETURN, 2, "", body);
+  n += write_frame_bytes (data + n, MPEL_FRAME_RETURN, 3, "", body);
+
+  /* Sound: one frame written, two recovered, even one half written */
+  g_assert_cmpuint (hand_made_last_words (data, n, one, 0, n, F_SEAL_SHRINK, &clean), ==, 3);
+  g_assert_true (clean);
+  g_assert_cmpuint (hand_made_last_words (data, n, one + 5, 0, n, F_SEAL_SHRINK, &clean), ==, 3);
+  g_assert_true (clean);
+
+  /* Not sealed against shrinking */
+  g_assert_cmpuint (hand_made_last_words (data, n, one, 0, n, 0, &clean), ==, 0);
+  g_assert_false (clean);
+
+  /* Headers that do not add up: committed before what was read, base past
+   * it, more than the region holds, offsets near 2^64 */
+  g_assert_cmpuint (hand_made_last_words (data, n, one, 0, one - 8, F_SEAL_SHRINK, &clean), ==, 1);
+  g_assert_true (clean);
+  g_assert_cmpuint (hand_made_last_words (data, n, one, one + 8, n, F_SEAL_SHRINK, &clean), ==, 1);
+  g_assert_true (clean);
+  g_assert_cmpuint (hand_made_last_words (data, n, one, 0, TEST_REGION_SIZE * 2, F_SEAL_SHRINK, &clean), ==, 1);
+  g_assert_true (clean);
+  g_assert_cmpuint (hand_made_last_words (data, n, one, G_MAXUINT64 - 100, G_MAXUINT64 - 8, F_SEAL_SHRINK, &clean), ==, 1);
+  g_assert_true (clean);
+
+  /* Garbage after the first recovered frame, and a length that runs past
+   * the end */
+  memset (data + 2 * one, 0xA5, n - 2 * one);
+  g_assert_cmpuint (hand_made_last_words (data, n, one, 0, n, F_SEAL_SHRINK, &clean), ==, 2);
+  g_assert_true (clean);
+
+  /* A bulk descriptor whose memfd died with the peer */
+  {
+    guint32 words[6] = { 0, GUINT32_TO_LE (1), GUINT32_TO_LE (1), 0, GUINT32_TO_LE (100), 0 };
+
+    n = write_frame_bytes (data, MPEL_FRAME_RETURN, 1, "", body);
+    memcpy (data + n, words, sizeof words);
+    n += sizeof words;
+    n += write_frame_bytes (data + n, MPEL_FRAME_RETURN, 3, "", body);
+    g_assert_cmpuint (hand_made_last_words (data, n, 0, 0, n, F_SEAL_SHRINK, &clean), ==, 1);
+    g_assert_true (clean);
+  }
 }
 
 static void
@@ -237,6 +424,9 @@ main (int   argc,
   g_test_add_func ("/Mpel/Connection/frames", test_connection_frames);
   g_test_add_func ("/Mpel/Connection/stop-batch", test_connection_stop_batch);
   g_test_add_func ("/Mpel/Connection/peer-max-frame", test_connection_peer_max_frame);
+  g_test_add_func ("/Mpel/Connection/peer-max-frame/too-small", test_connection_peer_max_frame_too_small);
+  g_test_add_func ("/Mpel/Connection/last-words", test_connection_last_words);
+  g_test_add_func ("/Mpel/Connection/last-words/hostile", test_connection_last_words_hostile);
   g_test_add_func ("/Mpel/Connection/hostile", test_connection_hostile);
 
   return g_test_run ();

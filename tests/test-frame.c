@@ -76,6 +76,91 @@ test_envelope_matches_glib (void)
         }
 }
 
+/* kwargs of about @size bytes: one ay entry */
+static GVariant *
+make_kwargs (gsize size)
+{
+  g_autofree guint8 *blob = g_malloc0 (size + 1);
+  GVariantBuilder builder;
+
+  for (gsize i = 0; i < size; i++)
+    blob[i] = i * 7;
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&builder, "{sv}", "blob",
+                         g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, blob, size, 1));
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
+}
+
+/* The meta of a CALL written from its parts is what GLib makes of the same
+ * a{sv}, across the framing-offset boundaries of the entries and of the
+ * array, and the envelope around it too; the worker's lookups find both
+ * values. */
+static void
+test_call_meta_matches_glib (void)
+{
+  const gssize kwargs_sizes[] = { -1, 0, 1, 200, 229, 230, 240, 250, 255, 65480, 65500, 65530, 70000 };
+  const guint32 timeouts[] = { 0, 1, 30000, G_MAXUINT32 };
+
+  for (guint k = 0; k < G_N_ELEMENTS (kwargs_sizes); k++)
+    for (guint t = 0; t < G_N_ELEMENTS (timeouts); t++)
+      {
+        g_autoptr(GVariant) kwargs = kwargs_sizes[k] >= 0 ? make_kwargs (kwargs_sizes[k]) : NULL;
+        g_autoptr(GVariant) expected = NULL;
+        g_autoptr(GVariant) body = g_variant_ref_sink (g_variant_new ("(ii)", 1, 2));
+        g_autofree guint8 *mine = NULL;
+        g_autofree guint8 *envelope = NULL;
+        g_autofree guint8 *expected_envelope = NULL;
+        MpelEnvelopeLayout layout;
+        GVariantBuilder builder;
+        gsize size;
+
+        g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+        if (kwargs != NULL)
+          g_variant_builder_add (&builder, "{sv}", "kwargs", kwargs);
+        if (timeouts[t] > 0)
+          g_variant_builder_add (&builder, "{sv}", "timeout", g_variant_new_uint32 (timeouts[t]));
+        expected = g_variant_ref_sink (g_variant_builder_end (&builder));
+
+        size = _mpel_call_meta_size (kwargs, timeouts[t]);
+        if (kwargs == NULL && timeouts[t] == 0)
+          {
+            g_assert_cmpuint (size, ==, 0);
+            continue;
+          }
+        g_assert_cmpuint (size, ==, g_variant_get_size (expected));
+        mine = g_malloc (size);
+        _mpel_call_meta_write (mine, size, kwargs, timeouts[t]);
+        g_assert_cmpmem (mine, size, g_variant_get_data (expected), size);
+
+        /* The whole envelope */
+        _mpel_envelope_layout_call (&layout, "target", body, kwargs, timeouts[t]);
+        g_assert_cmpuint (layout.total, ==, mpel_envelope_size ("target", body, expected));
+        envelope = g_malloc (layout.total);
+        _mpel_envelope_write_layout (envelope, &layout, MPEL_FRAME_CALL, 0, 42);
+        expected_envelope = g_malloc (layout.total);
+        mpel_envelope_write (expected_envelope, layout.total, MPEL_FRAME_CALL, 0, 42, "target", body, expected);
+        g_assert_cmpmem (envelope, layout.total, expected_envelope, layout.total);
+
+        /* What the worker reads from it */
+        {
+          g_autoptr(GBytes) bytes = g_bytes_new (envelope, layout.total);
+          g_autoptr(GError) error = NULL;
+          g_autoptr(GVariant) got_kwargs = NULL;
+          MpelFrame frame;
+          guint32 timeout = 0;
+
+          g_assert_true (mpel_envelope_parse (bytes, &frame, &error));
+          g_assert_no_error (error);
+          g_assert_nonnull (frame.meta);
+          got_kwargs = g_variant_lookup_value (frame.meta, "kwargs", G_VARIANT_TYPE_VARDICT);
+          g_assert_true (kwargs == NULL ? got_kwargs == NULL : g_variant_equal (got_kwargs, kwargs));
+          g_assert_true (g_variant_lookup (frame.meta, "timeout", "u", &timeout) == (timeouts[t] > 0));
+          g_assert_cmpuint (timeout, ==, timeouts[t]);
+          mpel_frame_clear (&frame);
+        }
+      }
+}
+
 static void
 test_envelope_round_trip (void)
 {
@@ -193,6 +278,7 @@ main (int   argc,
 
   g_test_add_func ("/Mpel/Frame/envelope/matches-glib", test_envelope_matches_glib);
   g_test_add_func ("/Mpel/Frame/envelope/round-trip", test_envelope_round_trip);
+  g_test_add_func ("/Mpel/Frame/call-meta/matches-glib", test_call_meta_matches_glib);
   g_test_add_func ("/Mpel/Frame/envelope/mutations", test_envelope_mutations);
   g_test_add_func ("/Mpel/Frame/error/round-trip", test_error_round_trip);
 

@@ -260,14 +260,56 @@ test_last_words_batch (gconstpointer data)
     }
   g_assert_error ((GError *) mpel_event_get_error (die), MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED);
   g_assert_nonnull (strstr (mpel_event_get_error (die)->message, "“die”"));
-  g_assert_nonnull (strstr (mpel_event_get_error (die)->message,
-                            sig == SIGSEGV ? "signal 11" : "status 3"));
+  if (sig == 0)
+    g_assert_nonnull (strstr (mpel_event_get_error (die)->message, "status 3"));
+  else
+    {
+      g_autofree char *signal_text = g_strdup_printf ("signal %d", sig);
+
+      g_assert_nonnull (strstr (mpel_event_get_error (die)->message, signal_text));
+    }
   g_assert_cmpuint (tally.n_output, ==, 4);
   g_assert_cmpuint (tally.n_crashed, ==, 1);
 
   g_assert_finalize_object (g_steal_pointer (&die));
   g_clear_pointer (&adds, g_ptr_array_unref);
   g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+/* The same when the later handler blocks until the app kills the worker
+ * (past kill-timeout): the answers before it still arrive. */
+static void
+test_last_words_batch_stuck (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(GPtrArray) adds = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(MpelEvent) stuck = mpel_event_new ("count_primes", g_variant_new ("(uu)", 0, G_MAXUINT32));
+  Tally tally = { 0 };
+
+  mpel_loop_set_kill_timeout (loop, 100);
+  worker_pid (loop);
+  g_signal_connect (loop, "output", G_CALLBACK (tally_output), &tally);
+
+  for (gint32 i = 0; i < 3; i++)
+    g_ptr_array_add (adds, g_object_ref (mpel_loop_add_event (loop, "add", g_variant_new ("(ii)", i, 10))));
+  mpel_event_set_timeout (stuck, 50);
+  mpel_loop_push (loop, stuck);
+  test_wait (loop);
+
+  for (guint i = 0; i < adds->len; i++)
+    {
+      MpelEvent *event = g_ptr_array_index (adds, i);
+
+      g_assert_no_error ((GError *) mpel_event_get_error (event));
+      g_assert_cmpint (mpel_event_get_state (event), ==, MPEL_EVENT_STATE_DONE);
+      g_assert_cmpint (g_variant_get_int32 (mpel_event_get_result (event)), ==, (gint32) i + 10);
+    }
+  g_assert_error ((GError *) mpel_event_get_error (stuck), MPEL_ERROR, MPEL_ERROR_TIMED_OUT);
+  g_assert_cmpuint (tally.n_output, ==, 4);
+
+  g_clear_pointer (&adds, g_ptr_array_unref);
+  g_assert_finalize_object (g_steal_pointer (&loop));
+  g_assert_finalize_object (g_steal_pointer (&stuck));
 }
 
 /* An a{sv} whose one key is not UTF-8, as a peer or a careless caller
@@ -1523,6 +1565,9 @@ main (int   argc,
                         test_last_words_batch);
   g_test_add_data_func ("/Mpel/Reliability/last-words/batch/exit", GINT_TO_POINTER (0),
                         test_last_words_batch);
+  g_test_add_data_func ("/Mpel/Reliability/last-words/batch/sigkill", GINT_TO_POINTER (SIGKILL),
+                        test_last_words_batch);
+  g_test_add_func ("/Mpel/Reliability/last-words/batch/stuck", test_last_words_batch_stuck);
   g_test_add_func ("/Mpel/Reliability/invalid-event-refused", test_invalid_event_refused);
   g_test_add_func ("/Mpel/Reliability/stuck-worker-killed", test_stuck_worker_killed);
   g_test_add_func ("/Mpel/Reliability/cancel-reaches-worker", test_cancel_reaches_worker);
