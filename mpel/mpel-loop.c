@@ -19,6 +19,7 @@
 #include "mpel-event-private.h"
 #include "mpel-loop.h"
 #include "mpel-marshal.h"
+#include "mpel-queue-private.h"
 #include "mpel-util-private.h"
 #include "mpel-wire-private.h"
 
@@ -120,7 +121,7 @@ struct _MpelLoop
   guint              handshake_timeout;
 
   GPtrArray         *workers;     /* WorkerSlot*, NULL for a dead one */
-  GQueue             queue;       /* queued events, by priority */
+  MpelQueue          queue;       /* queued events, by priority */
   GQueue             deferred;    /* events to fail from an idle */
   GSource           *deferred_source;
   GPtrArray         *waiters;     /* GTask of wait_async */
@@ -450,35 +451,6 @@ loop_fail_later (MpelLoop  *self,
     }
 }
 
-static void
-queue_insert (MpelLoop  *self,
-              MpelEvent *event)
-{
-  GList *sibling;
-
-  /* Almost every event has the default priority: appending is the common
-   * case, and equal priorities keep their order. */
-  for (sibling = self->queue.tail; sibling != NULL; sibling = sibling->prev)
-    {
-      if (((MpelEvent *) sibling->data)->priority <= event->priority)
-        break;
-    }
-
-  if (sibling == NULL)
-    g_queue_push_head_link (&self->queue, &event->link);
-  else if (sibling == self->queue.tail)
-    g_queue_push_tail_link (&self->queue, &event->link);
-  else
-    {
-      /* insert after sibling */
-      event->link.prev = sibling;
-      event->link.next = sibling->next;
-      sibling->next->prev = &event->link;
-      sibling->next = &event->link;
-      self->queue.length++;
-    }
-}
-
 static gboolean
 event_timeout_cb (gpointer data)
 {
@@ -565,7 +537,7 @@ send_stops (MpelLoop *self)
 static void
 loop_pump (MpelLoop *self)
 {
-  while (!g_queue_is_empty (&self->queue))
+  while (!_mpel_queue_is_empty (&self->queue))
     {
       g_autoptr(GError) error = NULL;
       WorkerSlot *slot;
@@ -578,8 +550,7 @@ loop_pump (MpelLoop *self)
       if (slot == NULL)
         return;
 
-      event = self->queue.head->data;
-      g_queue_unlink (&self->queue, &event->link);
+      event = _mpel_queue_pop (&self->queue);
 
       if (!slot_send_event (slot, event, &error))
         {
@@ -606,11 +577,10 @@ static void
 fail_queue (MpelLoop     *self,
             const GError *error)
 {
-  while (!g_queue_is_empty (&self->queue))
+  while (!_mpel_queue_is_empty (&self->queue))
     {
-      MpelEvent *event = self->queue.head->data;
+      MpelEvent *event = _mpel_queue_pop (&self->queue);
 
-      g_queue_unlink (&self->queue, &event->link);
       loop_end_event (self, event, MPEL_EVENT_STATE_FAILED, NULL, g_error_copy (error));
       g_object_unref (event);
     }
@@ -778,7 +748,7 @@ slot_died (WorkerSlot *slot,
    * whatever the policy, and at once, so that what waited for it runs. */
   replace = slot->killed &&
             (self->state == LOOP_RUNNING ||
-             (self->state == LOOP_STOPPING && !g_queue_is_empty (&self->queue)));
+             (self->state == LOOP_STOPPING && !_mpel_queue_is_empty (&self->queue)));
 
   if (replace)
     schedule_restart (self, slot->index, 0);
@@ -796,7 +766,7 @@ slot_died (WorkerSlot *slot,
 
   if (count_live_workers (self) == 0 && !workers_to_come (self))
     {
-      if (!g_queue_is_empty (&self->queue))
+      if (!_mpel_queue_is_empty (&self->queue))
         {
           g_autoptr(GError) error = NULL;
 
@@ -1390,13 +1360,8 @@ loop_close_internal (MpelLoop *self,
   g_ptr_array_sort (events, compare_event_ids);
   self->n_in_flight = 0;
 
-  while (!g_queue_is_empty (&self->queue))
-    {
-      MpelEvent *event = self->queue.head->data;
-
-      g_queue_unlink (&self->queue, &event->link);
-      g_ptr_array_add (events, event);
-    }
+  while (!_mpel_queue_is_empty (&self->queue))
+    g_ptr_array_add (events, _mpel_queue_pop (&self->queue));
 
   while (!g_queue_is_empty (&self->deferred))
     {
@@ -1471,6 +1436,7 @@ mpel_loop_finalize (GObject *object)
   g_clear_pointer (&self->argv, g_strfreev);
   g_clear_pointer (&self->modules, g_strfreev);
   g_clear_pointer (&self->workers, g_ptr_array_unref);
+  _mpel_queue_clear (&self->queue);
   g_clear_pointer (&self->waiters, g_ptr_array_unref);
   g_clear_pointer (&self->restarts, g_array_unref);
   g_clear_pointer (&self->restart_sources, g_ptr_array_unref);
@@ -1800,6 +1766,7 @@ mpel_loop_init (MpelLoop *self)
   self->max_restarts = 5;
   self->next_id = 1;
   self->workers = g_ptr_array_new ();
+  _mpel_queue_init (&self->queue);
   self->waiters = g_ptr_array_new_with_free_func (g_object_unref);
   self->restarts = g_array_new (FALSE, FALSE, sizeof (gint64));
   self->restart_sources = g_ptr_array_new_with_free_func (destroy_source);
@@ -2718,7 +2685,7 @@ mpel_loop_push (MpelLoop  *self,
       return;
     }
 
-  queue_insert (self, g_object_ref (event));
+  _mpel_queue_push (&self->queue, g_object_ref (event));
   loop_pump (self);
 }
 
@@ -2791,7 +2758,7 @@ _mpel_loop_cancel_event (MpelLoop  *self,
     }
   else if (event->state == MPEL_EVENT_STATE_QUEUED)
     {
-      g_queue_unlink (&self->queue, &event->link);
+      _mpel_queue_remove (&self->queue, event);
       loop_end_event (self, event, state, NULL, error);
       g_object_unref (event);
     }
