@@ -16,8 +16,10 @@
 #include <glib/gi18n-lib.h>
 
 #include "mpel-enums.h"
+#include "mpel-child-private.h"
 #include "mpel-event-private.h"
-#include "mpel-loop.h"
+#include "mpel-loop-private.h"
+#include "mpel-peer-private.h"
 #include "mpel-marshal.h"
 #include "mpel-queue-private.h"
 #include "mpel-util-private.h"
@@ -62,9 +64,6 @@
  * ended the event; they must not call [method@Mpel.Loop.wait].
  */
 
-#define DISPATCH_BUDGET_USEC   1000
-#define SPIN_USEC              50
-#define EOF_GRACE_MSEC         2000
 #define RESTART_WINDOW_USEC    (60 * G_USEC_PER_SEC)
 #define RESTART_BASE_MSEC      100
 #define RESTART_MAX_MSEC       5000
@@ -85,25 +84,10 @@ typedef enum
 
 typedef struct
 {
-  MpelLoop       *loop;          /* NULL once the loop let go of the slot */
-  guint           index;
-  GPid            pid;
-  GSubprocess    *subprocess;
-  MpelConnection *conn;
-  GHashTable     *in_flight;     /* &event->id → MpelEvent (owned) */
-  GCancellable   *cancellable;
-  GSource        *grace_source;
-  GSource        *handshake_source;
-  char           *argv_string;   /* for start-up errors */
-  GError         *startup_error;
-  GError         *protocol_error;
-  guint           n_abandoned;   /* ended here, not yet answered there */
-  guint           hello_received : 1;
-  guint           past_startup : 1;  /* a frame after HELLO was handled */
-  guint           stop_sent : 1;
-  guint           dead : 1;
-  guint           killed : 1;        /* by us, as stuck */
-} WorkerSlot;
+  guint                  id;
+  MpelLoopChildDiedFunc  func;
+  gpointer               data;
+} ChildHook;
 
 struct _MpelLoop
 {
@@ -120,7 +104,7 @@ struct _MpelLoop
   guint              kill_timeout;
   guint              handshake_timeout;
 
-  GPtrArray         *workers;     /* WorkerSlot*, NULL for a dead one */
+  GPtrArray         *children;    /* MpelChild* by index, NULL for a dead one */
   MpelQueue          queue;       /* queued events, by priority */
   GQueue             deferred;    /* events to fail from an idle */
   GSource           *deferred_source;
@@ -131,6 +115,13 @@ struct _MpelLoop
   GSource           *start_check_source;
   GSource           *spawn_source; /* start_async's remaining workers */
   guint              next_spawn;
+
+  GArray            *child_hooks; /* ChildHook */
+  guint              next_hook_id;
+  MpelLoopNotifyFunc notify_func;
+  gpointer           notify_data;
+  GDestroyNotify     notify_destroy;
+  guint              n_pinned;    /* events in the children's pinned queues */
 
   guint64            next_id;
   guint              n_pending;
@@ -192,66 +183,24 @@ static void loop_fail_start_tasks  (MpelLoop     *self,
                                     const GError *error);
 static void loop_check_start_tasks (MpelLoop     *self);
 
-/* Worker slots */
-
-static WorkerSlot *
-slot_ref (WorkerSlot *slot)
-{
-  return g_atomic_rc_box_acquire (slot);
-}
-
-static void
-slot_clear (gpointer data)
-{
-  WorkerSlot *slot = data;
-
-  g_assert (slot->loop == NULL);
-  g_assert (g_hash_table_size (slot->in_flight) == 0);
-
-  _mpel_clear_source (&slot->grace_source);
-  _mpel_clear_source (&slot->handshake_source);
-  g_clear_pointer (&slot->conn, mpel_connection_unref);
-  g_clear_object (&slot->subprocess);
-  g_clear_object (&slot->cancellable);
-  g_clear_pointer (&slot->in_flight, g_hash_table_unref);
-  g_clear_error (&slot->startup_error);
-  g_clear_error (&slot->protocol_error);
-  g_clear_pointer (&slot->argv_string, g_free);
-}
-
-static void
-slot_unref (WorkerSlot *slot)
-{
-  g_atomic_rc_box_release_full (slot, slot_clear);
-}
+/* Children */
 
 static gboolean
-slot_is_ready (WorkerSlot *slot)
+hold_if_abandoned (MpelLoop *self)
 {
-  if (slot == NULL || slot->dead || slot->stop_sent ||
-      slot->startup_error != NULL || slot->protocol_error != NULL ||
-      slot->conn == NULL || mpel_connection_is_closed (slot->conn))
-    return FALSE;
-
-  /* With kill-timeout, a worker that has not yet given back a cancelled
-   * event may be stuck: hold new events back until it answers or is
-   * replaced, rather than send them to their death. */
-  if (slot->n_abandoned > 0 && slot->loop != NULL && slot->loop->kill_timeout > 0)
-    return FALSE;
-
-  return TRUE;
+  return self->kill_timeout > 0;
 }
 
 static guint
-count_live_workers (MpelLoop *self)
+count_live_children (MpelLoop *self)
 {
   guint n = 0;
 
-  for (guint i = 0; i < self->workers->len; i++)
+  for (guint i = 0; i < self->children->len; i++)
     {
-      WorkerSlot *slot = g_ptr_array_index (self->workers, i);
+      MpelChild *child = g_ptr_array_index (self->children, i);
 
-      if (slot != NULL && !slot->dead)
+      if (child != NULL && child->state != MPEL_CHILD_DEAD)
         n++;
     }
 
@@ -261,38 +210,29 @@ count_live_workers (MpelLoop *self)
 /* Whether a worker will be spawned later: a restart, or start_async's
  * workers not spawned yet. */
 static gboolean
-workers_to_come (MpelLoop *self)
+children_to_come (MpelLoop *self)
 {
   return self->restart_sources->len > 0 || self->spawn_source != NULL;
 }
 
-static WorkerSlot *
+/* The ready child with the fewest events in flight, for an unpinned
+ * event. */
+static MpelChild *
 least_loaded (MpelLoop *self)
 {
-  WorkerSlot *best = NULL;
+  MpelChild *best = NULL;
 
-  for (guint i = 0; i < self->workers->len; i++)
+  for (guint i = 0; i < self->children->len; i++)
     {
-      WorkerSlot *slot = g_ptr_array_index (self->workers, i);
+      MpelChild *child = g_ptr_array_index (self->children, i);
 
-      if (!slot_is_ready (slot))
+      if (!_mpel_child_accepts_events (child, hold_if_abandoned (self)))
         continue;
-      if (best == NULL || g_hash_table_size (slot->in_flight) < g_hash_table_size (best->in_flight))
-        best = slot;
+      if (best == NULL || _mpel_child_get_load (child) < _mpel_child_get_load (best))
+        best = child;
     }
 
   return best;
-}
-
-static char *
-describe_status (int status)
-{
-  if (WIFEXITED (status))
-    return g_strdup_printf (_("exited with status %d"), WEXITSTATUS (status));
-  if (WIFSIGNALED (status))
-    return g_strdup_printf (_("was killed by signal %d (%s)"),
-                            WTERMSIG (status), g_strsignal (WTERMSIG (status)));
-  return g_strdup_printf (_("ended with wait status %d"), status);
 }
 
 static void
@@ -309,6 +249,7 @@ static void
 event_clear_sources (MpelEvent *event)
 {
   _mpel_clear_source (&event->timeout_source);
+  _mpel_clear_source (&event->kill_source);
   _mpel_clear_source (&event->cancel_source);
 }
 
@@ -468,91 +409,109 @@ event_timeout_cb (gpointer data)
 }
 
 static gboolean
-abandoned_timeout_cb (gpointer data)
+kill_timeout_cb (gpointer data)
 {
   MpelEvent *event = data;
-  WorkerSlot *slot = event->worker;
+  MpelChild *child = event->child;
 
-  g_clear_pointer (&event->timeout_source, g_source_unref);
+  g_clear_pointer (&event->kill_source, g_source_unref);
 
-  /* The worker did not give up the event within the grace period: it is
-   * stuck, perhaps in a handler that cannot be cancelled. */
-  if (slot != NULL && !slot->dead && slot->subprocess != NULL)
-    {
-      slot->killed = TRUE;
-      g_debug ("Killing worker %u (pid %d): “%s” was not answered %u ms after it was cancelled",
-               slot->index, (int) slot->pid, mpel_event_get_target (event),
-               slot->loop ? slot->loop->kill_timeout : 0);
-      g_subprocess_force_exit (slot->subprocess);
-    }
+  if (child != NULL && event->loop != NULL)
+    _mpel_child_kill_as_stuck (child, event, event->loop->kill_timeout);
 
   return G_SOURCE_REMOVE;
 }
 
-/* Sending */
+/* The pump */
 
+/* Whether @a goes before @b: the more urgent priority, then the older. */
 static gboolean
-slot_send_event (WorkerSlot  *slot,
-                 MpelEvent   *event,
-                 GError     **error)
+goes_before (MpelEvent *a,
+             MpelEvent *b)
 {
-  g_autoptr(GVariant) meta = NULL;
-  guint32 flags = 0;
+  if (b == NULL)
+    return TRUE;
+  if (a->priority != b->priority)
+    return a->priority < b->priority;
+  return a->id < b->id;
+}
 
-  if (event->kwargs != NULL || event->timeout > 0)
+/* The next event to send and the child to send it to: the most urgent of
+ * the shared queue's head (for the least-loaded child) and the heads of the
+ * children's pinned queues. */
+static MpelQueue *
+pick_next (MpelLoop   *self,
+           MpelChild **out_child)
+{
+  MpelQueue *queue = NULL;
+  MpelEvent *best = NULL;
+
+  *out_child = NULL;
+
+  if (!_mpel_queue_is_empty (&self->queue) && (*out_child = least_loaded (self)) != NULL)
     {
-      g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
-
-      if (event->kwargs != NULL)
-        g_variant_dict_insert_value (&dict, "kwargs", event->kwargs);
-      if (event->timeout > 0)
-        g_variant_dict_insert (&dict, "timeout", "u", (guint32) event->timeout);
-      meta = g_variant_ref_sink (g_variant_dict_end (&dict));
+      queue = &self->queue;
+      best = _mpel_queue_peek (queue);
     }
 
-  if (event->flags & MPEL_EVENT_FLAGS_NO_REPLY)
-    flags |= MPEL_FRAME_FLAGS_NO_REPLY;
+  for (guint i = 0; self->n_pinned > 0 && i < self->children->len; i++)
+    {
+      MpelChild *child = g_ptr_array_index (self->children, i);
+      MpelEvent *head;
 
-  return mpel_connection_send (slot->conn, MPEL_FRAME_CALL, flags, event->id,
-                               g_quark_to_string (event->target),
-                               event->args, meta, error);
+      if (child == NULL || _mpel_queue_is_empty (&child->pinned) ||
+          !_mpel_child_accepts_events (child, hold_if_abandoned (self)))
+        continue;
+
+      head = _mpel_queue_peek (&child->pinned);
+      if (goes_before (head, best))
+        {
+          best = head;
+          queue = &child->pinned;
+          *out_child = child;
+        }
+    }
+
+  return queue;
 }
 
 static void
 send_stops (MpelLoop *self)
 {
-  for (guint i = 0; i < self->workers->len; i++)
+  if (!_mpel_queue_is_empty (&self->queue))
+    return;
+
+  for (guint i = 0; i < self->children->len; i++)
     {
-      WorkerSlot *slot = g_ptr_array_index (self->workers, i);
+      MpelChild *child = g_ptr_array_index (self->children, i);
 
-      if (slot == NULL || slot->dead || slot->stop_sent || slot->conn == NULL ||
-          mpel_connection_is_closed (slot->conn))
-        continue;
-
-      slot->stop_sent = TRUE;
-      mpel_connection_send (slot->conn, MPEL_FRAME_STOP, 0, 0, NULL, NULL, NULL, NULL);
+      if (child != NULL && _mpel_queue_is_empty (&child->pinned))
+        _mpel_child_send_stop (child);
     }
 }
 
 static void
 loop_pump (MpelLoop *self)
 {
-  while (!_mpel_queue_is_empty (&self->queue))
+  for (;;)
     {
       g_autoptr(GError) error = NULL;
-      WorkerSlot *slot;
+      MpelQueue *queue;
+      MpelChild *child;
       MpelEvent *event;
 
       if (self->max_in_flight > 0 && self->n_in_flight >= self->max_in_flight)
         return;
 
-      slot = least_loaded (self);
-      if (slot == NULL)
-        return;
+      queue = pick_next (self, &child);
+      if (queue == NULL)
+        break;
 
-      event = _mpel_queue_pop (&self->queue);
+      event = _mpel_queue_pop (queue);
+      if (queue != &self->queue)
+        self->n_pinned--;
 
-      if (!slot_send_event (slot, event, &error))
+      if (!_mpel_child_send_event (child, event, &error))
         {
           /* Too large, or no memfd: this event fails, the others go on. */
           loop_fail_later (self, event, g_steal_pointer (&error));
@@ -560,10 +519,8 @@ loop_pump (MpelLoop *self)
           continue;
         }
 
-      /* The queue's reference moves to the in-flight table. */
-      event->worker = slot;
+      /* The queue's reference moved to the child's in-flight table. */
       _mpel_event_set_running (event);
-      g_hash_table_insert (slot->in_flight, &event->id, event);
       self->n_in_flight++;
     }
 
@@ -571,7 +528,28 @@ loop_pump (MpelLoop *self)
     send_stops (self);
 }
 
-/* Worker death */
+/* Ending many events */
+
+/* Ends the events of @events (which ended already or not) in their order,
+ * each with an error made by @make_error. */
+static void
+fail_events (MpelLoop  *self,
+             GPtrArray *events,
+             GError   *(*make_error) (MpelChild *child, MpelEvent *event, gpointer data),
+             MpelChild *child,
+             gpointer   data)
+{
+  for (guint i = 0; i < events->len; i++)
+    {
+      MpelEvent *event = g_ptr_array_index (events, i);
+
+      if (event->state < MPEL_EVENT_STATE_DONE)
+        loop_end_event (self, event, MPEL_EVENT_STATE_FAILED, NULL,
+                        make_error (child, event, data));
+      else
+        event_clear_sources (event);
+    }
+}
 
 static void
 fail_queue (MpelLoop     *self,
@@ -586,57 +564,39 @@ fail_queue (MpelLoop     *self,
     }
 }
 
-static int
-compare_event_ids (gconstpointer a,
-                   gconstpointer b)
-{
-  const MpelEvent *ea = *(MpelEvent * const *) a;
-  const MpelEvent *eb = *(MpelEvent * const *) b;
-
-  return ea->id < eb->id ? -1 : ea->id > eb->id;
-}
-
-/* Empties the slot's in-flight table and ends each event, in the order they
- * were sent, with an error made by @make_error. */
+/* Empties the child's in-flight table and ends each event, in the order
+ * they were sent, with an error made by @make_error. */
 static void
-slot_fail_in_flight (WorkerSlot *slot,
-                     GError   *(*make_error) (WorkerSlot *slot, MpelEvent *event, gpointer data),
-                     gpointer    data)
+fail_in_flight (MpelLoop  *self,
+                MpelChild *child,
+                GError   *(*make_error) (MpelChild *child, MpelEvent *event, gpointer data),
+                gpointer   data)
 {
-  MpelLoop *self = slot->loop;
-  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
-  GHashTableIter iter;
-  gpointer value;
-
-  g_hash_table_iter_init (&iter, slot->in_flight);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      g_ptr_array_add (events, value);
-      g_hash_table_iter_steal (&iter);
-    }
-  g_ptr_array_sort (events, compare_event_ids);
+  g_autoptr(GPtrArray) events = _mpel_child_take_in_flight (child);
 
   g_assert (self->n_in_flight >= events->len);
   self->n_in_flight -= events->len;
-  slot->n_abandoned = 0;
+  fail_events (self, events, make_error, child, data);
+}
 
-  for (guint i = 0; i < events->len; i++)
-    {
-      MpelEvent *event = g_ptr_array_index (events, i);
+static GPtrArray *
+take_pinned (MpelLoop  *self,
+             MpelChild *child)
+{
+  GPtrArray *events = g_ptr_array_new_with_free_func (g_object_unref);
 
-      event->worker = NULL;
-      if (event->state < MPEL_EVENT_STATE_DONE)
-        loop_end_event (self, event, MPEL_EVENT_STATE_FAILED, NULL,
-                        make_error (slot, event, data));
-      else
-        event_clear_sources (event);
-    }
+  while (!_mpel_queue_is_empty (&child->pinned))
+    g_ptr_array_add (events, _mpel_queue_pop (&child->pinned));
+  g_assert (self->n_pinned >= events->len);
+  self->n_pinned -= events->len;
+
+  return events;
 }
 
 static GError *
-copy_error (WorkerSlot *slot,
-            MpelEvent  *event,
-            gpointer    data)
+copy_error (MpelChild *child,
+            MpelEvent *event,
+            gpointer   data)
 {
   const GError *error = data;
 
@@ -644,147 +604,178 @@ copy_error (WorkerSlot *slot,
 }
 
 static GError *
-crash_error (WorkerSlot *slot,
-             MpelEvent  *event,
-             gpointer    data)
+crash_error (MpelChild *child,
+             MpelEvent *event,
+             gpointer   data)
 {
   const char *how = data;
 
   return g_error_new (MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED,
                       _("Worker %u (pid %d) %s while running “%s”"),
-                      slot->index, (int) slot->pid, how, mpel_event_get_target (event));
+                      child->index, (int) child->pid, how, mpel_event_get_target (event));
 }
 
-static gboolean restart_worker_later (MpelLoop  *self,
-                                      guint      index,
-                                      GError   **error);
-static void     schedule_restart     (MpelLoop  *self,
-                                      guint      index,
-                                      guint      delay);
+static gboolean restart_child_later (MpelLoop  *self,
+                                     guint      index,
+                                     GError   **error);
+static void     schedule_restart    (MpelLoop  *self,
+                                     guint      index,
+                                     guint      delay);
+
+/* What the child's callbacks tell the loop */
 
 static void
-slot_died (WorkerSlot *slot,
-           int         status)
+child_greeted (MpelChild *child,
+               gpointer   owner)
 {
-  MpelLoop *self = slot->loop;
-  g_autoptr(GError) reason = NULL;
-  g_autofree char *how = describe_status (status);
-  gboolean clean;
-  gboolean crashed;
-  gboolean replace;
+  MpelLoop *self = owner;
 
-  g_assert (self != NULL);
+  if (self->start_tasks->len > 0)
+    loop_check_start_tasks (self);
+}
 
-  /* What the worker sent before it died is still in the socket, perhaps:
-   * results, or a protocol error. They come first. */
-  if (slot->conn != NULL && !mpel_connection_is_closed (slot->conn))
-    {
-      g_object_ref (self);
-      slot_ref (slot);
-      mpel_connection_drain (slot->conn);
-      slot_unref (slot);
-      g_object_unref (self);
-      if (slot->loop == NULL)
-        return;
-    }
-
-  slot->dead = TRUE;
-  _mpel_clear_source (&slot->grace_source);
-  _mpel_clear_source (&slot->handshake_source);
-  if (slot->conn != NULL)
-    mpel_connection_close (slot->conn);
-
-  clean = slot->stop_sent && WIFEXITED (status) && WEXITSTATUS (status) == 0 &&
-          slot->protocol_error == NULL && slot->startup_error == NULL &&
-          g_hash_table_size (slot->in_flight) == 0;
-  crashed = !clean && slot->startup_error == NULL && slot->protocol_error == NULL;
-
-  if (crashed && !slot->hello_received)
-    {
-      /* It never connected: a wrong program or script path, an interpreter
-       * without gi, a worker that does not run, a module init that exits.
-       * A restart would fail the same way. */
-      slot->startup_error = g_error_new (MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
-                                         _("it %s before connecting — does “%s” call Mpel.Worker.run()?"),
-                                         how, slot->argv_string);
-      crashed = FALSE;
-    }
-  else if (slot->killed)
-    {
-      g_free (how);
-      how = g_strdup_printf (_("was killed as stuck (it did not give back a cancelled event within %u ms)"),
-                             self->kill_timeout);
-    }
-
-  if (slot->startup_error != NULL)
-    reason = g_error_new (MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
-                          _("Worker %u (pid %d) failed to start: %s"),
-                          slot->index, (int) slot->pid, slot->startup_error->message);
-  else if (slot->protocol_error != NULL)
-    reason = g_error_copy (slot->protocol_error);
-  else if (!clean)
-    reason = g_error_new (MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED,
-                          _("Worker %u (pid %d) %s"), slot->index, (int) slot->pid, how);
+static void
+child_broken (MpelChild *child,
+              gpointer   owner)
+{
+  MpelLoop *self = owner;
 
   g_object_ref (self);
-  self->in_dispatch++;
+  fail_in_flight (self, child, copy_error, child->protocol_error);
+  loop_pump (self);
+  g_object_unref (self);
+}
 
-  /* Out of the loop's hands before any signal, as a handler may close or
-   * restart the loop; the workers array's reference is ours now. */
-  g_assert (g_ptr_array_index (self->workers, slot->index) == slot);
-  g_ptr_array_index (self->workers, slot->index) = NULL;
+static gboolean hook_is_registered (MpelLoop *self,
+                                    guint     id);
+
+/* Runs the hooks of the private API, for what is bound to one process. */
+static void
+run_child_hooks (MpelLoop     *self,
+                 MpelChild    *child,
+                 const GError *reason)
+{
+  g_autoptr(GArray) hooks = NULL;
+
+  if (self->child_hooks->len == 0)
+    return;
+
+  /* A hook may add or remove hooks: run the ones there now. */
+  hooks = g_array_copy (self->child_hooks);
+  for (guint i = 0; i < hooks->len; i++)
+    {
+      ChildHook *hook = &g_array_index (hooks, ChildHook, i);
+
+      if (hook_is_registered (self, hook->id))
+        hook->func (self, child, reason, hook->data);
+    }
+}
+
+/* The events bound to the process fail: in flight, then pinned. */
+static void
+fail_child_events (MpelLoop  *self,
+                   MpelChild *child)
+{
+  g_autoptr(GPtrArray) pinned = take_pinned (self, child);
+  const GError *reason = child->reason;
 
   if (reason != NULL && reason->code != MPEL_ERROR_WORKER_CRASHED)
-    slot_fail_in_flight (slot, copy_error, reason);
+    {
+      fail_in_flight (self, child, copy_error, (gpointer) reason);
+      fail_events (self, pinned, copy_error, child, (gpointer) reason);
+    }
   else
-    slot_fail_in_flight (slot, crash_error, how);
+    {
+      g_autoptr(GError) gone = g_error_new (MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED,
+                                            _("Worker %u (pid %d) %s"),
+                                            child->index, (int) child->pid, child->how);
 
-  if (reason != NULL && (!slot->hello_received || slot->startup_error != NULL))
-    loop_fail_start_tasks (self, reason);
+      fail_in_flight (self, child, crash_error, child->how);
+      fail_events (self, pinned, copy_error, child, gone);
+    }
+}
 
-  g_signal_emit (self, signals[WORKER_EXITED], 0, slot->index, reason);
+/* After a death: replaces the child as the policy says. Returns the
+ * reason to give for events left without a worker. */
+static GError *
+restart_after_death (MpelLoop  *self,
+                     MpelChild *child)
+{
+  GError *reason = child->reason ? g_error_copy (child->reason) : NULL;
 
   /* A worker we killed as stuck did not fail by itself: it is replaced
    * whatever the policy, and at once, so that what waited for it runs. */
-  replace = slot->killed &&
-            (self->state == LOOP_RUNNING ||
-             (self->state == LOOP_STOPPING && !_mpel_queue_is_empty (&self->queue)));
-
-  if (replace)
-    schedule_restart (self, slot->index, 0);
-  else if (self->state == LOOP_RUNNING && crashed &&
+  if (child->killed &&
+      (self->state == LOOP_RUNNING ||
+       (self->state == LOOP_STOPPING && !_mpel_queue_is_empty (&self->queue))))
+    schedule_restart (self, child->index, 0);
+  else if (self->state == LOOP_RUNNING && child->crashed &&
            self->restart_policy == MPEL_RESTART_POLICY_ON_CRASH)
     {
       g_autoptr(GError) give_up = NULL;
 
-      if (!restart_worker_later (self, slot->index, &give_up))
+      if (!restart_child_later (self, child->index, &give_up))
         {
           g_clear_error (&reason);
           reason = g_steal_pointer (&give_up);
         }
     }
 
-  if (count_live_workers (self) == 0 && !workers_to_come (self))
+  return reason;
+}
+
+/* No worker is left and none comes: what waits fails, the loop idles. */
+static void
+loop_ran_out (MpelLoop     *self,
+              const GError *reason)
+{
+  if (!_mpel_queue_is_empty (&self->queue))
     {
-      if (!_mpel_queue_is_empty (&self->queue))
-        {
-          g_autoptr(GError) error = NULL;
+      g_autoptr(GError) error = NULL;
 
-          if (reason != NULL && reason->code == MPEL_ERROR_SPAWN_FAILED)
-            error = g_error_copy (reason);
-          else
-            error = g_error_new (MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED,
-                                 _("No worker is left to run the event: %s"),
-                                 reason ? reason->message : _("the workers stopped"));
-          fail_queue (self, error);
-        }
-
-      if (self->state != LOOP_IDLE)
-        {
-          self->state = LOOP_IDLE;
-          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
-        }
+      if (reason != NULL && reason->code == MPEL_ERROR_SPAWN_FAILED)
+        error = g_error_copy (reason);
+      else
+        error = g_error_new (MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED,
+                             _("No worker is left to run the event: %s"),
+                             reason ? reason->message : _("the workers stopped"));
+      fail_queue (self, error);
     }
+
+  if (self->state != LOOP_IDLE)
+    {
+      self->state = LOOP_IDLE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+    }
+}
+
+static void
+child_exited (MpelChild *child,
+              gpointer   owner)
+{
+  MpelLoop *self = owner;
+  g_autoptr(GError) reason = NULL;
+
+  g_object_ref (self);
+  self->in_dispatch++;
+
+  /* Out of the loop's hands before any signal, as a handler may close or
+   * restart the loop; the children array's reference is ours now. */
+  g_assert (g_ptr_array_index (self->children, child->index) == child);
+  g_ptr_array_index (self->children, child->index) = NULL;
+
+  fail_child_events (self, child);
+
+  if (child->reason != NULL && (!child->greeted || child->startup_error != NULL))
+    loop_fail_start_tasks (self, child->reason);
+
+  g_signal_emit (self, signals[WORKER_EXITED], 0, child->index, child->reason);
+  run_child_hooks (self, child, child->reason);
+
+  reason = restart_after_death (self, child);
+
+  if (count_live_children (self) == 0 && !children_to_come (self))
+    loop_ran_out (self, reason);
   else
     loop_pump (self);
 
@@ -792,192 +783,85 @@ slot_died (WorkerSlot *slot,
     loop_check_start_tasks (self);
 
   self->in_dispatch--;
-  slot->loop = NULL;
-  slot_unref (slot);
+  child->owner = NULL;
+  _mpel_child_unref (child);
   g_object_unref (self);
 }
 
-static void
-on_subprocess_exited (GObject      *object,
-                      GAsyncResult *result,
-                      gpointer      user_data)
+/* Frames from a child */
+
+static gboolean
+child_protocol_error_id (MpelChild *child,
+                         MpelFrame *frame)
 {
-  WorkerSlot *slot = user_data;
+  return _mpel_peer_protocol_error (child->conn,
+                                    _("the worker sent %s for event %" PRIu64 ", which is not in flight"),
+                                    mpel_frame_kind_to_string (frame->kind), frame->id);
+}
+
+/* An ERROR with id 0 is a start-up failure only as the first frame after
+ * HELLO; afterwards no event has id 0 and it is a protocol error. */
+static gboolean
+handle_startup_error (MpelLoop  *self,
+                      MpelChild *child,
+                      MpelFrame *frame)
+{
+  g_autoptr(GError) cause = mpel_error_from_variant (frame->body);
   g_autoptr(GError) error = NULL;
 
-  if (!g_subprocess_wait_finish (G_SUBPROCESS (object), result, &error) ||
-      slot->loop == NULL || slot->dead)
-    {
-      slot_unref (slot);
-      return;
-    }
-
-  slot_died (slot, g_subprocess_get_status (G_SUBPROCESS (object)));
-  slot_unref (slot);
-}
-
-static gboolean
-grace_expired_cb (gpointer data)
-{
-  WorkerSlot *slot = data;
-
-  g_clear_pointer (&slot->grace_source, g_source_unref);
-  if (!slot->dead && slot->subprocess != NULL)
-    g_subprocess_force_exit (slot->subprocess);
-
-  return G_SOURCE_REMOVE;
-}
-
-static void
-on_connection_closed (MpelConnection *conn,
-                      const GError   *error,
-                      gpointer        user_data)
-{
-  WorkerSlot *slot = user_data;
-  MpelLoop *self = slot->loop;
-
-  if (self == NULL || slot->dead)
-    return;
-
-  if (error != NULL && g_error_matches (error, MPEL_ERROR, MPEL_ERROR_PROTOCOL))
-    {
-      /* A worker that breaks the protocol cannot be trusted with anything
-       * more: fail its events now and end it. */
-      slot->protocol_error = g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
-                                          _("Worker %u (pid %d): %s"),
-                                          slot->index, (int) slot->pid, error->message);
-      g_object_ref (self);
-      slot_ref (slot);
-      slot_fail_in_flight (slot, copy_error, slot->protocol_error);
-      g_subprocess_force_exit (slot->subprocess);
-      loop_pump (self);
-      slot_unref (slot);
-      g_object_unref (self);
-      return;
-    }
-
-  /* EOF: the process is ending. Its exit status, which the events' errors
-   * name, follows; a process that closed the socket but lives on is ended
-   * after a grace period. */
-  if (slot->grace_source == NULL)
-    {
-      slot->grace_source = g_timeout_source_new (EOF_GRACE_MSEC);
-      g_source_set_static_name (slot->grace_source, "[mpel] worker grace");
-      g_source_set_callback (slot->grace_source, grace_expired_cb, slot, NULL);
-      g_source_attach (slot->grace_source, self->context);
-    }
-}
-
-static gboolean
-slot_protocol_error (WorkerSlot *slot,
-                     const char *format,
-                     ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-slot_protocol_error (WorkerSlot *slot,
-                     const char *format,
-                     ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  mpel_connection_fail (slot->conn,
-                        g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
-                                     _("Protocol error: %s"), message));
-  return FALSE;
-}
-
-static gboolean
-handle_hello (WorkerSlot *slot,
-              MpelFrame  *frame)
-{
-  guint32 version = 0;
-
-  if (frame->kind != MPEL_FRAME_HELLO || frame->body == NULL ||
-      !g_variant_is_of_type (frame->body, G_VARIANT_TYPE_VARDICT) ||
-      !g_variant_lookup (frame->body, "version", "u", &version))
-    return slot_protocol_error (slot, _("the worker did not start with HELLO"));
-
-  if (version != MPEL_PROTOCOL_VERSION)
-    return slot_protocol_error (slot, _("the worker speaks protocol %u, this app %u"),
-                                version, MPEL_PROTOCOL_VERSION);
-
-  if (slot->pid == 0)
-    {
-      gint32 pid = 0;
-
-      if (g_variant_lookup (frame->body, "pid", "i", &pid) && pid > 0)
-        slot->pid = pid;
-    }
-
-  slot->hello_received = TRUE;
-  _mpel_clear_source (&slot->handshake_source);
-  if (slot->loop->start_tasks->len > 0)
-    loop_check_start_tasks (slot->loop);
+  /* A start-up failure, such as a module that does not load: the worker
+   * exits next, and is not restarted. */
+  _mpel_child_fail_startup (child, cause->message);
+  error = g_error_new (MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
+                       _("Worker %u (pid %d) failed to start: %s"),
+                       child->index, (int) child->pid, cause->message);
+  child->past_startup = TRUE;
+  fail_in_flight (self, child, copy_error, error);
+  loop_fail_start_tasks (self, error);
 
   return TRUE;
 }
 
 static gboolean
-handle_reply (WorkerSlot *slot,
-              MpelFrame  *frame)
+handle_item (MpelLoop  *self,
+             MpelChild *child,
+             MpelFrame *frame)
 {
-  MpelLoop *self = slot->loop;
+  MpelEvent *event = _mpel_child_lookup_event (child, frame->id);
+
+  child->past_startup = TRUE;
+  if (event == NULL)
+    return child_protocol_error_id (child, frame);
+
+  /* Items of an event the caller gave up on are dropped. */
+  if (event->state < MPEL_EVENT_STATE_DONE)
+    {
+      _mpel_event_emit_item (event, frame->body);
+      g_signal_emit (self, signals[ITEM], event->target, event, frame->body);
+    }
+
+  return TRUE;
+}
+
+static gboolean
+handle_answer (MpelLoop  *self,
+               MpelChild *child,
+               MpelFrame *frame)
+{
   MpelEvent *event;
 
-  /* An ERROR with id 0 is a start-up failure only as the first frame after
-   * HELLO; afterwards no event has id 0 and it is a protocol error. */
-  if (frame->id == 0 && frame->kind == MPEL_FRAME_ERROR && !slot->past_startup)
-    {
-      g_autoptr(GError) cause = mpel_error_from_variant (frame->body);
-      g_autoptr(GError) error = NULL;
+  if (frame->id == 0 && frame->kind == MPEL_FRAME_ERROR && !child->past_startup)
+    return handle_startup_error (self, child, frame);
 
-      /* A start-up failure, such as a module that does not load: the
-       * worker exits next, and is not restarted. */
-      slot->startup_error = g_error_new (MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED, "%s", cause->message);
-      error = g_error_new (MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
-                           _("Worker %u (pid %d) failed to start: %s"),
-                           slot->index, (int) slot->pid, cause->message);
-      slot->past_startup = TRUE;
-      slot_fail_in_flight (slot, copy_error, error);
-      loop_fail_start_tasks (self, error);
-      return TRUE;
-    }
-
-  slot->past_startup = TRUE;
-
-  event = g_hash_table_lookup (slot->in_flight, &frame->id);
-  if (event == NULL)
-    return slot_protocol_error (slot, _("the worker sent %s for event %" PRIu64 ", which is not in flight"),
-                                mpel_frame_kind_to_string (frame->kind), frame->id);
-
-  if (frame->kind == MPEL_FRAME_ITEM)
-    {
-      /* Items of an event the caller gave up on are dropped. */
-      if (event->state < MPEL_EVENT_STATE_DONE)
-        {
-          _mpel_event_emit_item (event, frame->body);
-          g_signal_emit (self, signals[ITEM], event->target, event, frame->body);
-        }
-      return TRUE;
-    }
+  child->past_startup = TRUE;
+  if (_mpel_child_lookup_event (child, frame->id) == NULL)
+    return child_protocol_error_id (child, frame);
 
   if (frame->kind == MPEL_FRAME_ERROR && !g_variant_is_of_type (frame->body, G_VARIANT_TYPE ("(sis)")))
-    return slot_protocol_error (slot, _("an ERROR frame does not carry (sis)"));
+    return _mpel_peer_protocol_error (child->conn, "%s", _("an ERROR frame does not carry (sis)"));
 
-  g_hash_table_steal (slot->in_flight, &frame->id);
+  event = _mpel_child_take_event (child, frame->id);
   self->n_in_flight--;
-  event->worker = NULL;
-
-  if (event->state >= MPEL_EVENT_STATE_DONE)
-    {
-      g_assert (slot->n_abandoned > 0);
-      slot->n_abandoned--;
-    }
 
   /* What the worker adds about an error (exception type, traceback)
    * travels in the ERROR frame's meta. */
@@ -1003,61 +887,100 @@ handle_reply (WorkerSlot *slot,
 }
 
 static gboolean
-on_frame (MpelConnection *conn,
-          MpelFrame      *frame,
-          gpointer        user_data)
+handle_notify (MpelLoop  *self,
+               MpelChild *child,
+               MpelFrame *frame)
 {
-  WorkerSlot *slot = user_data;
-  MpelLoop *self = slot->loop;
-  gboolean ret;
+  child->past_startup = TRUE;
 
-  if (self == NULL || slot->dead)
-    return FALSE;
-
-  if (!slot->hello_received)
-    return handle_hello (slot, frame);
-
-  g_object_ref (self);
-  slot_ref (slot);
-  self->in_dispatch++;
-
-  switch ((MpelFrameKind) frame->kind)
+  /* Unsolicited: a NOTIFY nobody asked for is dropped, as it may well be
+   * about a remote object the app just released (see doc/protocol.md). */
+  if (self->notify_func == NULL)
     {
-    case MPEL_FRAME_RETURN:
-    case MPEL_FRAME_ERROR:
-    case MPEL_FRAME_ITEM:
-      ret = handle_reply (slot, frame);
-      if (ret && slot->loop != NULL)
-        loop_pump (self);
-      break;
-
-    case MPEL_FRAME_HELLO:
-    case MPEL_FRAME_CALL:
-    case MPEL_FRAME_CANCEL:
-    case MPEL_FRAME_NOTIFY:
-    case MPEL_FRAME_STOP:
-    default:
-      ret = slot_protocol_error (slot, _("the worker sent a %s frame"),
-                                 mpel_frame_kind_to_string (frame->kind));
-      break;
+      g_debug ("Dropped a NOTIFY for handle %" PRIu64 " from worker %u", frame->id, child->index);
+      return TRUE;
     }
 
+  self->notify_func (self, child, frame->id, frame->name, frame->body, self->notify_data);
+
+  return TRUE;
+}
+
+/* Context for the frame table: the loop and the child a frame came from. */
+typedef struct
+{
+  MpelLoop  *loop;
+  MpelChild *child;
+} FrameSource;
+
+static gboolean
+on_answer_frame (gpointer   data,
+                 MpelFrame *frame)
+{
+  FrameSource *source = data;
+
+  return handle_answer (source->loop, source->child, frame);
+}
+
+static gboolean
+on_item_frame (gpointer   data,
+               MpelFrame *frame)
+{
+  FrameSource *source = data;
+
+  return handle_item (source->loop, source->child, frame);
+}
+
+static gboolean
+on_notify_frame (gpointer   data,
+                 MpelFrame *frame)
+{
+  FrameSource *source = data;
+
+  return handle_notify (source->loop, source->child, frame);
+}
+
+/* What the app does with each frame from a worker after HELLO. */
+static const MpelPeerTable app_frames = {
+  .side = MPEL_PEER_APP,
+  .handlers = {
+    [MPEL_FRAME_RETURN] = on_answer_frame,
+    [MPEL_FRAME_ERROR] = on_answer_frame,
+    [MPEL_FRAME_ITEM] = on_item_frame,
+    [MPEL_FRAME_NOTIFY] = on_notify_frame,
+  },
+};
+
+static gboolean
+child_frame (MpelChild *child,
+             MpelFrame *frame,
+             gpointer   owner)
+{
+  MpelLoop *self = owner;
+  FrameSource source = { self, child };
+  gboolean ret;
+
+  g_object_ref (self);
+  self->in_dispatch++;
+
+  ret = _mpel_peer_dispatch (&app_frames, child->conn, frame, &source);
+  if (ret && child->owner != NULL && frame->kind != MPEL_FRAME_NOTIFY)
+    loop_pump (self);
+
   self->in_dispatch--;
-  ret = ret && slot->loop != NULL && !slot->dead && !mpel_connection_is_closed (conn);
-  slot_unref (slot);
   g_object_unref (self);
 
   return ret;
 }
 
-static gboolean
-slot_awaits_answers (MpelConnection *conn,
-                     gpointer        user_data)
-{
-  WorkerSlot *slot = user_data;
+static const MpelChildCallbacks child_callbacks = {
+  .greeted = child_greeted,
+  .frame = child_frame,
+  .broken = child_broken,
+  .exited = child_exited,
+};
 
-  return slot->loop != NULL && !slot->dead && g_hash_table_size (slot->in_flight) > 0;
-}
+/* Spawning */
 
 static char **
 build_argv (MpelLoop *self)
@@ -1082,122 +1005,17 @@ build_argv (MpelLoop *self)
   return g_strv_builder_end (builder);
 }
 
-static gboolean
-handshake_expired_cb (gpointer data)
+static MpelChild *
+spawn_child (MpelLoop  *self,
+             guint      index,
+             GError   **error)
 {
-  WorkerSlot *slot = data;
-  MpelLoop *self = slot->loop;
+  g_auto(GStrv) argv = build_argv (self);
+  gboolean has_modules = (self->argv == NULL || self->argv[0] == NULL) &&
+                         self->modules != NULL && self->modules[0] != NULL;
 
-  g_clear_pointer (&slot->handshake_source, g_source_unref);
-
-  if (self == NULL || slot->dead || slot->hello_received)
-    return G_SOURCE_REMOVE;
-
-  /* Its exit is reported as a start-up failure, naming this reason; a
-   * worker that never spoke is not restarted. */
-  slot->startup_error = g_error_new (MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
-                                     _("it did not connect within %u ms and was killed — "
-                                       "is “%s” a program that calls Mpel.Worker.run()?"),
-                                     self->handshake_timeout, slot->argv_string);
-  if (slot->subprocess != NULL)
-    g_subprocess_force_exit (slot->subprocess);
-
-  return G_SOURCE_REMOVE;
-}
-
-static WorkerSlot *
-spawn_worker (MpelLoop  *self,
-              guint      index,
-              GError   **error)
-{
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GSubprocess) subprocess = NULL;
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(GVariant) hello = NULL;
-  g_auto(GStrv) argv = NULL;
-  g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
-  g_autofree char *parent_pid = NULL;
-  WorkerSlot *slot;
-  gboolean pushed = FALSE;
-  int sv[2];
-
-  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-    {
-      int errsv = errno;
-
-      g_set_error (error, MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
-                   _("Could not make a socket pair for a worker: %s"), g_strerror (errsv));
-      return NULL;
-    }
-
-  argv = build_argv (self);
-  parent_pid = g_strdup_printf ("%d", (int) getpid ());
-
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_subprocess_launcher_take_fd (launcher, sv[1], 3);
-  g_subprocess_launcher_setenv (launcher, "MPEL_FD", "3", TRUE);
-  g_subprocess_launcher_setenv (launcher, "MPEL_PARENT_PID", parent_pid, TRUE);
-
-  /* The exit of the child is reported on the thread-default context at the
-   * time of the call: make it ours. */
-  if (g_main_context_get_thread_default () != self->context &&
-      !(self->context == g_main_context_default () && g_main_context_get_thread_default () == NULL))
-    {
-      g_main_context_push_thread_default (self->context);
-      pushed = TRUE;
-    }
-
-  subprocess = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv, &local_error);
-  /* Closes the child's end of the socket in this process. */
-  g_clear_object (&launcher);
-
-  if (subprocess == NULL)
-    {
-      close (sv[0]);
-      if (pushed)
-        g_main_context_pop_thread_default (self->context);
-      g_set_error (error, MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
-                   _("Could not start worker “%s”: %s"), argv[0], local_error->message);
-      return NULL;
-    }
-
-  slot = g_atomic_rc_box_new0 (WorkerSlot);
-  slot->loop = self;
-  slot->index = index;
-  slot->subprocess = g_steal_pointer (&subprocess);
-  /* NULL if GLib has already reaped a child that died at once; its HELLO,
-   * if it sent one, tells the pid then. */
-  if (g_subprocess_get_identifier (slot->subprocess) != NULL)
-    slot->pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (slot->subprocess), NULL, 10);
-  slot->argv_string = g_strjoinv (" ", argv);
-  slot->in_flight = g_hash_table_new (g_int64_hash, g_int64_equal);
-  slot->cancellable = g_cancellable_new ();
-  slot->conn = mpel_connection_new (sv[0], self->context, on_frame, on_connection_closed, slot);
-  mpel_connection_set_budget (slot->conn, DISPATCH_BUDGET_USEC);
-  mpel_connection_set_spin (slot->conn, SPIN_USEC, slot_awaits_answers);
-
-  g_variant_dict_insert (&dict, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
-  g_variant_dict_insert (&dict, "pid", "i", (gint32) getpid ());
-  g_variant_dict_insert (&dict, "max-frame", "u", (guint32) MPEL_DEFAULT_MAX_FRAME);
-  hello = g_variant_ref_sink (g_variant_dict_end (&dict));
-  mpel_connection_send (slot->conn, MPEL_FRAME_HELLO, 0, 0, g_get_prgname (), hello, NULL, NULL);
-
-  g_subprocess_wait_async (slot->subprocess, slot->cancellable, on_subprocess_exited, slot_ref (slot));
-
-  if (self->handshake_timeout > 0)
-    {
-      /* The slot is alive while the source is: slot_died(), slot_discard()
-       * and slot_clear() destroy it. */
-      slot->handshake_source = g_timeout_source_new (self->handshake_timeout);
-      g_source_set_static_name (slot->handshake_source, "[mpel] handshake");
-      g_source_set_callback (slot->handshake_source, handshake_expired_cb, slot, NULL);
-      g_source_attach (slot->handshake_source, self->context);
-    }
-
-  if (pushed)
-    g_main_context_pop_thread_default (self->context);
-
-  return slot;
+  return _mpel_child_spawn ((const char * const *) argv, has_modules, self->context, index,
+                            self->handshake_timeout, &child_callbacks, self, error);
 }
 
 /* Restarts */
@@ -1209,6 +1027,21 @@ typedef struct
   GSource *source;
 } Restart;
 
+/* A spawn that failed where a worker was to come: if it was the last
+ * hope, what waits fails. */
+static void
+spawn_failed (MpelLoop     *self,
+              const GError *error)
+{
+  loop_fail_start_tasks (self, error);
+  if (count_live_children (self) == 0 && !children_to_come (self))
+    {
+      fail_queue (self, error);
+      self->state = LOOP_IDLE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+    }
+}
+
 static gboolean
 restart_cb (gpointer data)
 {
@@ -1216,32 +1049,24 @@ restart_cb (gpointer data)
   MpelLoop *self = restart->loop;
   guint index = restart->index;
   g_autoptr(GError) error = NULL;
-  WorkerSlot *slot;
+  MpelChild *child;
 
   g_object_ref (self);
   /* Our callback data stays alive until this dispatch returns. */
   g_ptr_array_remove_fast (self->restart_sources, restart->source);
 
   if ((self->state == LOOP_RUNNING || self->state == LOOP_STOPPING) &&
-      index < self->workers->len &&
-      g_ptr_array_index (self->workers, index) == NULL)
+      index < self->children->len &&
+      g_ptr_array_index (self->children, index) == NULL)
     {
-      slot = spawn_worker (self, index, &error);
-      if (slot != NULL)
+      child = spawn_child (self, index, &error);
+      if (child != NULL)
         {
-          g_ptr_array_index (self->workers, index) = slot;
+          g_ptr_array_index (self->children, index) = child;
           loop_pump (self);
         }
       else
-        {
-          loop_fail_start_tasks (self, error);
-          if (count_live_workers (self) == 0 && !workers_to_come (self))
-            {
-              fail_queue (self, error);
-              self->state = LOOP_IDLE;
-              g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
-            }
-        }
+        spawn_failed (self, error);
     }
 
   g_object_unref (self);
@@ -1250,9 +1075,9 @@ restart_cb (gpointer data)
 }
 
 static gboolean
-restart_worker_later (MpelLoop  *self,
-                      guint      index,
-                      GError   **error)
+restart_child_later (MpelLoop  *self,
+                     guint      index,
+                     GError   **error)
 {
   gint64 now = g_get_monotonic_time ();
   guint n_recent = 0;
@@ -1300,29 +1125,65 @@ schedule_restart (MpelLoop *self,
 
 /* Life cycle */
 
-static void
-slot_discard (MpelLoop   *self,
-              WorkerSlot *slot)
+static int
+compare_event_ids (gconstpointer a,
+                   gconstpointer b)
 {
-  /* The loop lets go of the slot: no more callbacks reach the loop, and the
-   * process is ended. GSubprocess reaps it. */
-  g_cancellable_cancel (slot->cancellable);
-  _mpel_clear_source (&slot->handshake_source);
-  if (slot->conn != NULL)
-    mpel_connection_close (slot->conn);
-  if (!slot->dead && slot->subprocess != NULL)
-    g_subprocess_force_exit (slot->subprocess);
-  slot->dead = TRUE;
-  slot->loop = NULL;
-  slot_unref (slot);
+  const MpelEvent *ea = *(MpelEvent * const *) a;
+  const MpelEvent *eb = *(MpelEvent * const *) b;
+
+  return ea->id < eb->id ? -1 : ea->id > eb->id;
+}
+
+/* Takes every event the loop holds: in flight (in the order sent), queued,
+ * pinned, then those about to fail. */
+static GPtrArray *
+take_all_events (MpelLoop *self)
+{
+  g_autoptr(GPtrArray) children = g_steal_pointer (&self->children);
+  GPtrArray *events = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) pinned = g_ptr_array_new_with_free_func (g_object_unref);
+
+  self->children = g_ptr_array_new ();
+  for (guint i = 0; i < children->len; i++)
+    {
+      MpelChild *child = g_ptr_array_index (children, i);
+      g_autoptr(GPtrArray) in_flight = NULL;
+      g_autoptr(GPtrArray) child_pinned = NULL;
+
+      if (child == NULL)
+        continue;
+
+      in_flight = _mpel_child_take_in_flight (child);
+      child_pinned = take_pinned (self, child);
+      g_ptr_array_extend_and_steal (events, g_steal_pointer (&in_flight));
+      g_ptr_array_extend_and_steal (pinned, g_steal_pointer (&child_pinned));
+      _mpel_child_discard (child);
+    }
+  g_ptr_array_sort (events, compare_event_ids);
+  self->n_in_flight = 0;
+
+  while (!_mpel_queue_is_empty (&self->queue))
+    g_ptr_array_add (events, _mpel_queue_pop (&self->queue));
+  g_ptr_array_extend_and_steal (events, g_steal_pointer (&pinned));
+
+  while (!g_queue_is_empty (&self->deferred))
+    {
+      Deferred *deferred = g_queue_pop_head (&self->deferred);
+
+      g_ptr_array_add (events, g_object_ref (deferred->event));
+      deferred_free (deferred);
+    }
+  _mpel_clear_source (&self->deferred_source);
+
+  return events;
 }
 
 static void
 loop_close_internal (MpelLoop *self,
                      gboolean  disposing)
 {
-  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GPtrArray) slots = NULL;
+  g_autoptr(GPtrArray) events = NULL;
   gboolean was_running = self->state == LOOP_RUNNING || self->state == LOOP_STOPPING;
 
   /* A loop being disposed stays so, even if a handler closes it again. */
@@ -1334,43 +1195,7 @@ loop_close_internal (MpelLoop *self,
   _mpel_clear_source (&self->start_check_source);
   _mpel_clear_source (&self->spawn_source);
 
-  /* Collect in-flight events in the order they were sent, then the queue. */
-  slots = g_steal_pointer (&self->workers);
-  self->workers = g_ptr_array_new ();
-  for (guint i = 0; i < slots->len; i++)
-    {
-      WorkerSlot *slot = g_ptr_array_index (slots, i);
-      GHashTableIter iter;
-      gpointer value;
-
-      if (slot == NULL)
-        continue;
-
-      g_hash_table_iter_init (&iter, slot->in_flight);
-      while (g_hash_table_iter_next (&iter, NULL, &value))
-        {
-          MpelEvent *event = value;
-
-          event->worker = NULL;
-          g_ptr_array_add (events, event);
-          g_hash_table_iter_steal (&iter);
-        }
-      slot_discard (self, slot);
-    }
-  g_ptr_array_sort (events, compare_event_ids);
-  self->n_in_flight = 0;
-
-  while (!_mpel_queue_is_empty (&self->queue))
-    g_ptr_array_add (events, _mpel_queue_pop (&self->queue));
-
-  while (!g_queue_is_empty (&self->deferred))
-    {
-      Deferred *deferred = g_queue_pop_head (&self->deferred);
-
-      g_ptr_array_add (events, g_object_ref (deferred->event));
-      deferred_free (deferred);
-    }
-  _mpel_clear_source (&self->deferred_source);
+  events = take_all_events (self);
 
   for (guint i = 0; i < events->len; i++)
     {
@@ -1435,8 +1260,11 @@ mpel_loop_finalize (GObject *object)
 
   g_clear_pointer (&self->argv, g_strfreev);
   g_clear_pointer (&self->modules, g_strfreev);
-  g_clear_pointer (&self->workers, g_ptr_array_unref);
+  g_clear_pointer (&self->children, g_ptr_array_unref);
   _mpel_queue_clear (&self->queue);
+  g_clear_pointer (&self->child_hooks, g_array_unref);
+  if (self->notify_destroy != NULL)
+    self->notify_destroy (self->notify_data);
   g_clear_pointer (&self->waiters, g_ptr_array_unref);
   g_clear_pointer (&self->restarts, g_array_unref);
   g_clear_pointer (&self->restart_sources, g_ptr_array_unref);
@@ -1765,8 +1593,9 @@ mpel_loop_init (MpelLoop *self)
   self->max_in_flight = 1024;
   self->max_restarts = 5;
   self->next_id = 1;
-  self->workers = g_ptr_array_new ();
+  self->children = g_ptr_array_new ();
   _mpel_queue_init (&self->queue);
+  self->child_hooks = g_array_new (FALSE, FALSE, sizeof (ChildHook));
   self->waiters = g_ptr_array_new_with_free_func (g_object_unref);
   self->restarts = g_array_new (FALSE, FALSE, sizeof (gint64));
   self->restart_sources = g_ptr_array_new_with_free_func (destroy_source);
@@ -2174,44 +2003,44 @@ GPid
 mpel_loop_get_worker_pid (MpelLoop *self,
                           guint     index)
 {
-  WorkerSlot *slot;
+  MpelChild *child;
 
   g_return_val_if_fail (MPEL_IS_LOOP (self), 0);
 
-  if (index >= self->workers->len)
+  if (index >= self->children->len)
     return 0;
 
-  slot = g_ptr_array_index (self->workers, index);
-  if (slot == NULL || slot->dead)
+  child = g_ptr_array_index (self->children, index);
+  if (child == NULL || child->state == MPEL_CHILD_DEAD)
     return 0;
 
-  return slot->pid;
+  return child->pid;
 }
 
 static gboolean
 loop_start_internal (MpelLoop  *self,
                      GError   **error)
 {
-  g_autoptr(GPtrArray) slots = g_ptr_array_new ();
+  g_autoptr(GPtrArray) children = g_ptr_array_new ();
 
   g_assert (self->state == LOOP_IDLE);
 
   for (guint i = 0; i < self->n_workers; i++)
     {
-      WorkerSlot *slot = spawn_worker (self, i, error);
+      MpelChild *child = spawn_child (self, i, error);
 
-      if (slot == NULL)
+      if (child == NULL)
         {
-          for (guint j = 0; j < slots->len; j++)
-            slot_discard (self, g_ptr_array_index (slots, j));
+          for (guint j = 0; j < children->len; j++)
+            _mpel_child_discard (g_ptr_array_index (children, j));
           return FALSE;
         }
-      g_ptr_array_add (slots, slot);
+      g_ptr_array_add (children, child);
     }
 
-  g_ptr_array_set_size (self->workers, 0);
-  for (guint i = 0; i < slots->len; i++)
-    g_ptr_array_add (self->workers, g_ptr_array_index (slots, i));
+  g_ptr_array_set_size (self->children, 0);
+  for (guint i = 0; i < children->len; i++)
+    g_ptr_array_add (self->children, g_ptr_array_index (children, i));
   g_array_set_size (self->restarts, 0);
 
   self->state = LOOP_RUNNING;
@@ -2230,35 +2059,27 @@ spawn_next_cb (gpointer data)
 {
   MpelLoop *self = data;
   g_autoptr(GError) error = NULL;
-  WorkerSlot *slot = NULL;
+  MpelChild *child = NULL;
   guint index = self->next_spawn++;
-  gboolean done = self->next_spawn >= self->workers->len || self->state != LOOP_RUNNING;
+  gboolean done = self->next_spawn >= self->children->len || self->state != LOOP_RUNNING;
 
   if (done)
     g_clear_pointer (&self->spawn_source, g_source_unref);
 
-  if (self->state != LOOP_RUNNING || index >= self->workers->len ||
-      g_ptr_array_index (self->workers, index) != NULL)
+  if (self->state != LOOP_RUNNING || index >= self->children->len ||
+      g_ptr_array_index (self->children, index) != NULL)
     return G_SOURCE_REMOVE;
 
   g_object_ref (self);
 
-  slot = spawn_worker (self, index, &error);
-  if (slot != NULL)
+  child = spawn_child (self, index, &error);
+  if (child != NULL)
     {
-      g_ptr_array_index (self->workers, index) = slot;
+      g_ptr_array_index (self->children, index) = child;
       loop_pump (self);
     }
   else
-    {
-      loop_fail_start_tasks (self, error);
-      if (count_live_workers (self) == 0 && !workers_to_come (self))
-        {
-          fail_queue (self, error);
-          self->state = LOOP_IDLE;
-          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
-        }
-    }
+    spawn_failed (self, error);
 
   g_object_unref (self);
 
@@ -2271,17 +2092,17 @@ static gboolean
 loop_start_in_steps (MpelLoop  *self,
                      GError   **error)
 {
-  WorkerSlot *first;
+  MpelChild *first;
 
   g_assert (self->state == LOOP_IDLE);
 
-  first = spawn_worker (self, 0, error);
+  first = spawn_child (self, 0, error);
   if (first == NULL)
     return FALSE;
 
-  g_ptr_array_set_size (self->workers, 0);
-  g_ptr_array_add (self->workers, first);
-  g_ptr_array_set_size (self->workers, self->n_workers);
+  g_ptr_array_set_size (self->children, 0);
+  g_ptr_array_add (self->children, first);
+  g_ptr_array_set_size (self->children, self->n_workers);
   g_array_set_size (self->restarts, 0);
 
   if (self->n_workers > 1)
@@ -2366,14 +2187,14 @@ loop_fail_start_tasks (MpelLoop     *self,
 static gboolean
 workers_ready (MpelLoop *self)
 {
-  if (self->workers->len == 0)
+  if (self->children->len == 0)
     return FALSE;
 
-  for (guint i = 0; i < self->workers->len; i++)
+  for (guint i = 0; i < self->children->len; i++)
     {
-      WorkerSlot *slot = g_ptr_array_index (self->workers, i);
+      MpelChild *child = g_ptr_array_index (self->children, i);
 
-      if (slot == NULL || slot->dead || !slot->hello_received || slot->startup_error != NULL)
+      if (child == NULL || !_mpel_child_has_started (child))
         return FALSE;
     }
 
@@ -2606,6 +2427,28 @@ push_refused (MpelLoop  *self,
     g_task_return_error (task, g_error_copy (event->error));
 }
 
+/* An event pinned to a process runs there or nowhere: if the process is
+ * gone, it fails as the process's own events did. */
+static void
+push_pinned (MpelLoop  *self,
+             MpelEvent *event)
+{
+  MpelChild *child = event->pinned;
+
+  if (!_mpel_child_is_alive (child) || child->owner != self)
+    {
+      loop_fail_later (self, event,
+                       g_error_new (MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED,
+                                    _("Worker %u (pid %d), which “%s” is pinned to, is gone"),
+                                    child->index, (int) child->pid, mpel_event_get_target (event)));
+      return;
+    }
+
+  _mpel_queue_push (&child->pinned, g_object_ref (event));
+  self->n_pinned++;
+  loop_pump (self);
+}
+
 /**
  * mpel_loop_push:
  * @self: a #MpelLoop
@@ -2676,6 +2519,12 @@ mpel_loop_push (MpelLoop  *self,
                        g_error_new (MPEL_ERROR, MPEL_ERROR_CLOSED,
                                     _("The loop is stopping; “%s” was not run"),
                                     mpel_event_get_target (event)));
+      return;
+    }
+
+  if (event->pinned != NULL)
+    {
+      push_pinned (self, event);
       return;
     }
 
@@ -2758,38 +2607,40 @@ _mpel_loop_cancel_event (MpelLoop  *self,
     }
   else if (event->state == MPEL_EVENT_STATE_QUEUED)
     {
-      _mpel_queue_remove (&self->queue, event);
+      if (event->pinned != NULL)
+        {
+          _mpel_queue_remove (&event->pinned->pinned, event);
+          self->n_pinned--;
+        }
+      else
+        _mpel_queue_remove (&self->queue, event);
       loop_end_event (self, event, state, NULL, error);
       g_object_unref (event);
     }
   else
     {
-      WorkerSlot *slot = event->worker ? slot_ref (event->worker) : NULL;
+      MpelChild *child = event->child ? _mpel_child_ref (event->child) : NULL;
 
-      /* The worker still holds the event: tell it, and keep its slot in
-       * flight until it answers, so that its load and the in-flight limit
+      /* The worker still holds the event: tell it, and keep it in flight
+       * there until it answers, so that its load and the in-flight limit
        * stay true. All of it before the event ends, since a handler may run
        * a nested main loop in which the worker's answer arrives. */
-      if (slot != NULL)
-        {
-          slot->n_abandoned++;
-          if (slot->conn != NULL && !mpel_connection_is_closed (slot->conn))
-            mpel_connection_send (slot->conn, MPEL_FRAME_CANCEL, 0, event->id, NULL, NULL, NULL, NULL);
-        }
+      if (child != NULL)
+        _mpel_child_cancel_event (child, event);
 
       loop_end_event (self, event, state, NULL, error);
 
       /* Unless the worker answered, died or was let go meanwhile */
-      if (slot != NULL && event->worker == slot && slot->loop == self && self->kill_timeout > 0 &&
-          slot->conn != NULL && !mpel_connection_is_closed (slot->conn))
+      if (child != NULL && event->child == child && child->owner == self && self->kill_timeout > 0 &&
+          child->conn != NULL && !mpel_connection_is_closed (child->conn))
         {
-          event->timeout_source = g_timeout_source_new (self->kill_timeout);
-          g_source_set_static_name (event->timeout_source, "[mpel] stuck worker");
-          g_source_set_callback (event->timeout_source, abandoned_timeout_cb, event, NULL);
-          g_source_attach (event->timeout_source, self->context);
+          event->kill_source = g_timeout_source_new (self->kill_timeout);
+          g_source_set_static_name (event->kill_source, "[mpel] stuck worker");
+          g_source_set_callback (event->kill_source, kill_timeout_cb, event, NULL);
+          g_source_attach (event->kill_source, self->context);
         }
 
-      g_clear_pointer (&slot, slot_unref);
+      g_clear_pointer (&child, _mpel_child_unref);
     }
 
   g_object_unref (event);
@@ -3106,4 +2957,140 @@ mpel_loop_wait_finish (MpelLoop      *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Private API: the seams for remote objects */
+
+/* Pushes @event to run in @child only, as mpel_loop_push() otherwise does.
+ * If @child is gone, or dies before the event runs, the event fails with
+ * %MPEL_ERROR_WORKER_CRASHED rather than move to another process. */
+void
+_mpel_loop_push_pinned (MpelLoop  *self,
+                        MpelEvent *event,
+                        MpelChild *child)
+{
+  g_return_if_fail (MPEL_IS_LOOP (self));
+  g_return_if_fail (MPEL_IS_EVENT (event));
+  g_return_if_fail (child != NULL);
+  g_return_if_fail (!event->pushed);
+
+  g_clear_pointer (&event->pinned, _mpel_child_unref);
+  event->pinned = _mpel_child_ref (child);
+  mpel_loop_push (self, event);
+}
+
+/* Transfer none: the live child with the fewest events in flight or pinned
+ * to it, starting the loop if needed; NULL with @error if there is none. */
+MpelChild *
+_mpel_loop_pick_child (MpelLoop  *self,
+                       GError   **error)
+{
+  MpelChild *best = NULL;
+
+  g_return_val_if_fail (MPEL_IS_LOOP (self), NULL);
+  g_return_val_if_fail (caller_owns_context (self), NULL);
+
+  if (self->state == LOOP_DISPOSED || self->state == LOOP_STOPPING)
+    {
+      g_set_error_literal (error, MPEL_ERROR, MPEL_ERROR_CLOSED,
+                           _("The loop is stopping or closed"));
+      return NULL;
+    }
+
+  if (self->state == LOOP_IDLE && !loop_start_internal (self, error))
+    return NULL;
+
+  for (guint i = 0; i < self->children->len; i++)
+    {
+      MpelChild *child = g_ptr_array_index (self->children, i);
+
+      if (!_mpel_child_accepts_events (child, FALSE))
+        continue;
+      if (best == NULL ||
+          _mpel_child_get_load (child) + _mpel_queue_length (&child->pinned) <
+          _mpel_child_get_load (best) + _mpel_queue_length (&best->pinned))
+        best = child;
+    }
+
+  if (best == NULL)
+    g_set_error_literal (error, MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED,
+                         _("No worker is running"));
+
+  return best;
+}
+
+/* Transfer none: the process in slot @index, or NULL. */
+MpelChild *
+_mpel_loop_get_child (MpelLoop *self,
+                      guint     index)
+{
+  g_return_val_if_fail (MPEL_IS_LOOP (self), NULL);
+
+  if (index >= self->children->len)
+    return NULL;
+
+  return g_ptr_array_index (self->children, index);
+}
+
+static gboolean
+hook_is_registered (MpelLoop *self,
+                    guint     id)
+{
+  for (guint i = 0; i < self->child_hooks->len; i++)
+    {
+      if (g_array_index (self->child_hooks, ChildHook, i).id == id)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+/* Calls @func whenever a worker process dies or is let go of (closing the
+ * loop lets go of all), after the process's events failed and after
+ * #MpelLoop::worker-exited. Returns an id for removal. */
+guint
+_mpel_loop_add_child_died_hook (MpelLoop              *self,
+                                MpelLoopChildDiedFunc  func,
+                                gpointer               user_data)
+{
+  ChildHook hook = { ++self->next_hook_id, func, user_data };
+
+  g_return_val_if_fail (MPEL_IS_LOOP (self), 0);
+  g_return_val_if_fail (func != NULL, 0);
+
+  g_array_append_val (self->child_hooks, hook);
+
+  return hook.id;
+}
+
+void
+_mpel_loop_remove_child_died_hook (MpelLoop *self,
+                                   guint     id)
+{
+  g_return_if_fail (MPEL_IS_LOOP (self));
+
+  for (guint i = 0; i < self->child_hooks->len; i++)
+    {
+      if (g_array_index (self->child_hooks, ChildHook, i).id == id)
+        {
+          g_array_remove_index (self->child_hooks, i);
+          return;
+        }
+    }
+}
+
+/* Routes NOTIFY frames to @func; with none, they are dropped. */
+void
+_mpel_loop_set_notify_handler (MpelLoop           *self,
+                               MpelLoopNotifyFunc  func,
+                               gpointer            user_data,
+                               GDestroyNotify      destroy)
+{
+  g_return_if_fail (MPEL_IS_LOOP (self));
+
+  if (self->notify_destroy != NULL)
+    self->notify_destroy (self->notify_data);
+  self->notify_func = func;
+  self->notify_data = user_data;
+  self->notify_destroy = destroy;
 }

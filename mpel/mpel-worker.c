@@ -21,6 +21,7 @@
 #include <gmodule.h>
 
 #include "mpel-enums.h"
+#include "mpel-peer-private.h"
 #include "mpel-wire-private.h"
 #include "mpel-worker-builtins-private.h"
 #include "mpel-worker-private.h"
@@ -112,12 +113,6 @@ handler_free (gpointer data)
     handler->destroy (handler->user_data);
   g_free (handler);
 }
-
-/* A key into the running table that lives as long as the invocation. */
-typedef struct
-{
-  guint64 id;
-} RunningKey;
 
 static void
 mpel_worker_finalize (GObject *object)
@@ -495,7 +490,10 @@ _mpel_worker_invocation_ended (MpelWorker     *self,
   guint64 id = mpel_invocation_get_id (invocation);
 
   if (g_hash_table_lookup (self->running, &id) == invocation)
-    g_hash_table_remove (self->running, &id);
+    {
+      g_hash_table_remove (self->running, &id);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_RUNNING]);
+    }
 
   maybe_finish_stop (self);
 }
@@ -504,9 +502,7 @@ static void
 worker_protocol_error (MpelWorker *self,
                        const char *message)
 {
-  mpel_connection_fail (self->conn,
-                        g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
-                                     _("Protocol error: %s"), message));
+  _mpel_peer_protocol_error (self->conn, "%s", message);
 }
 
 static void
@@ -539,6 +535,7 @@ handle_call (MpelWorker *self,
   /* The key is the id inside the invocation, which removes its entry
    * before it goes. */
   g_hash_table_insert (self->running, _mpel_invocation_get_id_ptr (invocation), invocation);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_RUNNING]);
 
   handler = g_hash_table_lookup (self->handlers, frame->name);
   if (handler == NULL)
@@ -561,6 +558,55 @@ handle_call (MpelWorker *self,
 }
 
 static gboolean
+on_call_frame (gpointer   owner,
+               MpelFrame *frame)
+{
+  MpelWorker *self = owner;
+
+  if (self->stopping)
+    return _mpel_peer_protocol_error (self->conn, "%s", _("a CALL came after STOP"));
+
+  handle_call (self, frame);
+  return TRUE;
+}
+
+static gboolean
+on_cancel_frame (gpointer   owner,
+                 MpelFrame *frame)
+{
+  MpelWorker *self = owner;
+  MpelInvocation *invocation = g_hash_table_lookup (self->running, &frame->id);
+
+  /* An invocation that already answered needs nothing: its answer is on
+   * the way and the app waits for it. */
+  if (invocation != NULL)
+    _mpel_invocation_cancel (invocation);
+
+  return TRUE;
+}
+
+static gboolean
+on_stop_frame (gpointer   owner,
+               MpelFrame *frame)
+{
+  MpelWorker *self = owner;
+
+  self->stopping = TRUE;
+  maybe_finish_stop (self);
+  return TRUE;
+}
+
+/* What the worker does with each frame from the app after HELLO. */
+static const MpelPeerTable worker_frames = {
+  .side = MPEL_PEER_WORKER,
+  .handlers = {
+    [MPEL_FRAME_CALL] = on_call_frame,
+    [MPEL_FRAME_CANCEL] = on_cancel_frame,
+    [MPEL_FRAME_STOP] = on_stop_frame,
+  },
+};
+
+static gboolean
 on_frame (MpelConnection *conn,
           MpelFrame      *frame,
           gpointer        user_data)
@@ -569,68 +615,14 @@ on_frame (MpelConnection *conn,
 
   if (!self->hello_received)
     {
-      guint32 version = 0;
-
-      if (frame->kind != MPEL_FRAME_HELLO || frame->body == NULL ||
-          !g_variant_is_of_type (frame->body, G_VARIANT_TYPE_VARDICT) ||
-          !g_variant_lookup (frame->body, "version", "u", &version))
-        {
-          worker_protocol_error (self, _("the app did not start with HELLO"));
-          return FALSE;
-        }
-      if (version != MPEL_PROTOCOL_VERSION)
-        {
-          g_autofree char *message = g_strdup_printf (_("the app speaks protocol %u, this worker %u"),
-                                                      version, MPEL_PROTOCOL_VERSION);
-          worker_protocol_error (self, message);
-          return FALSE;
-        }
+      if (!_mpel_peer_check_hello (conn, MPEL_PEER_WORKER, frame, NULL))
+        return FALSE;
       self->hello_received = TRUE;
       return TRUE;
     }
 
-  switch ((MpelFrameKind) frame->kind)
-    {
-    case MPEL_FRAME_CALL:
-      if (self->stopping)
-        {
-          worker_protocol_error (self, _("a CALL came after STOP"));
-          return FALSE;
-        }
-      handle_call (self, frame);
-      break;
-
-    case MPEL_FRAME_CANCEL:
-      {
-        MpelInvocation *invocation = g_hash_table_lookup (self->running, &frame->id);
-
-        /* An invocation that already answered needs nothing: its answer is
-         * on the way and the app waits for it. */
-        if (invocation != NULL)
-          _mpel_invocation_cancel (invocation);
-      }
-      break;
-
-    case MPEL_FRAME_STOP:
-      self->stopping = TRUE;
-      maybe_finish_stop (self);
-      break;
-
-    case MPEL_FRAME_HELLO:
-    case MPEL_FRAME_RETURN:
-    case MPEL_FRAME_ERROR:
-    case MPEL_FRAME_ITEM:
-    case MPEL_FRAME_NOTIFY:
-    default:
-      {
-        g_autofree char *message = g_strdup_printf (_("the app sent a %s frame"),
-                                                    mpel_frame_kind_to_string (frame->kind));
-        worker_protocol_error (self, message);
-        return FALSE;
-      }
-    }
-
-  return !mpel_connection_is_closed (conn);
+  return _mpel_peer_dispatch (&worker_frames, conn, frame, self) &&
+         !mpel_connection_is_closed (conn);
 }
 
 static void
@@ -877,8 +869,6 @@ mpel_worker_run (MpelWorker  *self,
                  GError     **error)
 {
   g_autoptr(GMainContext) context = NULL;
-  g_auto(GVariantDict) hello = G_VARIANT_DICT_INIT (NULL);
-  g_autoptr(GVariant) hello_body = NULL;
   g_autoptr(GError) startup_error = NULL;
   int fd;
 
@@ -906,17 +896,15 @@ mpel_worker_run (MpelWorker  *self,
   self->main_loop = g_main_loop_new (context, FALSE);
   self->conn = mpel_connection_new (fd, context, on_frame, on_closed, self);
 
-  g_variant_dict_insert (&hello, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
-  g_variant_dict_insert (&hello, "pid", "i", (gint32) getpid ());
-  g_variant_dict_insert (&hello, "max-frame", "u", (guint32) MPEL_DEFAULT_MAX_FRAME);
-  hello_body = g_variant_ref_sink (g_variant_dict_end (&hello));
-  mpel_connection_send (self->conn, MPEL_FRAME_HELLO, 0, 0, g_get_prgname (), hello_body, NULL, NULL);
-
+  /* HELLO goes only once the modules have loaded: a module whose init
+   * crashes or exits ends the process before it said a word, which the app
+   * reports as a start-up failure rather than as a crash to recover from. */
   if (!load_modules (self, &startup_error))
     {
       g_autoptr(GVariant) body = g_variant_ref_sink (mpel_error_to_variant (startup_error));
 
-      /* id 0 before anything else: the app fails its events with this. */
+      /* id 0 right after HELLO: the app fails its events with this. */
+      _mpel_peer_send_hello (self->conn);
       mpel_connection_send (self->conn, MPEL_FRAME_ERROR, 0, 0, NULL, body, NULL, NULL);
       mpel_connection_flush_sync (self->conn, NULL);
       mpel_connection_close (self->conn);
@@ -927,6 +915,8 @@ mpel_worker_run (MpelWorker  *self,
       g_propagate_error (error, g_steal_pointer (&startup_error));
       return FALSE;
     }
+
+  _mpel_peer_send_hello (self->conn);
 
   g_signal_emit (self, signals[STARTUP], 0);
 
