@@ -1138,7 +1138,8 @@ compare_event_ids (gconstpointer a,
 /* Takes every event the loop holds: in flight (in the order sent), queued,
  * pinned, then those about to fail. */
 static GPtrArray *
-take_all_events (MpelLoop *self)
+take_all_events (MpelLoop  *self,
+                 GPtrArray *gone)
 {
   g_autoptr(GPtrArray) children = g_steal_pointer (&self->children);
   GPtrArray *events = g_ptr_array_new_with_free_func (g_object_unref);
@@ -1158,6 +1159,7 @@ take_all_events (MpelLoop *self)
       child_pinned = take_pinned (self, child);
       g_ptr_array_extend_and_steal (events, g_steal_pointer (&in_flight));
       g_ptr_array_extend_and_steal (pinned, g_steal_pointer (&child_pinned));
+      g_ptr_array_add (gone, _mpel_child_ref (child));
       _mpel_child_discard (child);
     }
   g_ptr_array_sort (events, compare_event_ids);
@@ -1184,6 +1186,7 @@ loop_close_internal (MpelLoop *self,
                      gboolean  disposing)
 {
   g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func ((GDestroyNotify) _mpel_child_unref);
   gboolean was_running = self->state == LOOP_RUNNING || self->state == LOOP_STOPPING;
 
   /* A loop being disposed stays so, even if a handler closes it again. */
@@ -1195,7 +1198,7 @@ loop_close_internal (MpelLoop *self,
   _mpel_clear_source (&self->start_check_source);
   _mpel_clear_source (&self->spawn_source);
 
-  events = take_all_events (self);
+  events = take_all_events (self, gone);
 
   for (guint i = 0; i < events->len; i++)
     {
@@ -1232,6 +1235,16 @@ loop_close_internal (MpelLoop *self,
                                                      _("The loop was closed before its workers started"));
 
       loop_fail_start_tasks (self, error);
+    }
+
+  /* What else was bound to the processes fails as their events did. */
+  if (!disposing && gone->len > 0)
+    {
+      g_autoptr(GError) error = g_error_new_literal (MPEL_ERROR, MPEL_ERROR_CLOSED,
+                                                     _("The loop was closed"));
+
+      for (guint i = 0; i < gone->len; i++)
+        run_child_hooks (self, g_ptr_array_index (gone, i), error);
     }
 
   if (was_running && !disposing)

@@ -75,6 +75,8 @@ struct _MpelWorker
 
   GHashTable     *handlers;
   GHashTable     *running;      /* &invocation id → MpelInvocation (weak) */
+  GHashTable     *held;         /* handle → GObject (owned), for this connection */
+  guint64         last_handle;
   char          **modules;
   MpelConnection *conn;
   GMainLoop      *main_loop;
@@ -121,6 +123,7 @@ mpel_worker_finalize (GObject *object)
 
   g_clear_pointer (&self->handlers, g_hash_table_unref);
   g_clear_pointer (&self->running, g_hash_table_unref);
+  g_clear_pointer (&self->held, g_hash_table_unref);
   g_clear_pointer (&self->modules, g_strfreev);
   g_clear_pointer (&self->conn, mpel_connection_unref);
   g_clear_pointer (&self->main_loop, g_main_loop_unref);
@@ -250,6 +253,7 @@ mpel_worker_init (MpelWorker *self)
 {
   self->handlers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, handler_free);
   self->running = g_hash_table_new (g_int64_hash, g_int64_equal);
+  self->held = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
 
   _mpel_worker_add_builtins (self);
 }
@@ -403,6 +407,71 @@ mpel_worker_load_module (MpelWorker  *self,
   init (self);
 
   return TRUE;
+}
+
+/* Objects the app holds */
+
+/* Keeps a reference to @object for the app, until the app releases it
+ * (mpel.release) or the connection closes. Returns its handle, never 0 and
+ * never reused within the process. */
+guint64
+_mpel_worker_hold_object (MpelWorker *self,
+                          GObject    *object)
+{
+  guint64 *handle;
+
+  g_return_val_if_fail (MPEL_IS_WORKER (self), 0);
+  g_return_val_if_fail (G_IS_OBJECT (object), 0);
+
+  handle = g_new (guint64, 1);
+  *handle = ++self->last_handle;
+  g_hash_table_insert (self->held, handle, g_object_ref (object));
+
+  return *handle;
+}
+
+/* Transfer none: the object held under @handle, or NULL. */
+GObject *
+_mpel_worker_lookup_object (MpelWorker *self,
+                            guint64     handle)
+{
+  g_return_val_if_fail (MPEL_IS_WORKER (self), NULL);
+
+  return g_hash_table_lookup (self->held, &handle);
+}
+
+gboolean
+_mpel_worker_release_object (MpelWorker *self,
+                             guint64     handle)
+{
+  g_return_val_if_fail (MPEL_IS_WORKER (self), FALSE);
+
+  return g_hash_table_remove (self->held, &handle);
+}
+
+guint
+_mpel_worker_get_n_held (MpelWorker *self)
+{
+  g_return_val_if_fail (MPEL_IS_WORKER (self), 0);
+
+  return g_hash_table_size (self->held);
+}
+
+/* Sends a NOTIFY about @handle, on the worker's own initiative; @body may be
+ * NULL and is sunk. Returns FALSE if the app is not there to get it. */
+gboolean
+_mpel_worker_send_notify (MpelWorker *self,
+                          guint64     handle,
+                          GVariant   *body)
+{
+  g_autoptr(GVariant) owned_body = body != NULL ? g_variant_ref_sink (body) : NULL;
+
+  g_return_val_if_fail (MPEL_IS_WORKER (self), FALSE);
+
+  if (self->conn == NULL || mpel_connection_is_closed (self->conn))
+    return FALSE;
+
+  return mpel_connection_send (self->conn, MPEL_FRAME_NOTIFY, 0, handle, NULL, owned_body, NULL, NULL);
 }
 
 /* Serving */
@@ -647,8 +716,10 @@ on_closed (MpelConnection *conn,
 {
   MpelWorker *self = user_data;
 
-  /* The app is gone or broke the protocol: nobody is left to answer. */
+  /* The app is gone or broke the protocol: nobody is left to answer, and
+   * nothing the app held here can be reached any more. */
   cancel_all (self);
+  g_hash_table_remove_all (self->held);
   worker_quit (self, error ? g_error_copy (error) : NULL);
 }
 
@@ -929,6 +1000,7 @@ mpel_worker_run (MpelWorker  *self,
       mpel_connection_flush_sync (self->conn, NULL);
       mpel_connection_close (self->conn);
     }
+  g_hash_table_remove_all (self->held);
   g_clear_pointer (&self->conn, mpel_connection_unref);
   g_clear_pointer (&self->main_loop, g_main_loop_unref);
   g_clear_pointer (&self->parent_watch, parent_watch_stop);
