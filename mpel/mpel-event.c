@@ -256,8 +256,8 @@ mpel_event_class_init (MpelEventClass *klass)
   /**
    * MpelEvent:key:
    *
-   * A string of the caller's that names the event in output handlers, like
-   * the seed's `event_key`. mpel does not look at it.
+   * A string of the caller's that names the event in output handlers.
+   * mpel does not look at it.
    */
   properties[PROP_KEY] =
     g_param_spec_string ("key", NULL, NULL,

@@ -116,8 +116,8 @@ static gboolean hook_is_registered (MpelLoop *self,
 /* Runs the hooks of the private API, for what is bound to one process. */
 void
 _mpel_loop_run_child_hooks (MpelLoop     *self,
-                 MpelChild    *child,
-                 const GError *reason)
+                            MpelChild    *child,
+                            const GError *reason)
 {
   g_autoptr(GArray) hooks = NULL;
 
@@ -471,8 +471,8 @@ build_argv (MpelLoop *self)
 
 MpelChild *
 _mpel_loop_spawn_child (MpelLoop  *self,
-             guint      index,
-             GError   **error)
+                        guint      index,
+                        GError   **error)
 {
   g_auto(GStrv) argv = build_argv (self);
   gboolean has_modules = (self->argv == NULL || self->argv[0] == NULL) &&
@@ -495,7 +495,7 @@ typedef struct
  * hope, what waits fails. */
 void
 _mpel_loop_spawn_failed (MpelLoop     *self,
-              const GError *error)
+                         const GError *error)
 {
   _mpel_loop_fail_start_tasks (self, error);
   if (count_live_children (self) == 0 && !children_to_come (self))

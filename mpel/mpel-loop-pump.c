@@ -43,39 +43,16 @@ complete_waiters (MpelLoop *self)
     g_task_return_boolean (g_ptr_array_index (waiters, i), TRUE);
 }
 
-/* The one place where events end on the app side. Takes @result and
- * @error. */
-void
-_mpel_loop_end_event (MpelLoop       *self,
-                MpelEvent      *event,
-                MpelEventState  state,
-                GVariant       *result,
-                GError         *error)
+/* Hands the ended event to the loop's signal and its task. */
+static void
+emit_ended (MpelLoop  *self,
+            MpelEvent *event)
 {
   g_autoptr(GTask) task = NULL;
   gboolean handled = FALSE;
 
-  _mpel_loop_event_clear_sources (event);
-
-  /* Handlers may drop the last other reference. The caller holds the
-   * loop. */
-  g_object_ref (event);
-  /* Every handler that can see an event end runs inside the guard, so that
-   * a nested mpel_loop_wait() is refused on every path alike. */
-  self->in_dispatch++;
-
-  if (!_mpel_event_finish (event, state, result, error))
-    {
-      self->in_dispatch--;
-      g_object_unref (event);
-      return;
-    }
-
-  g_assert (self->n_pending > 0);
-  self->n_pending--;
-
-  if (state == MPEL_EVENT_STATE_FAILED ||
-      (state == MPEL_EVENT_STATE_DONE && (event->flags & MPEL_EVENT_FLAGS_NO_REPLY) == 0))
+  if (event->state == MPEL_EVENT_STATE_FAILED ||
+      (event->state == MPEL_EVENT_STATE_DONE && (event->flags & MPEL_EVENT_FLAGS_NO_REPLY) == 0))
     g_signal_emit (self, _mpel_loop_signals[OUTPUT], event->target, event, &handled);
 
   task = g_steal_pointer (&event->task);
@@ -88,11 +65,38 @@ _mpel_loop_end_event (MpelLoop       *self,
       else
         g_task_return_error (task, g_error_copy (event->error));
     }
+}
 
-  if (self->n_pending == 0)
+/* The one place where events end on the app side. Takes @result and
+ * @error. */
+void
+_mpel_loop_end_event (MpelLoop       *self,
+                      MpelEvent      *event,
+                      MpelEventState  state,
+                      GVariant       *result,
+                      GError         *error)
+{
+  _mpel_loop_event_clear_sources (event);
+
+  /* Handlers may drop the last other reference. The caller holds the
+   * loop. */
+  g_object_ref (event);
+  /* Every handler that can see an event end runs inside the guard, so that
+   * a nested mpel_loop_wait() is refused on every path alike. */
+  self->in_dispatch++;
+
+  if (_mpel_event_finish (event, state, result, error))
     {
-      g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_N_PENDING]);
-      complete_waiters (self);
+      g_assert (self->n_pending > 0);
+      self->n_pending--;
+
+      emit_ended (self, event);
+
+      if (self->n_pending == 0)
+        {
+          g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_N_PENDING]);
+          complete_waiters (self);
+        }
     }
 
   self->in_dispatch--;
@@ -144,8 +148,8 @@ deferred_dispatch (gpointer data)
  * call that found the failure. */
 void
 _mpel_loop_fail_later (MpelLoop  *self,
-                 MpelEvent *event,
-                 GError    *error)
+                       MpelEvent *event,
+                       GError    *error)
 {
   Deferred *deferred;
 
@@ -308,11 +312,11 @@ _mpel_loop_pump (MpelLoop *self)
 /* Ends the events of @events (which ended already or not) in their order,
  * each with an error made by @make_error. */
 void
-_mpel_loop_fail_events (MpelLoop  *self,
-             GPtrArray *events,
-             MpelLoopErrorFunc  make_error,
-             MpelChild *child,
-             gpointer   data)
+_mpel_loop_fail_events (MpelLoop          *self,
+                        GPtrArray         *events,
+                        MpelLoopErrorFunc  make_error,
+                        MpelChild         *child,
+                        gpointer           data)
 {
   for (guint i = 0; i < events->len; i++)
     {
@@ -328,7 +332,7 @@ _mpel_loop_fail_events (MpelLoop  *self,
 
 void
 _mpel_loop_fail_queue (MpelLoop     *self,
-            const GError *error)
+                       const GError *error)
 {
   while (!_mpel_queue_is_empty (&self->queue))
     {
@@ -342,10 +346,10 @@ _mpel_loop_fail_queue (MpelLoop     *self,
 /* Empties the child's in-flight table and ends each event, in the order
  * they were sent, with an error made by @make_error. */
 void
-_mpel_loop_fail_in_flight (MpelLoop  *self,
-                MpelChild *child,
-                MpelLoopErrorFunc  make_error,
-                gpointer   data)
+_mpel_loop_fail_in_flight (MpelLoop          *self,
+                           MpelChild         *child,
+                           MpelLoopErrorFunc  make_error,
+                           gpointer           data)
 {
   g_autoptr(GPtrArray) events = _mpel_child_take_in_flight (child);
 
@@ -356,7 +360,7 @@ _mpel_loop_fail_in_flight (MpelLoop  *self,
 
 GPtrArray *
 _mpel_loop_take_pinned (MpelLoop  *self,
-             MpelChild *child)
+                        MpelChild *child)
 {
   GPtrArray *events = g_ptr_array_new_with_free_func (g_object_unref);
 
@@ -370,8 +374,8 @@ _mpel_loop_take_pinned (MpelLoop  *self,
 
 GError *
 _mpel_loop_copy_error (MpelChild *child,
-            MpelEvent *event,
-            gpointer   data)
+                       MpelEvent *event,
+                       gpointer   data)
 {
   const GError *error = data;
 
@@ -380,8 +384,8 @@ _mpel_loop_copy_error (MpelChild *child,
 
 GError *
 _mpel_loop_crash_error (MpelChild *child,
-             MpelEvent *event,
-             gpointer   data)
+                        MpelEvent *event,
+                        gpointer   data)
 {
   const char *how = data;
 
@@ -450,7 +454,7 @@ take_all_events (MpelLoop  *self,
 
 void
 _mpel_loop_close_internal (MpelLoop *self,
-                     gboolean  disposing)
+                           gboolean  disposing)
 {
   g_autoptr(GPtrArray) events = NULL;
   g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func ((GDestroyNotify) _mpel_child_unref);

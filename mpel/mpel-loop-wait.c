@@ -20,7 +20,7 @@
 
 gboolean
 _mpel_loop_start_internal (MpelLoop  *self,
-                     GError   **error)
+                           GError   **error)
 {
   g_autoptr(GPtrArray) children = g_ptr_array_new ();
 
@@ -170,7 +170,7 @@ mpel_loop_start (MpelLoop  *self,
 
 void
 _mpel_loop_fail_start_tasks (MpelLoop     *self,
-                       const GError *error)
+                             const GError *error)
 {
   g_autoptr(GPtrArray) tasks = NULL;
 
@@ -529,8 +529,7 @@ wake_up_cb (GCancellable *cancellable,
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for an error
  *
- * Iterates the loop's main context until no event is pending, like
- * mp_event_loop's `wait()` and the exit of its context manager. Meant for
+ * Iterates the loop's main context until no event is pending. Meant for
  * scripts and tests; a GUI uses [method@Mpel.Loop.wait_async]. It never
  * hangs on a dead worker: that worker's events fail and the wait ends.
  *
@@ -659,6 +658,7 @@ mpel_loop_wait_finish (MpelLoop      *self,
 {
   g_return_val_if_fail (MPEL_IS_LOOP (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == mpel_loop_wait_async, FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -39,8 +39,8 @@
  *
  * Events go in with [method@Mpel.Loop.add_event], [method@Mpel.Loop.push] or
  * [method@Mpel.Loop.call_async]. Their results come back through
- * [signal@Mpel.Loop::output] — the chain of output handlers of
- * mp_event_loop — and through each event's own signals and async results.
+ * [signal@Mpel.Loop::output], a chain of handlers any of which may stop
+ * the others, and through each event's own signals and async results.
  * All of it runs on the main context that was the thread-default one when
  * the loop was made, and nothing there ever blocks: frames are read and
  * written without blocking, and a flood of results is handled in slices
@@ -355,7 +355,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    *
    * The signal is detailed by the event's target, so a handler can connect
    * to `output::add_vals` only. Handlers run in order; one that returns
-   * %TRUE stops the others, like mp_event_loop's chain of output handlers.
+   * %TRUE stops the others.
    *
    * Returns: %TRUE to stop other handlers from being invoked
    */
@@ -470,8 +470,8 @@ mpel_loop_new_for_argv (const char * const *argv)
 /**
  * mpel_loop_get_default:
  *
- * The loop of the whole process, like mp_event_loop's module-level
- * functions: made on first use, on the thread-default main context of the
+ * The loop of the whole process, for code that does not pass a loop
+ * around: made on first use, on the thread-default main context of the
  * first caller, and never finalized.
  *
  * Returns: (transfer none): the default loop
@@ -1043,7 +1043,7 @@ mpel_loop_push (MpelLoop  *self,
  * @args: (nullable): the arguments: a tuple, or a single value that is
  *   wrapped into a one-element tuple, or %NULL for none
  *
- * Adds an event, like mp_event_loop's `add_event()`; its result arrives
+ * Adds an event made of @target and @args; its result arrives
  * through [signal@Mpel.Loop::output]. A floating @args is sunk. Starts the
  * loop if it is not running.
  *

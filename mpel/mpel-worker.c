@@ -49,7 +49,7 @@
  * for its argument in milliseconds (a `u`), or until it is cancelled.
  *
  * [signal@Mpel.Worker::startup] and [signal@Mpel.Worker::shutdown] are the
- * places for set-up and tear-down, like valkka's `preRun__` and `postRun__`.
+ * places for set-up and tear-down in the worker process.
  */
 
 typedef struct
