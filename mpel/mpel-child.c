@@ -397,10 +397,9 @@ on_connection_closed (MpelConnection *conn,
 
   if (error != NULL && g_error_matches (error, MPEL_ERROR, MPEL_ERROR_PROTOCOL))
     {
-      g_autoptr(MpelChild) hold = _mpel_child_ref (child);
-
       /* A worker that breaks the protocol cannot be trusted with anything
        * more: its owner fails its events now, and it is ended. */
+      _mpel_child_ref (child);
       child->protocol_error = g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
                                            _("Worker %u (pid %d): %s"),
                                            child->index, (int) child->pid, error->message);
@@ -408,6 +407,7 @@ on_connection_closed (MpelConnection *conn,
       child->callbacks->broken (child, child->owner);
       if (child->state != MPEL_CHILD_DEAD)
         g_subprocess_force_exit (child->subprocess);
+      _mpel_child_unref (child);
       return;
     }
 
