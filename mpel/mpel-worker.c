@@ -44,9 +44,11 @@
  * events run meanwhile. A handler's error goes to the app and never ends the
  * worker.
  *
- * Every worker has three built-in targets: `mpel.ping` returns the worker's
- * pid (an `i`), `mpel.echo` returns its arguments, and `mpel.sleep` waits
- * for its argument in milliseconds (a `u`), or until it is cancelled.
+ * Every worker has four built-in targets: `mpel.ping` returns the worker's
+ * pid (an `i`), `mpel.echo` returns its arguments, `mpel.sleep` waits for
+ * its argument in milliseconds (a `u`), or until it is cancelled, and
+ * `mpel.release` drops objects the worker holds for the app, by handle (an
+ * `at`), and returns how many it held (a `u`).
  *
  * [signal@Mpel.Worker::startup] and [signal@Mpel.Worker::shutdown] are the
  * places for set-up and tear-down in the worker process.
@@ -105,6 +107,7 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
+static guint notify_signal_id;
 
 static void
 handler_free (gpointer data)
@@ -213,6 +216,7 @@ mpel_worker_class_init (MpelWorkerClass *klass)
                        (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+  notify_signal_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
 
   /**
    * MpelWorker::startup:
@@ -253,7 +257,6 @@ mpel_worker_init (MpelWorker *self)
 {
   self->handlers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, handler_free);
   self->running = g_hash_table_new (g_int64_hash, g_int64_equal);
-  self->held = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
 
   _mpel_worker_add_builtins (self);
 }
@@ -409,6 +412,17 @@ mpel_worker_load_module (MpelWorker  *self,
   return TRUE;
 }
 
+/* n-running changes twice per event. GLib 2.74's notify has no fast path
+ * for an object nobody watches, and costs as much as a trivial handler:
+ * skip it then. A handler of plain `notify` counts as watching. */
+static void
+notify_n_running (MpelWorker *self)
+{
+  if (g_signal_has_handler_pending (self, notify_signal_id,
+                                    g_param_spec_get_name_quark (properties[PROP_N_RUNNING]), FALSE))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_RUNNING]);
+}
+
 /* Objects the app holds */
 
 /* Keeps a reference to @object for the app, until the app releases it
@@ -422,6 +436,10 @@ _mpel_worker_hold_object (MpelWorker *self,
 
   g_return_val_if_fail (MPEL_IS_WORKER (self), 0);
   g_return_val_if_fail (G_IS_OBJECT (object), 0);
+
+  /* Made on first use: most workers hold nothing. */
+  if (self->held == NULL)
+    self->held = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
 
   handle = g_new (guint64, 1);
   *handle = ++self->last_handle;
@@ -437,7 +455,7 @@ _mpel_worker_lookup_object (MpelWorker *self,
 {
   g_return_val_if_fail (MPEL_IS_WORKER (self), NULL);
 
-  return g_hash_table_lookup (self->held, &handle);
+  return self->held ? g_hash_table_lookup (self->held, &handle) : NULL;
 }
 
 gboolean
@@ -446,7 +464,7 @@ _mpel_worker_release_object (MpelWorker *self,
 {
   g_return_val_if_fail (MPEL_IS_WORKER (self), FALSE);
 
-  return g_hash_table_remove (self->held, &handle);
+  return self->held != NULL && g_hash_table_remove (self->held, &handle);
 }
 
 guint
@@ -454,7 +472,7 @@ _mpel_worker_get_n_held (MpelWorker *self)
 {
   g_return_val_if_fail (MPEL_IS_WORKER (self), 0);
 
-  return g_hash_table_size (self->held);
+  return self->held ? g_hash_table_size (self->held) : 0;
 }
 
 /* Sends a NOTIFY about @handle, on the worker's own initiative; @body may be
@@ -561,7 +579,7 @@ _mpel_worker_invocation_ended (MpelWorker     *self,
   if (g_hash_table_lookup (self->running, &id) == invocation)
     {
       g_hash_table_remove (self->running, &id);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_RUNNING]);
+      notify_n_running (self);
     }
 
   maybe_finish_stop (self);
@@ -604,7 +622,7 @@ handle_call (MpelWorker *self,
   /* The key is the id inside the invocation, which removes its entry
    * before it goes. */
   g_hash_table_insert (self->running, _mpel_invocation_get_id_ptr (invocation), invocation);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_RUNNING]);
+  notify_n_running (self);
 
   handler = g_hash_table_lookup (self->handlers, frame->name);
   if (handler == NULL)
@@ -719,7 +737,7 @@ on_closed (MpelConnection *conn,
   /* The app is gone or broke the protocol: nobody is left to answer, and
    * nothing the app held here can be reached any more. */
   cancel_all (self);
-  g_hash_table_remove_all (self->held);
+  g_clear_pointer (&self->held, g_hash_table_unref);
   worker_quit (self, error ? g_error_copy (error) : NULL);
 }
 
@@ -941,6 +959,10 @@ mpel_worker_run (MpelWorker  *self,
 {
   g_autoptr(GMainContext) context = NULL;
   g_autoptr(GError) startup_error = NULL;
+  /* GLib drops the type information of a container type when no value of
+   * that type is left, and builds it again for the next one: keep an a{sv}
+   * (the type of HELLO and of every meta) for the whole run. */
+  g_autoptr(GVariant) keep_vardict = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
   int fd;
 
   g_return_val_if_fail (MPEL_IS_WORKER (self), FALSE);
@@ -1000,7 +1022,7 @@ mpel_worker_run (MpelWorker  *self,
       mpel_connection_flush_sync (self->conn, NULL);
       mpel_connection_close (self->conn);
     }
-  g_hash_table_remove_all (self->held);
+  g_clear_pointer (&self->held, g_hash_table_unref);
   g_clear_pointer (&self->conn, mpel_connection_unref);
   g_clear_pointer (&self->main_loop, g_main_loop_unref);
   g_clear_pointer (&self->parent_watch, parent_watch_stop);
