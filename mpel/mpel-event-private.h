@@ -9,15 +9,19 @@
 
 G_BEGIN_DECLS
 
+typedef struct _MpelChild MpelChild;
+
 struct _MpelEvent
 {
   GObject         parent_instance;
 
-  /* Link in the loop's queue while QUEUED; data is the event. */
+  /* Link in a queue (the loop's, or its pinned child's) while QUEUED;
+   * data is the event. */
   GList           link;
 
   MpelLoop       *loop;      /* weak; set while the loop holds the event */
-  gpointer        worker;    /* the loop's worker slot while in flight */
+  MpelChild      *child;     /* the process that runs it, while in flight */
+  MpelChild      *pinned;    /* owned: the only process that may run it */
   GVariant       *args;
   GVariant       *kwargs;
   char           *key;
@@ -26,7 +30,8 @@ struct _MpelEvent
   GError         *invalid;   /* why the kwargs set were refused */
   GVariant       *error_details;  /* a{sv}: the ERROR frame's meta */
   GTask          *task;
-  GSource        *timeout_source;
+  GSource        *timeout_source;  /* the event's own timeout */
+  GSource        *kill_source;     /* cancelled, in flight: the stuck-worker kill */
   GSource        *cancel_source;
   guint64         id;
   GQuark          target;

@@ -8,6 +8,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "mpel-enums.h"
+#include "mpel-child-private.h"
 #include "mpel-event-private.h"
 #include "mpel-marshal.h"
 #include "mpel-util-private.h"
@@ -95,6 +96,7 @@ mpel_event_finalize (GObject *object)
 
   g_assert (self->task == NULL);
   g_assert (self->timeout_source == NULL);
+  g_assert (self->kill_source == NULL);
   g_assert (self->cancel_source == NULL);
 
   g_clear_pointer (&self->args, g_variant_unref);
@@ -104,6 +106,7 @@ mpel_event_finalize (GObject *object)
   g_clear_error (&self->error);
   g_clear_error (&self->invalid);
   g_clear_pointer (&self->error_details, g_variant_unref);
+  g_clear_pointer (&self->pinned, _mpel_child_unref);
 
   G_OBJECT_CLASS (mpel_event_parent_class)->finalize (object);
 }
@@ -253,8 +256,8 @@ mpel_event_class_init (MpelEventClass *klass)
   /**
    * MpelEvent:key:
    *
-   * A string of the caller's that names the event in output handlers, like
-   * the seed's `event_key`. mpel does not look at it.
+   * A string of the caller's that names the event in output handlers.
+   * mpel does not look at it.
    */
   properties[PROP_KEY] =
     g_param_spec_string ("key", NULL, NULL,

@@ -16,9 +16,12 @@
 #include <glib/gi18n-lib.h>
 
 #include "mpel-enums.h"
+#include "mpel-child-private.h"
 #include "mpel-event-private.h"
-#include "mpel-loop.h"
+#include "mpel-loop-private.h"
+#include "mpel-peer-private.h"
 #include "mpel-marshal.h"
+#include "mpel-queue-private.h"
 #include "mpel-util-private.h"
 #include "mpel-wire-private.h"
 
@@ -36,8 +39,8 @@
  *
  * Events go in with [method@Mpel.Loop.add_event], [method@Mpel.Loop.push] or
  * [method@Mpel.Loop.call_async]. Their results come back through
- * [signal@Mpel.Loop::output] — the chain of output handlers of
- * mp_event_loop — and through each event's own signals and async results.
+ * [signal@Mpel.Loop::output], a chain of handlers any of which may stop
+ * the others, and through each event's own signals and async results.
  * All of it runs on the main context that was the thread-default one when
  * the loop was made, and nothing there ever blocks: frames are read and
  * written without blocking, and a flood of results is handled in slices
@@ -61,1399 +64,17 @@
  * ended the event; they must not call [method@Mpel.Loop.wait].
  */
 
-#define DISPATCH_BUDGET_USEC   1000
-#define SPIN_USEC              50
-#define EOF_GRACE_MSEC         2000
-#define RESTART_WINDOW_USEC    (60 * G_USEC_PER_SEC)
-#define RESTART_BASE_MSEC      100
-#define RESTART_MAX_MSEC       5000
-#define HANDSHAKE_TIMEOUT_MSEC 5000
-/* Spawning is a fork and an exec on the main context; past a few workers
- * per processor more workers only add memory and start-up time. */
-#define WORKERS_PER_CPU        4
-#define MIN_MAX_WORKERS        16
-
-typedef enum
-{
-  LOOP_IDLE,
-  LOOP_RUNNING,
-  LOOP_STOPPING,
-  /* Being disposed: refuses new events and never starts again. */
-  LOOP_DISPOSED,
-} LoopState;
-
-typedef struct
-{
-  MpelLoop       *loop;          /* NULL once the loop let go of the slot */
-  guint           index;
-  GPid            pid;
-  GSubprocess    *subprocess;
-  MpelConnection *conn;
-  GHashTable     *in_flight;     /* &event->id → MpelEvent (owned) */
-  GCancellable   *cancellable;
-  GSource        *grace_source;
-  GSource        *handshake_source;
-  char           *argv_string;   /* for start-up errors */
-  GError         *startup_error;
-  GError         *protocol_error;
-  guint           n_abandoned;   /* ended here, not yet answered there */
-  guint           hello_received : 1;
-  guint           past_startup : 1;  /* a frame after HELLO was handled */
-  guint           stop_sent : 1;
-  guint           dead : 1;
-  guint           killed : 1;        /* by us, as stuck */
-} WorkerSlot;
-
-struct _MpelLoop
-{
-  GObject            parent_instance;
-
-  GMainContext      *context;
-  GThread           *owner_thread;
-  char             **argv;
-  char             **modules;
-  guint              n_workers;
-  MpelRestartPolicy  restart_policy;
-  guint              max_in_flight;
-  guint              max_restarts;
-  guint              kill_timeout;
-  guint              handshake_timeout;
-
-  GPtrArray         *workers;     /* WorkerSlot*, NULL for a dead one */
-  GQueue             queue;       /* queued events, by priority */
-  GQueue             deferred;    /* events to fail from an idle */
-  GSource           *deferred_source;
-  GPtrArray         *waiters;     /* GTask of wait_async */
-  GArray            *restarts;    /* gint64 monotonic times */
-  GPtrArray         *restart_sources;
-  GPtrArray         *start_tasks; /* GTask of start_async */
-  GSource           *start_check_source;
-  GSource           *spawn_source; /* start_async's remaining workers */
-  guint              next_spawn;
-
-  guint64            next_id;
-  guint              n_pending;
-  guint              n_in_flight;
-  guint              in_dispatch;
-  LoopState          state;
-};
-
 G_DEFINE_FINAL_TYPE (MpelLoop, mpel_loop, G_TYPE_OBJECT)
 
-enum {
-  PROP_0,
-  PROP_ARGV,
-  PROP_MODULES,
-  PROP_N_WORKERS,
-  PROP_RESTART_POLICY,
-  PROP_MAX_IN_FLIGHT,
-  PROP_MAX_RESTARTS,
-  PROP_KILL_TIMEOUT,
-  PROP_HANDSHAKE_TIMEOUT,
-  PROP_RUNNING,
-  PROP_N_PENDING,
-  N_PROPS
-};
-
-enum {
-  OUTPUT,
-  ITEM,
-  WORKER_EXITED,
-  N_SIGNALS
-};
-
-static GParamSpec *properties[N_PROPS];
-static guint signals[N_SIGNALS];
-
-static void loop_pump          (MpelLoop   *self);
-static void loop_end_event     (MpelLoop   *self,
-                                MpelEvent  *event,
-                                MpelEventState state,
-                                GVariant   *result,
-                                GError     *error);
-static gboolean loop_start_internal (MpelLoop  *self,
-                                     GError   **error);
-
-/* A loop belongs to the main context that was thread-default when it was
- * made, as a GDBusConnection does, and its state is touched only from the
- * thread that runs it: the thread that made the loop, or one that holds the
- * context (it is iterating it, or pushed it as thread-default). Comparing
- * contexts alone is not enough: every thread that pushed nothing has the
- * global default. The common case costs a thread-local lookup and a
- * comparison; only a caller elsewhere takes the context's lock. */
-static inline gboolean
-caller_owns_context (MpelLoop *self)
-{
-  return g_thread_self () == self->owner_thread || g_main_context_is_owner (self->context);
-}
-
-static void loop_fail_start_tasks  (MpelLoop     *self,
-                                    const GError *error);
-static void loop_check_start_tasks (MpelLoop     *self);
-
-/* Worker slots */
-
-static WorkerSlot *
-slot_ref (WorkerSlot *slot)
-{
-  return g_atomic_rc_box_acquire (slot);
-}
-
-static void
-slot_clear (gpointer data)
-{
-  WorkerSlot *slot = data;
-
-  g_assert (slot->loop == NULL);
-  g_assert (g_hash_table_size (slot->in_flight) == 0);
-
-  _mpel_clear_source (&slot->grace_source);
-  _mpel_clear_source (&slot->handshake_source);
-  g_clear_pointer (&slot->conn, mpel_connection_unref);
-  g_clear_object (&slot->subprocess);
-  g_clear_object (&slot->cancellable);
-  g_clear_pointer (&slot->in_flight, g_hash_table_unref);
-  g_clear_error (&slot->startup_error);
-  g_clear_error (&slot->protocol_error);
-  g_clear_pointer (&slot->argv_string, g_free);
-}
-
-static void
-slot_unref (WorkerSlot *slot)
-{
-  g_atomic_rc_box_release_full (slot, slot_clear);
-}
-
-static gboolean
-slot_is_ready (WorkerSlot *slot)
-{
-  if (slot == NULL || slot->dead || slot->stop_sent ||
-      slot->startup_error != NULL || slot->protocol_error != NULL ||
-      slot->conn == NULL || mpel_connection_is_closed (slot->conn))
-    return FALSE;
-
-  /* With kill-timeout, a worker that has not yet given back a cancelled
-   * event may be stuck: hold new events back until it answers or is
-   * replaced, rather than send them to their death. */
-  if (slot->n_abandoned > 0 && slot->loop != NULL && slot->loop->kill_timeout > 0)
-    return FALSE;
-
-  return TRUE;
-}
-
-static guint
-count_live_workers (MpelLoop *self)
-{
-  guint n = 0;
-
-  for (guint i = 0; i < self->workers->len; i++)
-    {
-      WorkerSlot *slot = g_ptr_array_index (self->workers, i);
-
-      if (slot != NULL && !slot->dead)
-        n++;
-    }
-
-  return n;
-}
-
-/* Whether a worker will be spawned later: a restart, or start_async's
- * workers not spawned yet. */
-static gboolean
-workers_to_come (MpelLoop *self)
-{
-  return self->restart_sources->len > 0 || self->spawn_source != NULL;
-}
-
-static WorkerSlot *
-least_loaded (MpelLoop *self)
-{
-  WorkerSlot *best = NULL;
-
-  for (guint i = 0; i < self->workers->len; i++)
-    {
-      WorkerSlot *slot = g_ptr_array_index (self->workers, i);
-
-      if (!slot_is_ready (slot))
-        continue;
-      if (best == NULL || g_hash_table_size (slot->in_flight) < g_hash_table_size (best->in_flight))
-        best = slot;
-    }
-
-  return best;
-}
-
-static char *
-describe_status (int status)
-{
-  if (WIFEXITED (status))
-    return g_strdup_printf (_("exited with status %d"), WEXITSTATUS (status));
-  if (WIFSIGNALED (status))
-    return g_strdup_printf (_("was killed by signal %d (%s)"),
-                            WTERMSIG (status), g_strsignal (WTERMSIG (status)));
-  return g_strdup_printf (_("ended with wait status %d"), status);
-}
-
-static void
-destroy_source (gpointer data)
-{
-  GSource *source = data;
-
-  _mpel_clear_source (&source);
-}
-
-/* Events */
-
-static void
-event_clear_sources (MpelEvent *event)
-{
-  _mpel_clear_source (&event->timeout_source);
-  _mpel_clear_source (&event->cancel_source);
-}
-
-static void
-complete_waiters (MpelLoop *self)
-{
-  g_autoptr(GPtrArray) waiters = NULL;
-
-  if (self->n_pending > 0 || self->waiters->len == 0)
-    return;
-
-  waiters = g_steal_pointer (&self->waiters);
-  self->waiters = g_ptr_array_new_with_free_func (g_object_unref);
-
-  for (guint i = 0; i < waiters->len; i++)
-    g_task_return_boolean (g_ptr_array_index (waiters, i), TRUE);
-}
-
-/* The one place where events end on the app side. Takes @result and
- * @error. */
-static void
-loop_end_event (MpelLoop       *self,
-                MpelEvent      *event,
-                MpelEventState  state,
-                GVariant       *result,
-                GError         *error)
-{
-  g_autoptr(GTask) task = NULL;
-  gboolean handled = FALSE;
-
-  event_clear_sources (event);
-
-  /* Handlers may drop the last other reference. The caller holds the
-   * loop. */
-  g_object_ref (event);
-  /* Every handler that can see an event end runs inside the guard, so that
-   * a nested mpel_loop_wait() is refused on every path alike. */
-  self->in_dispatch++;
-
-  if (!_mpel_event_finish (event, state, result, error))
-    {
-      self->in_dispatch--;
-      g_object_unref (event);
-      return;
-    }
-
-  g_assert (self->n_pending > 0);
-  self->n_pending--;
-
-  if (state == MPEL_EVENT_STATE_FAILED ||
-      (state == MPEL_EVENT_STATE_DONE && (event->flags & MPEL_EVENT_FLAGS_NO_REPLY) == 0))
-    g_signal_emit (self, signals[OUTPUT], event->target, event, &handled);
-
-  task = g_steal_pointer (&event->task);
-  if (task != NULL)
-    {
-      if (event->state == MPEL_EVENT_STATE_DONE)
-        g_task_return_pointer (task,
-                               event->result ? g_variant_ref (event->result) : NULL,
-                               (GDestroyNotify) g_variant_unref);
-      else
-        g_task_return_error (task, g_error_copy (event->error));
-    }
-
-  if (self->n_pending == 0)
-    {
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_PENDING]);
-      complete_waiters (self);
-    }
-
-  self->in_dispatch--;
-  g_object_unref (event);
-}
-
-typedef struct
-{
-  MpelEvent *event;
-  GError *error;
-} Deferred;
-
-static void
-deferred_free (Deferred *deferred)
-{
-  deferred->event->deferred = FALSE;
-  g_clear_object (&deferred->event);
-  g_clear_error (&deferred->error);
-  g_free (deferred);
-}
-
-static gboolean
-deferred_dispatch (gpointer data)
-{
-  MpelLoop *self = data;
-
-  g_object_ref (self);
-  self->in_dispatch++;
-
-  while (!g_queue_is_empty (&self->deferred))
-    {
-      Deferred *deferred = g_queue_pop_head (&self->deferred);
-
-      /* Unless the caller cancelled it meanwhile */
-      if (deferred->event->state < MPEL_EVENT_STATE_DONE)
-        loop_end_event (self, deferred->event, MPEL_EVENT_STATE_FAILED, NULL,
-                        g_steal_pointer (&deferred->error));
-      deferred_free (deferred);
-    }
-
-  self->in_dispatch--;
-  g_clear_pointer (&self->deferred_source, g_source_unref);
-  g_object_unref (self);
-
-  return G_SOURCE_REMOVE;
-}
-
-/* Fails @event from an idle, so that no signal is emitted from inside the
- * call that found the failure. */
-static void
-loop_fail_later (MpelLoop  *self,
-                 MpelEvent *event,
-                 GError    *error)
-{
-  Deferred *deferred;
-
-  g_assert (!event->deferred);
-
-  deferred = g_new0 (Deferred, 1);
-  deferred->event = g_object_ref (event);
-  deferred->error = error;
-  event->deferred = TRUE;
-  g_queue_push_tail (&self->deferred, deferred);
-
-  if (self->deferred_source == NULL)
-    {
-      self->deferred_source = g_idle_source_new ();
-      g_source_set_priority (self->deferred_source, G_PRIORITY_DEFAULT);
-      g_source_set_static_name (self->deferred_source, "[mpel] deferred");
-      g_source_set_callback (self->deferred_source, deferred_dispatch, self, NULL);
-      g_source_attach (self->deferred_source, self->context);
-    }
-}
-
-static void
-queue_insert (MpelLoop  *self,
-              MpelEvent *event)
-{
-  GList *sibling;
-
-  /* Almost every event has the default priority: appending is the common
-   * case, and equal priorities keep their order. */
-  for (sibling = self->queue.tail; sibling != NULL; sibling = sibling->prev)
-    {
-      if (((MpelEvent *) sibling->data)->priority <= event->priority)
-        break;
-    }
-
-  if (sibling == NULL)
-    g_queue_push_head_link (&self->queue, &event->link);
-  else if (sibling == self->queue.tail)
-    g_queue_push_tail_link (&self->queue, &event->link);
-  else
-    {
-      /* insert after sibling */
-      event->link.prev = sibling;
-      event->link.next = sibling->next;
-      sibling->next->prev = &event->link;
-      sibling->next = &event->link;
-      self->queue.length++;
-    }
-}
-
-static gboolean
-event_timeout_cb (gpointer data)
-{
-  MpelEvent *event = data;
-
-  g_clear_pointer (&event->timeout_source, g_source_unref);
-
-  if (event->loop != NULL && event->state < MPEL_EVENT_STATE_DONE)
-    _mpel_loop_cancel_event (event->loop, event,
-                             g_error_new (MPEL_ERROR, MPEL_ERROR_TIMED_OUT,
-                                          _("Event “%s” did not end within %u ms"),
-                                          mpel_event_get_target (event), event->timeout));
-
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-abandoned_timeout_cb (gpointer data)
-{
-  MpelEvent *event = data;
-  WorkerSlot *slot = event->worker;
-
-  g_clear_pointer (&event->timeout_source, g_source_unref);
-
-  /* The worker did not give up the event within the grace period: it is
-   * stuck, perhaps in a handler that cannot be cancelled. */
-  if (slot != NULL && !slot->dead && slot->subprocess != NULL)
-    {
-      slot->killed = TRUE;
-      g_debug ("Killing worker %u (pid %d): “%s” was not answered %u ms after it was cancelled",
-               slot->index, (int) slot->pid, mpel_event_get_target (event),
-               slot->loop ? slot->loop->kill_timeout : 0);
-      g_subprocess_force_exit (slot->subprocess);
-    }
-
-  return G_SOURCE_REMOVE;
-}
-
-/* Sending */
-
-static gboolean
-slot_send_event (WorkerSlot  *slot,
-                 MpelEvent   *event,
-                 GError     **error)
-{
-  g_autoptr(GVariant) meta = NULL;
-  guint32 flags = 0;
-
-  if (event->kwargs != NULL || event->timeout > 0)
-    {
-      g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
-
-      if (event->kwargs != NULL)
-        g_variant_dict_insert_value (&dict, "kwargs", event->kwargs);
-      if (event->timeout > 0)
-        g_variant_dict_insert (&dict, "timeout", "u", (guint32) event->timeout);
-      meta = g_variant_ref_sink (g_variant_dict_end (&dict));
-    }
-
-  if (event->flags & MPEL_EVENT_FLAGS_NO_REPLY)
-    flags |= MPEL_FRAME_FLAGS_NO_REPLY;
-
-  return mpel_connection_send (slot->conn, MPEL_FRAME_CALL, flags, event->id,
-                               g_quark_to_string (event->target),
-                               event->args, meta, error);
-}
-
-static void
-send_stops (MpelLoop *self)
-{
-  for (guint i = 0; i < self->workers->len; i++)
-    {
-      WorkerSlot *slot = g_ptr_array_index (self->workers, i);
-
-      if (slot == NULL || slot->dead || slot->stop_sent || slot->conn == NULL ||
-          mpel_connection_is_closed (slot->conn))
-        continue;
-
-      slot->stop_sent = TRUE;
-      mpel_connection_send (slot->conn, MPEL_FRAME_STOP, 0, 0, NULL, NULL, NULL, NULL);
-    }
-}
-
-static void
-loop_pump (MpelLoop *self)
-{
-  while (!g_queue_is_empty (&self->queue))
-    {
-      g_autoptr(GError) error = NULL;
-      WorkerSlot *slot;
-      MpelEvent *event;
-
-      if (self->max_in_flight > 0 && self->n_in_flight >= self->max_in_flight)
-        return;
-
-      slot = least_loaded (self);
-      if (slot == NULL)
-        return;
-
-      event = self->queue.head->data;
-      g_queue_unlink (&self->queue, &event->link);
-
-      if (!slot_send_event (slot, event, &error))
-        {
-          /* Too large, or no memfd: this event fails, the others go on. */
-          loop_fail_later (self, event, g_steal_pointer (&error));
-          g_object_unref (event);
-          continue;
-        }
-
-      /* The queue's reference moves to the in-flight table. */
-      event->worker = slot;
-      _mpel_event_set_running (event);
-      g_hash_table_insert (slot->in_flight, &event->id, event);
-      self->n_in_flight++;
-    }
-
-  if (self->state == LOOP_STOPPING)
-    send_stops (self);
-}
-
-/* Worker death */
-
-static void
-fail_queue (MpelLoop     *self,
-            const GError *error)
-{
-  while (!g_queue_is_empty (&self->queue))
-    {
-      MpelEvent *event = self->queue.head->data;
-
-      g_queue_unlink (&self->queue, &event->link);
-      loop_end_event (self, event, MPEL_EVENT_STATE_FAILED, NULL, g_error_copy (error));
-      g_object_unref (event);
-    }
-}
-
-static int
-compare_event_ids (gconstpointer a,
-                   gconstpointer b)
-{
-  const MpelEvent *ea = *(MpelEvent * const *) a;
-  const MpelEvent *eb = *(MpelEvent * const *) b;
-
-  return ea->id < eb->id ? -1 : ea->id > eb->id;
-}
-
-/* Empties the slot's in-flight table and ends each event, in the order they
- * were sent, with an error made by @make_error. */
-static void
-slot_fail_in_flight (WorkerSlot *slot,
-                     GError   *(*make_error) (WorkerSlot *slot, MpelEvent *event, gpointer data),
-                     gpointer    data)
-{
-  MpelLoop *self = slot->loop;
-  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
-  GHashTableIter iter;
-  gpointer value;
-
-  g_hash_table_iter_init (&iter, slot->in_flight);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      g_ptr_array_add (events, value);
-      g_hash_table_iter_steal (&iter);
-    }
-  g_ptr_array_sort (events, compare_event_ids);
-
-  g_assert (self->n_in_flight >= events->len);
-  self->n_in_flight -= events->len;
-  slot->n_abandoned = 0;
-
-  for (guint i = 0; i < events->len; i++)
-    {
-      MpelEvent *event = g_ptr_array_index (events, i);
-
-      event->worker = NULL;
-      if (event->state < MPEL_EVENT_STATE_DONE)
-        loop_end_event (self, event, MPEL_EVENT_STATE_FAILED, NULL,
-                        make_error (slot, event, data));
-      else
-        event_clear_sources (event);
-    }
-}
-
-static GError *
-copy_error (WorkerSlot *slot,
-            MpelEvent  *event,
-            gpointer    data)
-{
-  const GError *error = data;
-
-  return g_error_copy (error);
-}
-
-static GError *
-crash_error (WorkerSlot *slot,
-             MpelEvent  *event,
-             gpointer    data)
-{
-  const char *how = data;
-
-  return g_error_new (MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED,
-                      _("Worker %u (pid %d) %s while running “%s”"),
-                      slot->index, (int) slot->pid, how, mpel_event_get_target (event));
-}
-
-static gboolean restart_worker_later (MpelLoop  *self,
-                                      guint      index,
-                                      GError   **error);
-static void     schedule_restart     (MpelLoop  *self,
-                                      guint      index,
-                                      guint      delay);
-
-static void
-slot_died (WorkerSlot *slot,
-           int         status)
-{
-  MpelLoop *self = slot->loop;
-  g_autoptr(GError) reason = NULL;
-  g_autofree char *how = describe_status (status);
-  gboolean clean;
-  gboolean crashed;
-  gboolean replace;
-
-  g_assert (self != NULL);
-
-  /* What the worker sent before it died is still in the socket, perhaps:
-   * results, or a protocol error. They come first. */
-  if (slot->conn != NULL && !mpel_connection_is_closed (slot->conn))
-    {
-      g_object_ref (self);
-      slot_ref (slot);
-      mpel_connection_drain (slot->conn);
-      slot_unref (slot);
-      g_object_unref (self);
-      if (slot->loop == NULL)
-        return;
-    }
-
-  slot->dead = TRUE;
-  _mpel_clear_source (&slot->grace_source);
-  _mpel_clear_source (&slot->handshake_source);
-  if (slot->conn != NULL)
-    mpel_connection_close (slot->conn);
-
-  clean = slot->stop_sent && WIFEXITED (status) && WEXITSTATUS (status) == 0 &&
-          slot->protocol_error == NULL && slot->startup_error == NULL &&
-          g_hash_table_size (slot->in_flight) == 0;
-  crashed = !clean && slot->startup_error == NULL && slot->protocol_error == NULL;
-
-  if (crashed && !slot->hello_received)
-    {
-      /* It never connected: a wrong program or script path, an interpreter
-       * without gi, a worker that does not run, a module init that exits.
-       * A restart would fail the same way. */
-      slot->startup_error = g_error_new (MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
-                                         _("it %s before connecting — does “%s” call Mpel.Worker.run()?"),
-                                         how, slot->argv_string);
-      crashed = FALSE;
-    }
-  else if (slot->killed)
-    {
-      g_free (how);
-      how = g_strdup_printf (_("was killed as stuck (it did not give back a cancelled event within %u ms)"),
-                             self->kill_timeout);
-    }
-
-  if (slot->startup_error != NULL)
-    reason = g_error_new (MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
-                          _("Worker %u (pid %d) failed to start: %s"),
-                          slot->index, (int) slot->pid, slot->startup_error->message);
-  else if (slot->protocol_error != NULL)
-    reason = g_error_copy (slot->protocol_error);
-  else if (!clean)
-    reason = g_error_new (MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED,
-                          _("Worker %u (pid %d) %s"), slot->index, (int) slot->pid, how);
-
-  g_object_ref (self);
-  self->in_dispatch++;
-
-  /* Out of the loop's hands before any signal, as a handler may close or
-   * restart the loop; the workers array's reference is ours now. */
-  g_assert (g_ptr_array_index (self->workers, slot->index) == slot);
-  g_ptr_array_index (self->workers, slot->index) = NULL;
-
-  if (reason != NULL && reason->code != MPEL_ERROR_WORKER_CRASHED)
-    slot_fail_in_flight (slot, copy_error, reason);
-  else
-    slot_fail_in_flight (slot, crash_error, how);
-
-  if (reason != NULL && (!slot->hello_received || slot->startup_error != NULL))
-    loop_fail_start_tasks (self, reason);
-
-  g_signal_emit (self, signals[WORKER_EXITED], 0, slot->index, reason);
-
-  /* A worker we killed as stuck did not fail by itself: it is replaced
-   * whatever the policy, and at once, so that what waited for it runs. */
-  replace = slot->killed &&
-            (self->state == LOOP_RUNNING ||
-             (self->state == LOOP_STOPPING && !g_queue_is_empty (&self->queue)));
-
-  if (replace)
-    schedule_restart (self, slot->index, 0);
-  else if (self->state == LOOP_RUNNING && crashed &&
-           self->restart_policy == MPEL_RESTART_POLICY_ON_CRASH)
-    {
-      g_autoptr(GError) give_up = NULL;
-
-      if (!restart_worker_later (self, slot->index, &give_up))
-        {
-          g_clear_error (&reason);
-          reason = g_steal_pointer (&give_up);
-        }
-    }
-
-  if (count_live_workers (self) == 0 && !workers_to_come (self))
-    {
-      if (!g_queue_is_empty (&self->queue))
-        {
-          g_autoptr(GError) error = NULL;
-
-          if (reason != NULL && reason->code == MPEL_ERROR_SPAWN_FAILED)
-            error = g_error_copy (reason);
-          else
-            error = g_error_new (MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED,
-                                 _("No worker is left to run the event: %s"),
-                                 reason ? reason->message : _("the workers stopped"));
-          fail_queue (self, error);
-        }
-
-      if (self->state != LOOP_IDLE)
-        {
-          self->state = LOOP_IDLE;
-          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
-        }
-    }
-  else
-    loop_pump (self);
-
-  if (self->start_tasks->len > 0)
-    loop_check_start_tasks (self);
-
-  self->in_dispatch--;
-  slot->loop = NULL;
-  slot_unref (slot);
-  g_object_unref (self);
-}
-
-static void
-on_subprocess_exited (GObject      *object,
-                      GAsyncResult *result,
-                      gpointer      user_data)
-{
-  WorkerSlot *slot = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!g_subprocess_wait_finish (G_SUBPROCESS (object), result, &error) ||
-      slot->loop == NULL || slot->dead)
-    {
-      slot_unref (slot);
-      return;
-    }
-
-  slot_died (slot, g_subprocess_get_status (G_SUBPROCESS (object)));
-  slot_unref (slot);
-}
-
-static gboolean
-grace_expired_cb (gpointer data)
-{
-  WorkerSlot *slot = data;
-
-  g_clear_pointer (&slot->grace_source, g_source_unref);
-  if (!slot->dead && slot->subprocess != NULL)
-    g_subprocess_force_exit (slot->subprocess);
-
-  return G_SOURCE_REMOVE;
-}
-
-static void
-on_connection_closed (MpelConnection *conn,
-                      const GError   *error,
-                      gpointer        user_data)
-{
-  WorkerSlot *slot = user_data;
-  MpelLoop *self = slot->loop;
-
-  if (self == NULL || slot->dead)
-    return;
-
-  if (error != NULL && g_error_matches (error, MPEL_ERROR, MPEL_ERROR_PROTOCOL))
-    {
-      /* A worker that breaks the protocol cannot be trusted with anything
-       * more: fail its events now and end it. */
-      slot->protocol_error = g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
-                                          _("Worker %u (pid %d): %s"),
-                                          slot->index, (int) slot->pid, error->message);
-      g_object_ref (self);
-      slot_ref (slot);
-      slot_fail_in_flight (slot, copy_error, slot->protocol_error);
-      g_subprocess_force_exit (slot->subprocess);
-      loop_pump (self);
-      slot_unref (slot);
-      g_object_unref (self);
-      return;
-    }
-
-  /* EOF: the process is ending. Its exit status, which the events' errors
-   * name, follows; a process that closed the socket but lives on is ended
-   * after a grace period. */
-  if (slot->grace_source == NULL)
-    {
-      slot->grace_source = g_timeout_source_new (EOF_GRACE_MSEC);
-      g_source_set_static_name (slot->grace_source, "[mpel] worker grace");
-      g_source_set_callback (slot->grace_source, grace_expired_cb, slot, NULL);
-      g_source_attach (slot->grace_source, self->context);
-    }
-}
-
-static gboolean
-slot_protocol_error (WorkerSlot *slot,
-                     const char *format,
-                     ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-slot_protocol_error (WorkerSlot *slot,
-                     const char *format,
-                     ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-
-  mpel_connection_fail (slot->conn,
-                        g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
-                                     _("Protocol error: %s"), message));
-  return FALSE;
-}
-
-static gboolean
-handle_hello (WorkerSlot *slot,
-              MpelFrame  *frame)
-{
-  guint32 version = 0;
-
-  if (frame->kind != MPEL_FRAME_HELLO || frame->body == NULL ||
-      !g_variant_is_of_type (frame->body, G_VARIANT_TYPE_VARDICT) ||
-      !g_variant_lookup (frame->body, "version", "u", &version))
-    return slot_protocol_error (slot, _("the worker did not start with HELLO"));
-
-  if (version != MPEL_PROTOCOL_VERSION)
-    return slot_protocol_error (slot, _("the worker speaks protocol %u, this app %u"),
-                                version, MPEL_PROTOCOL_VERSION);
-
-  if (slot->pid == 0)
-    {
-      gint32 pid = 0;
-
-      if (g_variant_lookup (frame->body, "pid", "i", &pid) && pid > 0)
-        slot->pid = pid;
-    }
-
-  slot->hello_received = TRUE;
-  _mpel_clear_source (&slot->handshake_source);
-  if (slot->loop->start_tasks->len > 0)
-    loop_check_start_tasks (slot->loop);
-
-  return TRUE;
-}
-
-static gboolean
-handle_reply (WorkerSlot *slot,
-              MpelFrame  *frame)
-{
-  MpelLoop *self = slot->loop;
-  MpelEvent *event;
-
-  /* An ERROR with id 0 is a start-up failure only as the first frame after
-   * HELLO; afterwards no event has id 0 and it is a protocol error. */
-  if (frame->id == 0 && frame->kind == MPEL_FRAME_ERROR && !slot->past_startup)
-    {
-      g_autoptr(GError) cause = mpel_error_from_variant (frame->body);
-      g_autoptr(GError) error = NULL;
-
-      /* A start-up failure, such as a module that does not load: the
-       * worker exits next, and is not restarted. */
-      slot->startup_error = g_error_new (MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED, "%s", cause->message);
-      error = g_error_new (MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
-                           _("Worker %u (pid %d) failed to start: %s"),
-                           slot->index, (int) slot->pid, cause->message);
-      slot->past_startup = TRUE;
-      slot_fail_in_flight (slot, copy_error, error);
-      loop_fail_start_tasks (self, error);
-      return TRUE;
-    }
-
-  slot->past_startup = TRUE;
-
-  event = g_hash_table_lookup (slot->in_flight, &frame->id);
-  if (event == NULL)
-    return slot_protocol_error (slot, _("the worker sent %s for event %" PRIu64 ", which is not in flight"),
-                                mpel_frame_kind_to_string (frame->kind), frame->id);
-
-  if (frame->kind == MPEL_FRAME_ITEM)
-    {
-      /* Items of an event the caller gave up on are dropped. */
-      if (event->state < MPEL_EVENT_STATE_DONE)
-        {
-          _mpel_event_emit_item (event, frame->body);
-          g_signal_emit (self, signals[ITEM], event->target, event, frame->body);
-        }
-      return TRUE;
-    }
-
-  if (frame->kind == MPEL_FRAME_ERROR && !g_variant_is_of_type (frame->body, G_VARIANT_TYPE ("(sis)")))
-    return slot_protocol_error (slot, _("an ERROR frame does not carry (sis)"));
-
-  g_hash_table_steal (slot->in_flight, &frame->id);
-  self->n_in_flight--;
-  event->worker = NULL;
-
-  if (event->state >= MPEL_EVENT_STATE_DONE)
-    {
-      g_assert (slot->n_abandoned > 0);
-      slot->n_abandoned--;
-    }
-
-  /* What the worker adds about an error (exception type, traceback)
-   * travels in the ERROR frame's meta. */
-  if (frame->kind == MPEL_FRAME_ERROR && frame->meta != NULL && event->state < MPEL_EVENT_STATE_DONE)
-    _mpel_event_set_error_details (event, frame->meta);
-
-  if (event->state < MPEL_EVENT_STATE_DONE)
-    {
-      if (frame->kind == MPEL_FRAME_RETURN)
-        loop_end_event (self, event, MPEL_EVENT_STATE_DONE,
-                        (frame->flags & MPEL_FRAME_FLAGS_NO_VALUE) ? NULL : g_variant_ref (frame->body),
-                        NULL);
-      else
-        loop_end_event (self, event, MPEL_EVENT_STATE_FAILED, NULL,
-                        mpel_error_from_variant (frame->body));
-    }
-  else
-    event_clear_sources (event);
-
-  g_object_unref (event);
-
-  return TRUE;
-}
-
-static gboolean
-on_frame (MpelConnection *conn,
-          MpelFrame      *frame,
-          gpointer        user_data)
-{
-  WorkerSlot *slot = user_data;
-  MpelLoop *self = slot->loop;
-  gboolean ret;
-
-  if (self == NULL || slot->dead)
-    return FALSE;
-
-  if (!slot->hello_received)
-    return handle_hello (slot, frame);
-
-  g_object_ref (self);
-  slot_ref (slot);
-  self->in_dispatch++;
-
-  switch ((MpelFrameKind) frame->kind)
-    {
-    case MPEL_FRAME_RETURN:
-    case MPEL_FRAME_ERROR:
-    case MPEL_FRAME_ITEM:
-      ret = handle_reply (slot, frame);
-      if (ret && slot->loop != NULL)
-        loop_pump (self);
-      break;
-
-    case MPEL_FRAME_HELLO:
-    case MPEL_FRAME_CALL:
-    case MPEL_FRAME_CANCEL:
-    case MPEL_FRAME_NOTIFY:
-    case MPEL_FRAME_STOP:
-    default:
-      ret = slot_protocol_error (slot, _("the worker sent a %s frame"),
-                                 mpel_frame_kind_to_string (frame->kind));
-      break;
-    }
-
-  self->in_dispatch--;
-  ret = ret && slot->loop != NULL && !slot->dead && !mpel_connection_is_closed (conn);
-  slot_unref (slot);
-  g_object_unref (self);
-
-  return ret;
-}
-
-static gboolean
-slot_awaits_answers (MpelConnection *conn,
-                     gpointer        user_data)
-{
-  WorkerSlot *slot = user_data;
-
-  return slot->loop != NULL && !slot->dead && g_hash_table_size (slot->in_flight) > 0;
-}
-
-static char **
-build_argv (MpelLoop *self)
-{
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  const char *host;
-
-  if (self->argv != NULL && self->argv[0] != NULL)
-    return g_strdupv (self->argv);
-
-  host = g_getenv ("MPEL_WORKER");
-  if (host == NULL || host[0] == '\0')
-    host = MPEL_LIBEXECDIR "/mpel-worker";
-
-  g_strv_builder_add (builder, host);
-  for (guint i = 0; self->modules != NULL && self->modules[i] != NULL; i++)
-    {
-      g_strv_builder_add (builder, "--module");
-      g_strv_builder_add (builder, self->modules[i]);
-    }
-
-  return g_strv_builder_end (builder);
-}
-
-static gboolean
-handshake_expired_cb (gpointer data)
-{
-  WorkerSlot *slot = data;
-  MpelLoop *self = slot->loop;
-
-  g_clear_pointer (&slot->handshake_source, g_source_unref);
-
-  if (self == NULL || slot->dead || slot->hello_received)
-    return G_SOURCE_REMOVE;
-
-  /* Its exit is reported as a start-up failure, naming this reason; a
-   * worker that never spoke is not restarted. */
-  slot->startup_error = g_error_new (MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
-                                     _("it did not connect within %u ms and was killed — "
-                                       "is “%s” a program that calls Mpel.Worker.run()?"),
-                                     self->handshake_timeout, slot->argv_string);
-  if (slot->subprocess != NULL)
-    g_subprocess_force_exit (slot->subprocess);
-
-  return G_SOURCE_REMOVE;
-}
-
-static WorkerSlot *
-spawn_worker (MpelLoop  *self,
-              guint      index,
-              GError   **error)
-{
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GSubprocess) subprocess = NULL;
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(GVariant) hello = NULL;
-  g_auto(GStrv) argv = NULL;
-  g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
-  g_autofree char *parent_pid = NULL;
-  WorkerSlot *slot;
-  gboolean pushed = FALSE;
-  int sv[2];
-
-  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-    {
-      int errsv = errno;
-
-      g_set_error (error, MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
-                   _("Could not make a socket pair for a worker: %s"), g_strerror (errsv));
-      return NULL;
-    }
-
-  argv = build_argv (self);
-  parent_pid = g_strdup_printf ("%d", (int) getpid ());
-
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_subprocess_launcher_take_fd (launcher, sv[1], 3);
-  g_subprocess_launcher_setenv (launcher, "MPEL_FD", "3", TRUE);
-  g_subprocess_launcher_setenv (launcher, "MPEL_PARENT_PID", parent_pid, TRUE);
-
-  /* The exit of the child is reported on the thread-default context at the
-   * time of the call: make it ours. */
-  if (g_main_context_get_thread_default () != self->context &&
-      !(self->context == g_main_context_default () && g_main_context_get_thread_default () == NULL))
-    {
-      g_main_context_push_thread_default (self->context);
-      pushed = TRUE;
-    }
-
-  subprocess = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv, &local_error);
-  /* Closes the child's end of the socket in this process. */
-  g_clear_object (&launcher);
-
-  if (subprocess == NULL)
-    {
-      close (sv[0]);
-      if (pushed)
-        g_main_context_pop_thread_default (self->context);
-      g_set_error (error, MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
-                   _("Could not start worker “%s”: %s"), argv[0], local_error->message);
-      return NULL;
-    }
-
-  slot = g_atomic_rc_box_new0 (WorkerSlot);
-  slot->loop = self;
-  slot->index = index;
-  slot->subprocess = g_steal_pointer (&subprocess);
-  /* NULL if GLib has already reaped a child that died at once; its HELLO,
-   * if it sent one, tells the pid then. */
-  if (g_subprocess_get_identifier (slot->subprocess) != NULL)
-    slot->pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (slot->subprocess), NULL, 10);
-  slot->argv_string = g_strjoinv (" ", argv);
-  slot->in_flight = g_hash_table_new (g_int64_hash, g_int64_equal);
-  slot->cancellable = g_cancellable_new ();
-  slot->conn = mpel_connection_new (sv[0], self->context, on_frame, on_connection_closed, slot);
-  mpel_connection_set_budget (slot->conn, DISPATCH_BUDGET_USEC);
-  mpel_connection_set_spin (slot->conn, SPIN_USEC, slot_awaits_answers);
-
-  g_variant_dict_insert (&dict, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
-  g_variant_dict_insert (&dict, "pid", "i", (gint32) getpid ());
-  g_variant_dict_insert (&dict, "max-frame", "u", (guint32) MPEL_DEFAULT_MAX_FRAME);
-  hello = g_variant_ref_sink (g_variant_dict_end (&dict));
-  mpel_connection_send (slot->conn, MPEL_FRAME_HELLO, 0, 0, g_get_prgname (), hello, NULL, NULL);
-
-  g_subprocess_wait_async (slot->subprocess, slot->cancellable, on_subprocess_exited, slot_ref (slot));
-
-  if (self->handshake_timeout > 0)
-    {
-      /* The slot is alive while the source is: slot_died(), slot_discard()
-       * and slot_clear() destroy it. */
-      slot->handshake_source = g_timeout_source_new (self->handshake_timeout);
-      g_source_set_static_name (slot->handshake_source, "[mpel] handshake");
-      g_source_set_callback (slot->handshake_source, handshake_expired_cb, slot, NULL);
-      g_source_attach (slot->handshake_source, self->context);
-    }
-
-  if (pushed)
-    g_main_context_pop_thread_default (self->context);
-
-  return slot;
-}
-
-/* Restarts */
-
-typedef struct
-{
-  MpelLoop *loop;
-  guint index;
-  GSource *source;
-} Restart;
-
-static gboolean
-restart_cb (gpointer data)
-{
-  Restart *restart = data;
-  MpelLoop *self = restart->loop;
-  guint index = restart->index;
-  g_autoptr(GError) error = NULL;
-  WorkerSlot *slot;
-
-  g_object_ref (self);
-  /* Our callback data stays alive until this dispatch returns. */
-  g_ptr_array_remove_fast (self->restart_sources, restart->source);
-
-  if ((self->state == LOOP_RUNNING || self->state == LOOP_STOPPING) &&
-      index < self->workers->len &&
-      g_ptr_array_index (self->workers, index) == NULL)
-    {
-      slot = spawn_worker (self, index, &error);
-      if (slot != NULL)
-        {
-          g_ptr_array_index (self->workers, index) = slot;
-          loop_pump (self);
-        }
-      else
-        {
-          loop_fail_start_tasks (self, error);
-          if (count_live_workers (self) == 0 && !workers_to_come (self))
-            {
-              fail_queue (self, error);
-              self->state = LOOP_IDLE;
-              g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
-            }
-        }
-    }
-
-  g_object_unref (self);
-
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-restart_worker_later (MpelLoop  *self,
-                      guint      index,
-                      GError   **error)
-{
-  gint64 now = g_get_monotonic_time ();
-  guint n_recent = 0;
-  guint delay;
-
-  for (guint i = 0; i < self->restarts->len; )
-    {
-      if (now - g_array_index (self->restarts, gint64, i) > RESTART_WINDOW_USEC)
-        g_array_remove_index (self->restarts, i);
-      else
-        i++, n_recent++;
-    }
-
-  if (n_recent >= self->max_restarts)
-    {
-      g_set_error (error, MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED,
-                   _("Workers crashed %u times within a minute; worker %u is not restarted"),
-                   n_recent + 1, index);
-      return FALSE;
-    }
-
-  g_array_append_val (self->restarts, now);
-  delay = MIN (RESTART_BASE_MSEC << MIN (n_recent, 16), RESTART_MAX_MSEC);
-  schedule_restart (self, index, delay);
-
-  return TRUE;
-}
-
-static void
-schedule_restart (MpelLoop *self,
-                  guint     index,
-                  guint     delay)
-{
-  Restart *restart;
-
-  restart = g_new0 (Restart, 1);
-  restart->loop = self;
-  restart->index = index;
-  restart->source = g_timeout_source_new (delay);
-  g_source_set_static_name (restart->source, "[mpel] restart");
-  g_source_set_callback (restart->source, restart_cb, restart, g_free);
-  g_source_attach (restart->source, self->context);
-  g_ptr_array_add (self->restart_sources, restart->source);
-}
-
-/* Life cycle */
-
-static void
-slot_discard (MpelLoop   *self,
-              WorkerSlot *slot)
-{
-  /* The loop lets go of the slot: no more callbacks reach the loop, and the
-   * process is ended. GSubprocess reaps it. */
-  g_cancellable_cancel (slot->cancellable);
-  _mpel_clear_source (&slot->handshake_source);
-  if (slot->conn != NULL)
-    mpel_connection_close (slot->conn);
-  if (!slot->dead && slot->subprocess != NULL)
-    g_subprocess_force_exit (slot->subprocess);
-  slot->dead = TRUE;
-  slot->loop = NULL;
-  slot_unref (slot);
-}
-
-static void
-loop_close_internal (MpelLoop *self,
-                     gboolean  disposing)
-{
-  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GPtrArray) slots = NULL;
-  gboolean was_running = self->state == LOOP_RUNNING || self->state == LOOP_STOPPING;
-
-  /* A loop being disposed stays so, even if a handler closes it again. */
-  if (disposing || self->state == LOOP_DISPOSED)
-    self->state = LOOP_DISPOSED;
-  else
-    self->state = LOOP_IDLE;
-  g_ptr_array_set_size (self->restart_sources, 0);
-  _mpel_clear_source (&self->start_check_source);
-  _mpel_clear_source (&self->spawn_source);
-
-  /* Collect in-flight events in the order they were sent, then the queue. */
-  slots = g_steal_pointer (&self->workers);
-  self->workers = g_ptr_array_new ();
-  for (guint i = 0; i < slots->len; i++)
-    {
-      WorkerSlot *slot = g_ptr_array_index (slots, i);
-      GHashTableIter iter;
-      gpointer value;
-
-      if (slot == NULL)
-        continue;
-
-      g_hash_table_iter_init (&iter, slot->in_flight);
-      while (g_hash_table_iter_next (&iter, NULL, &value))
-        {
-          MpelEvent *event = value;
-
-          event->worker = NULL;
-          g_ptr_array_add (events, event);
-          g_hash_table_iter_steal (&iter);
-        }
-      slot_discard (self, slot);
-    }
-  g_ptr_array_sort (events, compare_event_ids);
-  self->n_in_flight = 0;
-
-  while (!g_queue_is_empty (&self->queue))
-    {
-      MpelEvent *event = self->queue.head->data;
-
-      g_queue_unlink (&self->queue, &event->link);
-      g_ptr_array_add (events, event);
-    }
-
-  while (!g_queue_is_empty (&self->deferred))
-    {
-      Deferred *deferred = g_queue_pop_head (&self->deferred);
-
-      g_ptr_array_add (events, g_object_ref (deferred->event));
-      deferred_free (deferred);
-    }
-  _mpel_clear_source (&self->deferred_source);
-
-  for (guint i = 0; i < events->len; i++)
-    {
-      MpelEvent *event = g_ptr_array_index (events, i);
-
-      if (event->state < MPEL_EVENT_STATE_DONE)
-        {
-          GError *error = g_error_new (MPEL_ERROR, MPEL_ERROR_CLOSED,
-                                       _("The loop was closed before “%s” ended"),
-                                       mpel_event_get_target (event));
-
-          if (disposing)
-            {
-              /* No loop signals from a loop being disposed; the event's own
-               * signals still tell its owner. */
-              event_clear_sources (event);
-              self->in_dispatch++;
-              if (_mpel_event_finish (event, MPEL_EVENT_STATE_FAILED, NULL, error))
-                self->n_pending--;
-              self->in_dispatch--;
-            }
-          else
-            loop_end_event (self, event, MPEL_EVENT_STATE_FAILED, NULL, error);
-        }
-      else
-        event_clear_sources (event);
-
-      event->loop = NULL;
-    }
-
-  if (self->start_tasks->len > 0)
-    {
-      g_autoptr(GError) error = g_error_new_literal (MPEL_ERROR, MPEL_ERROR_CLOSED,
-                                                     _("The loop was closed before its workers started"));
-
-      loop_fail_start_tasks (self, error);
-    }
-
-  if (was_running && !disposing)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
-}
+GParamSpec *_mpel_loop_properties[N_PROPS];
+guint _mpel_loop_signals[N_SIGNALS];
 
 static void
 mpel_loop_dispose (GObject *object)
 {
   MpelLoop *self = (MpelLoop *)object;
 
-  loop_close_internal (self, TRUE);
+  _mpel_loop_close_internal (self, TRUE);
 
   G_OBJECT_CLASS (mpel_loop_parent_class)->dispose (object);
 }
@@ -1470,7 +91,11 @@ mpel_loop_finalize (GObject *object)
 
   g_clear_pointer (&self->argv, g_strfreev);
   g_clear_pointer (&self->modules, g_strfreev);
-  g_clear_pointer (&self->workers, g_ptr_array_unref);
+  g_clear_pointer (&self->children, g_ptr_array_unref);
+  _mpel_queue_clear (&self->queue);
+  g_clear_pointer (&self->child_hooks, g_array_unref);
+  if (self->notify_destroy != NULL)
+    self->notify_destroy (self->notify_data);
   g_clear_pointer (&self->waiters, g_ptr_array_unref);
   g_clear_pointer (&self->restarts, g_array_unref);
   g_clear_pointer (&self->restart_sources, g_ptr_array_unref);
@@ -1603,7 +228,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * variable when set, which is how uninstalled tests run it). The program
    * must call [method@Mpel.Worker.run]. Takes effect at the next start.
    */
-  properties[PROP_ARGV] =
+  _mpel_loop_properties[PROP_ARGV] =
     g_param_spec_boxed ("argv", NULL, NULL,
                         G_TYPE_STRV,
                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -1615,7 +240,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * Used only when [property@Mpel.Loop:argv] is %NULL. Takes effect at the
    * next start.
    */
-  properties[PROP_MODULES] =
+  _mpel_loop_properties[PROP_MODULES] =
     g_param_spec_boxed ("modules", NULL, NULL,
                         G_TYPE_STRV,
                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -1627,7 +252,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * worker with the fewest events in flight; one worker runs its events in
    * the order it got them. Takes effect at the next start.
    */
-  properties[PROP_N_WORKERS] =
+  _mpel_loop_properties[PROP_N_WORKERS] =
     g_param_spec_uint ("n-workers", NULL, NULL,
                        1, 1024, 1,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -1640,7 +265,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * with %MPEL_ERROR_WORKER_CRASHED. Restarts back off exponentially and stop
    * after [property@Mpel.Loop:max-restarts] within a minute.
    */
-  properties[PROP_RESTART_POLICY] =
+  _mpel_loop_properties[PROP_RESTART_POLICY] =
     g_param_spec_enum ("restart-policy", NULL, NULL,
                        MPEL_TYPE_RESTART_POLICY, MPEL_RESTART_POLICY_NEVER,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -1651,7 +276,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * How many events may be sent and not yet answered, over all workers; the
    * others wait in the queue, by priority. 0 means no limit.
    */
-  properties[PROP_MAX_IN_FLIGHT] =
+  _mpel_loop_properties[PROP_MAX_IN_FLIGHT] =
     g_param_spec_uint ("max-in-flight", NULL, NULL,
                        0, G_MAXUINT, 1024,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -1662,7 +287,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * With [enum@Mpel.RestartPolicy].ON_CRASH, how many restarts are allowed
    * within a minute before the loop gives up.
    */
-  properties[PROP_MAX_RESTARTS] =
+  _mpel_loop_properties[PROP_MAX_RESTARTS] =
     g_param_spec_uint ("max-restarts", NULL, NULL,
                        0, G_MAXUINT, 5,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -1677,7 +302,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * replacement does not count against [property@Mpel.Loop:max-restarts].
    * 0, the default, never kills.
    */
-  properties[PROP_KILL_TIMEOUT] =
+  _mpel_loop_properties[PROP_KILL_TIMEOUT] =
     g_param_spec_uint ("kill-timeout", NULL, NULL,
                        0, G_MAXUINT, 0,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -1690,7 +315,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * killed, and its events fail with %MPEL_ERROR_SPAWN_FAILED naming the
    * timeout. 0 waits for ever; the default is 5000.
    */
-  properties[PROP_HANDSHAKE_TIMEOUT] =
+  _mpel_loop_properties[PROP_HANDSHAKE_TIMEOUT] =
     g_param_spec_uint ("handshake-timeout", NULL, NULL,
                        0, G_MAXUINT, HANDSHAKE_TIMEOUT_MSEC,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -1700,7 +325,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    *
    * Whether the loop has workers running or starting.
    */
-  properties[PROP_RUNNING] =
+  _mpel_loop_properties[PROP_RUNNING] =
     g_param_spec_boolean ("running", NULL, NULL,
                           FALSE,
                           (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
@@ -1711,12 +336,12 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * How many events were added and have not ended yet. Notified when it
    * drops to 0.
    */
-  properties[PROP_N_PENDING] =
+  _mpel_loop_properties[PROP_N_PENDING] =
     g_param_spec_uint ("n-pending", NULL, NULL,
                        0, G_MAXUINT, 0,
                        (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
-  g_object_class_install_properties (object_class, N_PROPS, properties);
+  g_object_class_install_properties (object_class, N_PROPS, _mpel_loop_properties);
 
   /**
    * MpelLoop::output:
@@ -1730,11 +355,11 @@ mpel_loop_class_init (MpelLoopClass *klass)
    *
    * The signal is detailed by the event's target, so a handler can connect
    * to `output::add_vals` only. Handlers run in order; one that returns
-   * %TRUE stops the others, like mp_event_loop's chain of output handlers.
+   * %TRUE stops the others.
    *
    * Returns: %TRUE to stop other handlers from being invoked
    */
-  signals[OUTPUT] =
+  _mpel_loop_signals[OUTPUT] =
     g_signal_new ("output",
                   G_TYPE_FROM_CLASS (klass),
                   G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED,
@@ -1742,7 +367,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
                   g_signal_accumulator_true_handled, NULL,
                   _mpel_marshal_BOOLEAN__OBJECT,
                   G_TYPE_BOOLEAN, 1, MPEL_TYPE_EVENT);
-  g_signal_set_va_marshaller (signals[OUTPUT],
+  g_signal_set_va_marshaller (_mpel_loop_signals[OUTPUT],
                               G_TYPE_FROM_CLASS (klass),
                               _mpel_marshal_BOOLEAN__OBJECTv);
 
@@ -1755,7 +380,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * Emitted for every item a handler streams with
    * [method@Mpel.Invocation.yield], detailed by the event's target.
    */
-  signals[ITEM] =
+  _mpel_loop_signals[ITEM] =
     g_signal_new ("item",
                   G_TYPE_FROM_CLASS (klass),
                   G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED,
@@ -1763,7 +388,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
                   NULL, NULL,
                   _mpel_marshal_VOID__OBJECT_VARIANT,
                   G_TYPE_NONE, 2, MPEL_TYPE_EVENT, G_TYPE_VARIANT);
-  g_signal_set_va_marshaller (signals[ITEM],
+  g_signal_set_va_marshaller (_mpel_loop_signals[ITEM],
                               G_TYPE_FROM_CLASS (klass),
                               _mpel_marshal_VOID__OBJECT_VARIANTv);
 
@@ -1777,7 +402,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * Emitted when a worker process has ended, after its events have failed.
    * Not emitted for workers that [method@Mpel.Loop.close] ends.
    */
-  signals[WORKER_EXITED] =
+  _mpel_loop_signals[WORKER_EXITED] =
     g_signal_new ("worker-exited",
                   G_TYPE_FROM_CLASS (klass),
                   G_SIGNAL_RUN_LAST,
@@ -1785,7 +410,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
                   NULL, NULL,
                   _mpel_marshal_VOID__UINT_BOXED,
                   G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_ERROR);
-  g_signal_set_va_marshaller (signals[WORKER_EXITED],
+  g_signal_set_va_marshaller (_mpel_loop_signals[WORKER_EXITED],
                               G_TYPE_FROM_CLASS (klass),
                               _mpel_marshal_VOID__UINT_BOXEDv);
 }
@@ -1799,10 +424,12 @@ mpel_loop_init (MpelLoop *self)
   self->max_in_flight = 1024;
   self->max_restarts = 5;
   self->next_id = 1;
-  self->workers = g_ptr_array_new ();
+  self->children = g_ptr_array_new ();
+  _mpel_queue_init (&self->queue);
+  self->child_hooks = g_array_new (FALSE, FALSE, sizeof (ChildHook));
   self->waiters = g_ptr_array_new_with_free_func (g_object_unref);
   self->restarts = g_array_new (FALSE, FALSE, sizeof (gint64));
-  self->restart_sources = g_ptr_array_new_with_free_func (destroy_source);
+  self->restart_sources = g_ptr_array_new_with_free_func (_mpel_loop_destroy_source);
   self->start_tasks = g_ptr_array_new_with_free_func (g_object_unref);
   self->handshake_timeout = HANDSHAKE_TIMEOUT_MSEC;
 }
@@ -1843,8 +470,8 @@ mpel_loop_new_for_argv (const char * const *argv)
 /**
  * mpel_loop_get_default:
  *
- * The loop of the whole process, like mp_event_loop's module-level
- * functions: made on first use, on the thread-default main context of the
+ * The loop of the whole process, for code that does not pass a loop
+ * around: made on first use, on the thread-default main context of the
  * first caller, and never finalized.
  *
  * Returns: (transfer none): the default loop
@@ -1890,10 +517,10 @@ mpel_loop_set_argv (MpelLoop           *self,
                     const char * const *argv)
 {
   g_return_if_fail (MPEL_IS_LOOP (self));
-  g_return_if_fail (caller_owns_context (self));
+  g_return_if_fail (_mpel_loop_caller_owns_context (self));
 
   if (_mpel_set_strv (&self->argv, argv))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ARGV]);
+    g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_ARGV]);
 }
 
 /**
@@ -1925,10 +552,10 @@ mpel_loop_set_modules (MpelLoop           *self,
                        const char * const *modules)
 {
   g_return_if_fail (MPEL_IS_LOOP (self));
-  g_return_if_fail (caller_owns_context (self));
+  g_return_if_fail (_mpel_loop_caller_owns_context (self));
 
   if (_mpel_set_strv (&self->modules, modules))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODULES]);
+    g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_MODULES]);
 }
 
 /**
@@ -1961,7 +588,7 @@ mpel_loop_set_n_workers (MpelLoop *self,
                          guint     n_workers)
 {
   g_return_if_fail (MPEL_IS_LOOP (self));
-  g_return_if_fail (caller_owns_context (self));
+  g_return_if_fail (_mpel_loop_caller_owns_context (self));
   g_return_if_fail (n_workers >= 1);
 
   n_workers = MIN (n_workers, MAX (WORKERS_PER_CPU * g_get_num_processors (), MIN_MAX_WORKERS));
@@ -1969,7 +596,7 @@ mpel_loop_set_n_workers (MpelLoop *self,
     return;
 
   self->n_workers = n_workers;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_WORKERS]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_N_WORKERS]);
 }
 
 /**
@@ -2000,13 +627,13 @@ mpel_loop_set_restart_policy (MpelLoop          *self,
                               MpelRestartPolicy  policy)
 {
   g_return_if_fail (MPEL_IS_LOOP (self));
-  g_return_if_fail (caller_owns_context (self));
+  g_return_if_fail (_mpel_loop_caller_owns_context (self));
 
   if (self->restart_policy == policy)
     return;
 
   self->restart_policy = policy;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESTART_POLICY]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_RESTART_POLICY]);
 }
 
 /**
@@ -2037,14 +664,14 @@ mpel_loop_set_max_in_flight (MpelLoop *self,
                              guint     max_in_flight)
 {
   g_return_if_fail (MPEL_IS_LOOP (self));
-  g_return_if_fail (caller_owns_context (self));
+  g_return_if_fail (_mpel_loop_caller_owns_context (self));
 
   if (self->max_in_flight == max_in_flight)
     return;
 
   self->max_in_flight = max_in_flight;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_IN_FLIGHT]);
-  loop_pump (self);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_MAX_IN_FLIGHT]);
+  _mpel_loop_pump (self);
 }
 
 /**
@@ -2075,13 +702,13 @@ mpel_loop_set_max_restarts (MpelLoop *self,
                             guint     max_restarts)
 {
   g_return_if_fail (MPEL_IS_LOOP (self));
-  g_return_if_fail (caller_owns_context (self));
+  g_return_if_fail (_mpel_loop_caller_owns_context (self));
 
   if (self->max_restarts == max_restarts)
     return;
 
   self->max_restarts = max_restarts;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_RESTARTS]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_MAX_RESTARTS]);
 }
 
 /**
@@ -2114,13 +741,13 @@ mpel_loop_set_kill_timeout (MpelLoop *self,
                             guint     kill_timeout_msec)
 {
   g_return_if_fail (MPEL_IS_LOOP (self));
-  g_return_if_fail (caller_owns_context (self));
+  g_return_if_fail (_mpel_loop_caller_owns_context (self));
 
   if (self->kill_timeout == kill_timeout_msec)
     return;
 
   self->kill_timeout = kill_timeout_msec;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_KILL_TIMEOUT]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_KILL_TIMEOUT]);
 }
 
 /**
@@ -2152,14 +779,14 @@ mpel_loop_set_handshake_timeout (MpelLoop *self,
                                  guint     handshake_timeout_msec)
 {
   g_return_if_fail (MPEL_IS_LOOP (self));
-  g_return_if_fail (caller_owns_context (self));
-  g_return_if_fail (caller_owns_context (self));
+  g_return_if_fail (_mpel_loop_caller_owns_context (self));
+  g_return_if_fail (_mpel_loop_caller_owns_context (self));
 
   if (self->handshake_timeout == handshake_timeout_msec)
     return;
 
   self->handshake_timeout = handshake_timeout_msec;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HANDSHAKE_TIMEOUT]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_HANDSHAKE_TIMEOUT]);
 }
 
 /**
@@ -2207,359 +834,18 @@ GPid
 mpel_loop_get_worker_pid (MpelLoop *self,
                           guint     index)
 {
-  WorkerSlot *slot;
+  MpelChild *child;
 
   g_return_val_if_fail (MPEL_IS_LOOP (self), 0);
 
-  if (index >= self->workers->len)
+  if (index >= self->children->len)
     return 0;
 
-  slot = g_ptr_array_index (self->workers, index);
-  if (slot == NULL || slot->dead)
+  child = g_ptr_array_index (self->children, index);
+  if (child == NULL || child->state == MPEL_CHILD_DEAD)
     return 0;
 
-  return slot->pid;
-}
-
-static gboolean
-loop_start_internal (MpelLoop  *self,
-                     GError   **error)
-{
-  g_autoptr(GPtrArray) slots = g_ptr_array_new ();
-
-  g_assert (self->state == LOOP_IDLE);
-
-  for (guint i = 0; i < self->n_workers; i++)
-    {
-      WorkerSlot *slot = spawn_worker (self, i, error);
-
-      if (slot == NULL)
-        {
-          for (guint j = 0; j < slots->len; j++)
-            slot_discard (self, g_ptr_array_index (slots, j));
-          return FALSE;
-        }
-      g_ptr_array_add (slots, slot);
-    }
-
-  g_ptr_array_set_size (self->workers, 0);
-  for (guint i = 0; i < slots->len; i++)
-    g_ptr_array_add (self->workers, g_ptr_array_index (slots, i));
-  g_array_set_size (self->restarts, 0);
-
-  self->state = LOOP_RUNNING;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
-
-  loop_pump (self);
-
-  return TRUE;
-}
-
-/* start_async spawns its workers one per main-context iteration, at a
- * priority below GTK's redraw: each spawn is a fork() and an exec(), and many
- * of them in a row would freeze the GUI. */
-static gboolean
-spawn_next_cb (gpointer data)
-{
-  MpelLoop *self = data;
-  g_autoptr(GError) error = NULL;
-  WorkerSlot *slot = NULL;
-  guint index = self->next_spawn++;
-  gboolean done = self->next_spawn >= self->workers->len || self->state != LOOP_RUNNING;
-
-  if (done)
-    g_clear_pointer (&self->spawn_source, g_source_unref);
-
-  if (self->state != LOOP_RUNNING || index >= self->workers->len ||
-      g_ptr_array_index (self->workers, index) != NULL)
-    return G_SOURCE_REMOVE;
-
-  g_object_ref (self);
-
-  slot = spawn_worker (self, index, &error);
-  if (slot != NULL)
-    {
-      g_ptr_array_index (self->workers, index) = slot;
-      loop_pump (self);
-    }
-  else
-    {
-      loop_fail_start_tasks (self, error);
-      if (count_live_workers (self) == 0 && !workers_to_come (self))
-        {
-          fail_queue (self, error);
-          self->state = LOOP_IDLE;
-          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
-        }
-    }
-
-  g_object_unref (self);
-
-  return done ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
-}
-
-/* Spawns the first worker now, so that a program that cannot be executed
- * is reported at once, and the others from an idle. */
-static gboolean
-loop_start_in_steps (MpelLoop  *self,
-                     GError   **error)
-{
-  WorkerSlot *first;
-
-  g_assert (self->state == LOOP_IDLE);
-
-  first = spawn_worker (self, 0, error);
-  if (first == NULL)
-    return FALSE;
-
-  g_ptr_array_set_size (self->workers, 0);
-  g_ptr_array_add (self->workers, first);
-  g_ptr_array_set_size (self->workers, self->n_workers);
-  g_array_set_size (self->restarts, 0);
-
-  if (self->n_workers > 1)
-    {
-      self->next_spawn = 1;
-      self->spawn_source = g_idle_source_new ();
-      g_source_set_priority (self->spawn_source, G_PRIORITY_DEFAULT_IDLE);
-      g_source_set_static_name (self->spawn_source, "[mpel] spawn");
-      g_source_set_callback (self->spawn_source, spawn_next_cb, self, NULL);
-      g_source_attach (self->spawn_source, self->context);
-    }
-
-  self->state = LOOP_RUNNING;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
-
-  loop_pump (self);
-
-  return TRUE;
-}
-
-/**
- * mpel_loop_start:
- * @self: a #MpelLoop
- * @error: return location for an error
- *
- * Spawns the workers. A loop also starts by itself when an event is added,
- * so this is needed only to see a spawn error at once or to have the
- * workers ready ahead of time. Starting a running loop does nothing.
- *
- * A worker that starts but fails to set up (a plugin that does not load)
- * is reported later: its events fail with %MPEL_ERROR_SPAWN_FAILED.
- *
- * Returns: %TRUE if the workers were spawned
- */
-gboolean
-mpel_loop_start (MpelLoop  *self,
-                 GError   **error)
-{
-  g_return_val_if_fail (MPEL_IS_LOOP (self), FALSE);
-  g_return_val_if_fail (caller_owns_context (self), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  if (self->state == LOOP_RUNNING)
-    return TRUE;
-
-  if (self->state == LOOP_DISPOSED)
-    {
-      g_set_error_literal (error, MPEL_ERROR, MPEL_ERROR_CLOSED,
-                           _("The loop is being disposed"));
-      return FALSE;
-    }
-
-  if (self->state == LOOP_STOPPING)
-    {
-      g_set_error_literal (error, MPEL_ERROR, MPEL_ERROR_CLOSED,
-                           _("The loop is stopping; start it again once it has stopped"));
-      return FALSE;
-    }
-
-  return loop_start_internal (self, error);
-}
-
-/* Start tasks */
-
-static void
-loop_fail_start_tasks (MpelLoop     *self,
-                       const GError *error)
-{
-  g_autoptr(GPtrArray) tasks = NULL;
-
-  if (self->start_tasks->len == 0)
-    return;
-
-  tasks = g_steal_pointer (&self->start_tasks);
-  self->start_tasks = g_ptr_array_new_with_free_func (g_object_unref);
-  _mpel_clear_source (&self->start_check_source);
-
-  for (guint i = 0; i < tasks->len; i++)
-    g_task_return_error (g_ptr_array_index (tasks, i), g_error_copy (error));
-}
-
-static gboolean
-workers_ready (MpelLoop *self)
-{
-  if (self->workers->len == 0)
-    return FALSE;
-
-  for (guint i = 0; i < self->workers->len; i++)
-    {
-      WorkerSlot *slot = g_ptr_array_index (self->workers, i);
-
-      if (slot == NULL || slot->dead || !slot->hello_received || slot->startup_error != NULL)
-        return FALSE;
-    }
-
-  return TRUE;
-}
-
-static gboolean
-start_check_cb (gpointer data)
-{
-  MpelLoop *self = data;
-  g_autoptr(GPtrArray) tasks = NULL;
-
-  g_clear_pointer (&self->start_check_source, g_source_unref);
-
-  if (self->state != LOOP_RUNNING && self->state != LOOP_STOPPING)
-    {
-      g_autoptr(GError) error = g_error_new_literal (MPEL_ERROR, MPEL_ERROR_CLOSED,
-                                                     _("The loop stopped before its workers started"));
-
-      loop_fail_start_tasks (self, error);
-      return G_SOURCE_REMOVE;
-    }
-
-  if (!workers_ready (self))
-    return G_SOURCE_REMOVE;
-
-  tasks = g_steal_pointer (&self->start_tasks);
-  self->start_tasks = g_ptr_array_new_with_free_func (g_object_unref);
-  for (guint i = 0; i < tasks->len; i++)
-    g_task_return_boolean (g_ptr_array_index (tasks, i), TRUE);
-
-  return G_SOURCE_REMOVE;
-}
-
-/* Looks from an idle rather than at once: a worker whose modules fail to
- * load says HELLO and then sends its start-up error, and both are read in
- * one go. */
-static void
-loop_check_start_tasks (MpelLoop *self)
-{
-  if (self->start_tasks->len == 0 || self->start_check_source != NULL)
-    return;
-
-  self->start_check_source = g_idle_source_new ();
-  g_source_set_priority (self->start_check_source, G_PRIORITY_DEFAULT);
-  g_source_set_static_name (self->start_check_source, "[mpel] start check");
-  g_source_set_callback (self->start_check_source, start_check_cb, self, NULL);
-  g_source_attach (self->start_check_source, self->context);
-}
-
-static void
-start_cancelled (GCancellable *cancellable,
-                 GTask        *task)
-{
-  MpelLoop *self = g_task_get_source_object (task);
-  guint index;
-
-  if (g_ptr_array_find (self->start_tasks, task, &index))
-    {
-      g_autoptr(GTask) owned = g_object_ref (task);
-
-      g_ptr_array_remove_index (self->start_tasks, index);
-      g_task_return_error_if_cancelled (owned);
-    }
-}
-
-static gboolean
-start_cancel_source_cb (GCancellable *cancellable,
-                        gpointer      data)
-{
-  start_cancelled (cancellable, data);
-
-  return G_SOURCE_REMOVE;
-}
-
-/**
- * mpel_loop_start_async:
- * @self: a #MpelLoop
- * @cancellable: (nullable): a #GCancellable
- * @callback: (scope async) (closure user_data): called once every worker
- *   has connected, or one of them failed to
- * @user_data: data for @callback
- *
- * Starts the loop, like [method@Mpel.Loop.start], and completes once every
- * worker has connected (said HELLO). This is the way to learn early that
- * the worker is wrong: a program that is not a worker, a script that
- * exits, a plugin that does not load. Events may be added meanwhile; they
- * run as workers connect.
- *
- * Unlike [method@Mpel.Loop.start], which spawns every worker before it
- * returns, this spawns the first one at once and the others one per
- * main-context iteration, below GTK's redraw priority, so that starting
- * many workers does not freeze the GUI.
- */
-void
-mpel_loop_start_async (MpelLoop            *self,
-                       GCancellable        *cancellable,
-                       GAsyncReadyCallback  callback,
-                       gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_return_if_fail (MPEL_IS_LOOP (self));
-  g_return_if_fail (caller_owns_context (self));
-  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, mpel_loop_start_async);
-  g_task_set_name (task, "[mpel] start");
-
-  if (self->state == LOOP_IDLE ? !loop_start_in_steps (self, &error) : !mpel_loop_start (self, &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-
-  if (cancellable != NULL)
-    {
-      GSource *source = g_cancellable_source_new (cancellable);
-
-      /* The task owns the source, so that it goes with the task. */
-      g_source_set_callback (source, G_SOURCE_FUNC (start_cancel_source_cb), task, NULL);
-      g_source_attach (source, self->context);
-      g_task_set_task_data (task, source, destroy_source);
-    }
-
-  g_ptr_array_add (self->start_tasks, g_steal_pointer (&task));
-  loop_check_start_tasks (self);
-}
-
-/**
- * mpel_loop_start_finish:
- * @self: a #MpelLoop
- * @result: the #GAsyncResult
- * @error: return location for an error
- *
- * Gets the result of [method@Mpel.Loop.start_async]: %MPEL_ERROR_SPAWN_FAILED
- * with the reason if a worker could not be spawned or did not connect,
- * %MPEL_ERROR_CLOSED if the loop was closed meanwhile.
- *
- * Returns: %TRUE once every worker has connected
- */
-gboolean
-mpel_loop_start_finish (MpelLoop      *self,
-                        GAsyncResult  *result,
-                        GError       **error)
-{
-  g_return_val_if_fail (MPEL_IS_LOOP (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == mpel_loop_start_async, FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return child->pid;
 }
 
 /**
@@ -2575,7 +861,7 @@ void
 mpel_loop_stop (MpelLoop *self)
 {
   g_return_if_fail (MPEL_IS_LOOP (self));
-  g_return_if_fail (caller_owns_context (self));
+  g_return_if_fail (_mpel_loop_caller_owns_context (self));
 
   if (self->state != LOOP_RUNNING)
     return;
@@ -2583,7 +869,7 @@ mpel_loop_stop (MpelLoop *self)
   /* A restart that is pending goes ahead: the queued events it would run
    * were added before the stop, and a graceful stop runs them. */
   self->state = LOOP_STOPPING;
-  loop_pump (self);
+  _mpel_loop_pump (self);
 }
 
 /**
@@ -2599,10 +885,10 @@ void
 mpel_loop_close (MpelLoop *self)
 {
   g_return_if_fail (MPEL_IS_LOOP (self));
-  g_return_if_fail (caller_owns_context (self));
+  g_return_if_fail (_mpel_loop_caller_owns_context (self));
 
   g_object_ref (self);
-  loop_close_internal (self, FALSE);
+  _mpel_loop_close_internal (self, FALSE);
   g_object_unref (self);
 }
 
@@ -2629,7 +915,7 @@ push_refused (MpelLoop  *self,
   g_source_attach (release, self->context);
 
   _mpel_event_attach (event, NULL, 0);
-  event_clear_sources (event);
+  _mpel_loop_event_clear_sources (event);
   _mpel_event_finish (event, MPEL_EVENT_STATE_FAILED, NULL,
                       g_error_new (MPEL_ERROR, MPEL_ERROR_CLOSED,
                                    _("The loop is being disposed; “%s” was not run"),
@@ -2637,6 +923,28 @@ push_refused (MpelLoop  *self,
   task = g_steal_pointer (&event->task);
   if (task != NULL)
     g_task_return_error (task, g_error_copy (event->error));
+}
+
+/* An event pinned to a process runs there or nowhere: if the process is
+ * gone, it fails as the process's own events did. */
+static void
+push_pinned (MpelLoop  *self,
+             MpelEvent *event)
+{
+  MpelChild *child = event->pinned;
+
+  if (!_mpel_child_is_alive (child) || child->owner != self)
+    {
+      _mpel_loop_fail_later (self, event,
+                       g_error_new (MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED,
+                                    _("Worker %u (pid %d), which “%s” is pinned to, is gone"),
+                                    child->index, (int) child->pid, mpel_event_get_target (event)));
+      return;
+    }
+
+  _mpel_queue_push (&child->pinned, g_object_ref (event));
+  self->n_pinned++;
+  _mpel_loop_pump (self);
 }
 
 /**
@@ -2662,7 +970,7 @@ mpel_loop_push (MpelLoop  *self,
   g_autoptr(GError) error = NULL;
 
   g_return_if_fail (MPEL_IS_LOOP (self));
-  g_return_if_fail (caller_owns_context (self));
+  g_return_if_fail (_mpel_loop_caller_owns_context (self));
   g_return_if_fail (MPEL_IS_EVENT (event));
   g_return_if_fail (!event->pushed);
 
@@ -2679,7 +987,7 @@ mpel_loop_push (MpelLoop  *self,
     {
       g_autoptr(GTask) task = g_steal_pointer (&event->task);
 
-      event_clear_sources (event);
+      _mpel_loop_event_clear_sources (event);
       if (task != NULL)
         g_task_return_error (task, g_error_copy (event->error));
       return;
@@ -2691,7 +999,7 @@ mpel_loop_push (MpelLoop  *self,
     {
       event->timeout_source = g_timeout_source_new (event->timeout);
       g_source_set_static_name (event->timeout_source, "[mpel] event timeout");
-      g_source_set_callback (event->timeout_source, event_timeout_cb, event, NULL);
+      g_source_set_callback (event->timeout_source, _mpel_loop_event_timeout_cb, event, NULL);
       g_source_attach (event->timeout_source, self->context);
     }
 
@@ -2699,27 +1007,33 @@ mpel_loop_push (MpelLoop  *self,
    * over it, failing the events of others. */
   if ((error = _mpel_event_check (event)) != NULL)
     {
-      loop_fail_later (self, event, g_steal_pointer (&error));
+      _mpel_loop_fail_later (self, event, g_steal_pointer (&error));
       return;
     }
 
   if (self->state == LOOP_STOPPING)
     {
-      loop_fail_later (self, event,
+      _mpel_loop_fail_later (self, event,
                        g_error_new (MPEL_ERROR, MPEL_ERROR_CLOSED,
                                     _("The loop is stopping; “%s” was not run"),
                                     mpel_event_get_target (event)));
       return;
     }
 
-  if (self->state == LOOP_IDLE && !loop_start_internal (self, &error))
+  if (event->pinned != NULL)
     {
-      loop_fail_later (self, event, g_steal_pointer (&error));
+      push_pinned (self, event);
       return;
     }
 
-  queue_insert (self, g_object_ref (event));
-  loop_pump (self);
+  if (self->state == LOOP_IDLE && !_mpel_loop_start_internal (self, &error))
+    {
+      _mpel_loop_fail_later (self, event, g_steal_pointer (&error));
+      return;
+    }
+
+  _mpel_queue_push (&self->queue, g_object_ref (event));
+  _mpel_loop_pump (self);
 }
 
 /**
@@ -2729,7 +1043,7 @@ mpel_loop_push (MpelLoop  *self,
  * @args: (nullable): the arguments: a tuple, or a single value that is
  *   wrapped into a one-element tuple, or %NULL for none
  *
- * Adds an event, like mp_event_loop's `add_event()`; its result arrives
+ * Adds an event made of @target and @args; its result arrives
  * through [signal@Mpel.Loop::output]. A floating @args is sunk. Starts the
  * loop if it is not running.
  *
@@ -2746,7 +1060,7 @@ mpel_loop_add_event (MpelLoop   *self,
   MpelEvent *event;
 
   g_return_val_if_fail (MPEL_IS_LOOP (self), NULL);
-  g_return_val_if_fail (caller_owns_context (self), NULL);
+  g_return_val_if_fail (_mpel_loop_caller_owns_context (self), NULL);
   g_return_val_if_fail (target != NULL, NULL);
 
   event = mpel_event_new (target, owned_args);
@@ -2765,10 +1079,10 @@ _mpel_loop_cancel_event (MpelLoop  *self,
 
   g_assert (MPEL_IS_LOOP (self));
 
-  if (!caller_owns_context (self))
+  if (!_mpel_loop_caller_owns_context (self))
     {
       g_clear_error (&error);
-      g_return_if_fail (caller_owns_context (self));
+      g_return_if_fail (_mpel_loop_caller_owns_context (self));
     }
 
   state = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
@@ -2787,356 +1101,46 @@ _mpel_loop_cancel_event (MpelLoop  *self,
   if (event->deferred)
     {
       /* Its failure is on the way; the cancel is first. The idle skips it. */
-      loop_end_event (self, event, state, NULL, error);
+      _mpel_loop_end_event (self, event, state, NULL, error);
     }
   else if (event->state == MPEL_EVENT_STATE_QUEUED)
     {
-      g_queue_unlink (&self->queue, &event->link);
-      loop_end_event (self, event, state, NULL, error);
+      if (event->pinned != NULL)
+        {
+          _mpel_queue_remove (&event->pinned->pinned, event);
+          self->n_pinned--;
+        }
+      else
+        _mpel_queue_remove (&self->queue, event);
+      _mpel_loop_end_event (self, event, state, NULL, error);
       g_object_unref (event);
     }
   else
     {
-      WorkerSlot *slot = event->worker ? slot_ref (event->worker) : NULL;
+      MpelChild *child = event->child ? _mpel_child_ref (event->child) : NULL;
 
-      /* The worker still holds the event: tell it, and keep its slot in
-       * flight until it answers, so that its load and the in-flight limit
+      /* The worker still holds the event: tell it, and keep it in flight
+       * there until it answers, so that its load and the in-flight limit
        * stay true. All of it before the event ends, since a handler may run
        * a nested main loop in which the worker's answer arrives. */
-      if (slot != NULL)
-        {
-          slot->n_abandoned++;
-          if (slot->conn != NULL && !mpel_connection_is_closed (slot->conn))
-            mpel_connection_send (slot->conn, MPEL_FRAME_CANCEL, 0, event->id, NULL, NULL, NULL, NULL);
-        }
+      if (child != NULL)
+        _mpel_child_cancel_event (child, event);
 
-      loop_end_event (self, event, state, NULL, error);
+      _mpel_loop_end_event (self, event, state, NULL, error);
 
       /* Unless the worker answered, died or was let go meanwhile */
-      if (slot != NULL && event->worker == slot && slot->loop == self && self->kill_timeout > 0 &&
-          slot->conn != NULL && !mpel_connection_is_closed (slot->conn))
+      if (child != NULL && event->child == child && child->owner == self && self->kill_timeout > 0 &&
+          child->conn != NULL && !mpel_connection_is_closed (child->conn))
         {
-          event->timeout_source = g_timeout_source_new (self->kill_timeout);
-          g_source_set_static_name (event->timeout_source, "[mpel] stuck worker");
-          g_source_set_callback (event->timeout_source, abandoned_timeout_cb, event, NULL);
-          g_source_attach (event->timeout_source, self->context);
+          event->kill_source = g_timeout_source_new (self->kill_timeout);
+          g_source_set_static_name (event->kill_source, "[mpel] stuck worker");
+          g_source_set_callback (event->kill_source, _mpel_loop_kill_timeout_cb, event, NULL);
+          g_source_attach (event->kill_source, self->context);
         }
 
-      g_clear_pointer (&slot, slot_unref);
+      g_clear_pointer (&child, _mpel_child_unref);
     }
 
   g_object_unref (event);
   g_object_unref (self);
-}
-
-/* Async calls */
-
-static gboolean
-cancellable_cb (GCancellable *cancellable,
-                gpointer      data)
-{
-  MpelEvent *event = data;
-
-  g_clear_pointer (&event->cancel_source, g_source_unref);
-  mpel_event_cancel (event);
-
-  return G_SOURCE_REMOVE;
-}
-
-static void
-push_with_task (MpelLoop            *self,
-                MpelEvent           *event,
-                GCancellable        *cancellable,
-                GAsyncReadyCallback  callback,
-                gpointer             user_data,
-                gpointer             source_tag)
-{
-  g_autoptr(GTask) task = NULL;
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, source_tag);
-  g_task_set_name (task, "[mpel] call");
-  g_task_set_task_data (task, g_object_ref (event), g_object_unref);
-
-  if (g_cancellable_is_cancelled (cancellable))
-    {
-      mpel_event_cancel (event);
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                               _("Event “%s” was cancelled"), mpel_event_get_target (event));
-      return;
-    }
-
-  event->task = g_steal_pointer (&task);
-
-  if (cancellable != NULL)
-    {
-      /* A source rather than a signal handler: the cancellable may be
-       * cancelled from another thread, and the event must only be touched
-       * from the loop's context. */
-      event->cancel_source = g_cancellable_source_new (cancellable);
-      g_source_set_static_name (event->cancel_source, "[mpel] call cancellable");
-      g_source_set_callback (event->cancel_source, G_SOURCE_FUNC (cancellable_cb), event, NULL);
-      g_source_attach (event->cancel_source, self->context);
-    }
-
-  mpel_loop_push (self, event);
-}
-
-/**
- * mpel_loop_call_async:
- * @self: a #MpelLoop
- * @target: the name of the handler in the worker
- * @args: (nullable): the arguments, as for [method@Mpel.Loop.add_event]
- * @cancellable: (nullable): a #GCancellable
- * @callback: (scope async) (closure user_data): called with the result
- * @user_data: data for @callback
- *
- * Runs @target in a worker and calls @callback with its result — with
- * `Gio._promisify()` in GJS or an `await` in Python, a call that reads like
- * a local one. Cancelling @cancellable cancels the event in the worker and
- * ends the call at once with %G_IO_ERROR_CANCELLED.
- */
-void
-mpel_loop_call_async (MpelLoop            *self,
-                      const char          *target,
-                      GVariant            *args,
-                      GCancellable        *cancellable,
-                      GAsyncReadyCallback  callback,
-                      gpointer             user_data)
-{
-  /* Taken first, so that a refused call does not leak a floating value */
-  g_autoptr(GVariant) owned_args = args ? g_variant_ref_sink (args) : NULL;
-  g_autoptr(MpelEvent) event = NULL;
-
-  g_return_if_fail (MPEL_IS_LOOP (self));
-  g_return_if_fail (caller_owns_context (self));
-  g_return_if_fail (target != NULL);
-  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
-
-  event = mpel_event_new (target, owned_args);
-  push_with_task (self, event, cancellable, callback, user_data, mpel_loop_call_async);
-}
-
-/**
- * mpel_loop_call_finish:
- * @self: a #MpelLoop
- * @result: the #GAsyncResult
- * @error: return location for an error
- *
- * Gets the result of [method@Mpel.Loop.call_async]. An error that the
- * handler returned keeps its domain and code.
- *
- * Returns: (transfer full) (nullable): the handler's result, or %NULL if it
- *   returned no value or on error
- */
-GVariant *
-mpel_loop_call_finish (MpelLoop      *self,
-                       GAsyncResult  *result,
-                       GError       **error)
-{
-  g_return_val_if_fail (MPEL_IS_LOOP (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == mpel_loop_call_async, NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-/**
- * mpel_loop_push_async:
- * @self: a #MpelLoop
- * @event: an event that has not been pushed before
- * @cancellable: (nullable): a #GCancellable
- * @callback: (scope async) (closure user_data): called when @event ends
- * @user_data: data for @callback
- *
- * Like [method@Mpel.Loop.call_async] for an event made with
- * [ctor@Mpel.Event.new], to set keyword arguments, flags, a priority or a
- * timeout first.
- */
-void
-mpel_loop_push_async (MpelLoop            *self,
-                      MpelEvent           *event,
-                      GCancellable        *cancellable,
-                      GAsyncReadyCallback  callback,
-                      gpointer             user_data)
-{
-  g_return_if_fail (MPEL_IS_LOOP (self));
-  g_return_if_fail (caller_owns_context (self));
-  g_return_if_fail (MPEL_IS_EVENT (event));
-  g_return_if_fail (!event->pushed);
-  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
-
-  push_with_task (self, event, cancellable, callback, user_data, mpel_loop_push_async);
-}
-
-/**
- * mpel_loop_push_finish:
- * @self: a #MpelLoop
- * @result: the #GAsyncResult
- * @error: return location for an error
- *
- * Gets the result of [method@Mpel.Loop.push_async].
- *
- * Returns: (transfer full) (nullable): the handler's result, or %NULL if it
- *   returned no value or on error
- */
-GVariant *
-mpel_loop_push_finish (MpelLoop      *self,
-                       GAsyncResult  *result,
-                       GError       **error)
-{
-  g_return_val_if_fail (MPEL_IS_LOOP (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == mpel_loop_push_async, NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-/* Waiting */
-
-static gboolean
-wake_up_cb (GCancellable *cancellable,
-            gpointer      data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/**
- * mpel_loop_wait:
- * @self: a #MpelLoop
- * @cancellable: (nullable): a #GCancellable
- * @error: return location for an error
- *
- * Iterates the loop's main context until no event is pending, like
- * mp_event_loop's `wait()` and the exit of its context manager. Meant for
- * scripts and tests; a GUI uses [method@Mpel.Loop.wait_async]. It never
- * hangs on a dead worker: that worker's events fail and the wait ends.
- *
- * Must not be called from a handler of this loop's signals.
- *
- * Returns: %TRUE once nothing is pending, %FALSE if @cancellable was
- *   cancelled
- */
-gboolean
-mpel_loop_wait (MpelLoop      *self,
-                GCancellable  *cancellable,
-                GError       **error)
-{
-  GSource *source = NULL;
-  gboolean ret = TRUE;
-
-  g_return_val_if_fail (MPEL_IS_LOOP (self), FALSE);
-  g_return_val_if_fail (caller_owns_context (self), FALSE);
-  g_return_val_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable), FALSE);
-  g_return_val_if_fail (self->in_dispatch == 0, FALSE);
-
-  g_object_ref (self);
-
-  if (cancellable != NULL)
-    {
-      source = g_cancellable_source_new (cancellable);
-      g_source_set_callback (source, G_SOURCE_FUNC (wake_up_cb), NULL, NULL);
-      g_source_attach (source, self->context);
-    }
-
-  while (self->n_pending > 0)
-    {
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        {
-          ret = FALSE;
-          break;
-        }
-      g_main_context_iteration (self->context, TRUE);
-    }
-
-  _mpel_clear_source (&source);
-
-  g_object_unref (self);
-
-  return ret;
-}
-
-static gboolean
-waiter_cancel_source_cb (GCancellable *cancellable,
-                         gpointer      data)
-{
-  GTask *task = data;
-  MpelLoop *self = g_task_get_source_object (task);
-  guint index;
-
-  if (g_ptr_array_find (self->waiters, task, &index))
-    {
-      g_autoptr(GTask) owned = g_object_ref (task);
-
-      g_ptr_array_remove_index (self->waiters, index);
-      g_task_return_error_if_cancelled (owned);
-    }
-
-  return G_SOURCE_REMOVE;
-}
-
-/**
- * mpel_loop_wait_async:
- * @self: a #MpelLoop
- * @cancellable: (nullable): a #GCancellable
- * @callback: (scope async) (closure user_data): called once nothing is
- *   pending
- * @user_data: data for @callback
- *
- * Waits, without blocking, until no event is pending.
- */
-void
-mpel_loop_wait_async (MpelLoop            *self,
-                      GCancellable        *cancellable,
-                      GAsyncReadyCallback  callback,
-                      gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-
-  g_return_if_fail (MPEL_IS_LOOP (self));
-  g_return_if_fail (caller_owns_context (self));
-  g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, mpel_loop_wait_async);
-  g_task_set_name (task, "[mpel] wait");
-
-  if (self->n_pending == 0)
-    {
-      g_task_return_boolean (task, TRUE);
-      return;
-    }
-
-  if (cancellable != NULL)
-    {
-      GSource *source = g_cancellable_source_new (cancellable);
-
-      /* The task owns the source, so that it goes with the task. */
-      g_source_set_callback (source, G_SOURCE_FUNC (waiter_cancel_source_cb), task, NULL);
-      g_source_attach (source, self->context);
-      g_task_set_task_data (task, source, destroy_source);
-    }
-
-  g_ptr_array_add (self->waiters, g_steal_pointer (&task));
-}
-
-/**
- * mpel_loop_wait_finish:
- * @self: a #MpelLoop
- * @result: the #GAsyncResult
- * @error: return location for an error
- *
- * Gets the result of [method@Mpel.Loop.wait_async].
- *
- * Returns: %TRUE once nothing was pending, %FALSE if cancelled
- */
-gboolean
-mpel_loop_wait_finish (MpelLoop      *self,
-                       GAsyncResult  *result,
-                       GError       **error)
-{
-  g_return_val_if_fail (MPEL_IS_LOOP (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -1,5 +1,5 @@
 /* mpel-worker-builtins.c: the targets every worker has: mpel.ping,
- * mpel.echo and mpel.sleep
+ * mpel.echo, mpel.sleep and mpel.release
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -12,6 +12,7 @@
 
 #include "mpel-types.h"
 #include "mpel-worker-builtins-private.h"
+#include "mpel-worker-private.h"
 
 static void
 builtin_ping (MpelInvocation *invocation,
@@ -102,10 +103,43 @@ builtin_sleep (MpelInvocation *invocation,
   g_source_attach (sleep->cancelled, g_main_context_get_thread_default ());
 }
 
+/* Drops what the app held, by handle, in one batch: (at) → (u) the number
+ * that were held. */
+static void
+builtin_release (MpelInvocation *invocation,
+                 gpointer        user_data)
+{
+  MpelWorker *worker = mpel_invocation_get_worker (invocation);
+  GVariant *args = mpel_invocation_get_args (invocation);
+  g_autoptr(GVariant) handles = NULL;
+  guint32 n_released = 0;
+
+  if (!g_variant_is_of_type (args, G_VARIANT_TYPE ("(at)")))
+    {
+      mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                    _("mpel.release takes (at) handles, not %s"),
+                                    g_variant_get_type_string (args));
+      return;
+    }
+
+  handles = g_variant_get_child_value (args, 0);
+  for (gsize i = 0; i < g_variant_n_children (handles); i++)
+    {
+      guint64 handle;
+
+      g_variant_get_child (handles, i, "t", &handle);
+      if (_mpel_worker_release_object (worker, handle))
+        n_released++;
+    }
+
+  mpel_invocation_return_value (invocation, g_variant_new_uint32 (n_released));
+}
+
 void
 _mpel_worker_add_builtins (MpelWorker *worker)
 {
   mpel_worker_add_handler (worker, "mpel.ping", builtin_ping, NULL, NULL);
   mpel_worker_add_handler (worker, "mpel.echo", builtin_echo, NULL, NULL);
   mpel_worker_add_handler (worker, "mpel.sleep", builtin_sleep, NULL, NULL);
+  mpel_worker_add_handler (worker, "mpel.release", builtin_release, NULL, NULL);
 }

@@ -36,4 +36,19 @@ gboolean        _mpel_worker_send_reply_full (MpelWorker     *self,
 void            _mpel_worker_invocation_ended (MpelWorker     *self,
                                                MpelInvocation *invocation);
 
+/* Objects the app holds in this worker, by handle; all are dropped when
+ * the connection closes. */
+guint64         _mpel_worker_hold_object    (MpelWorker     *self,
+                                             GObject        *object);
+GObject        *_mpel_worker_lookup_object  (MpelWorker     *self,
+                                             guint64         handle);
+gboolean        _mpel_worker_release_object (MpelWorker     *self,
+                                             guint64         handle);
+guint           _mpel_worker_get_n_held     (MpelWorker     *self);
+
+/* A frame on the worker's own initiative, not tied to an invocation. */
+gboolean        _mpel_worker_send_notify    (MpelWorker     *self,
+                                             guint64         handle,
+                                             GVariant       *body);
+
 G_END_DECLS

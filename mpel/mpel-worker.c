@@ -21,6 +21,7 @@
 #include <gmodule.h>
 
 #include "mpel-enums.h"
+#include "mpel-peer-private.h"
 #include "mpel-wire-private.h"
 #include "mpel-worker-builtins-private.h"
 #include "mpel-worker-private.h"
@@ -43,12 +44,14 @@
  * events run meanwhile. A handler's error goes to the app and never ends the
  * worker.
  *
- * Every worker has three built-in targets: `mpel.ping` returns the worker's
- * pid (an `i`), `mpel.echo` returns its arguments, and `mpel.sleep` waits
- * for its argument in milliseconds (a `u`), or until it is cancelled.
+ * Every worker has four built-in targets: `mpel.ping` returns the worker's
+ * pid (an `i`), `mpel.echo` returns its arguments, `mpel.sleep` waits for
+ * its argument in milliseconds (a `u`), or until it is cancelled, and
+ * `mpel.release` drops objects the worker holds for the app, by handle (an
+ * `at`), and returns how many it held (a `u`).
  *
  * [signal@Mpel.Worker::startup] and [signal@Mpel.Worker::shutdown] are the
- * places for set-up and tear-down, like valkka's `preRun__` and `postRun__`.
+ * places for set-up and tear-down in the worker process.
  */
 
 typedef struct
@@ -77,6 +80,8 @@ struct _MpelWorker
 
   GHashTable     *handlers;
   GHashTable     *running;      /* &invocation id → MpelInvocation (weak) */
+  GHashTable     *held;         /* handle → GObject (owned), for this connection */
+  guint64         last_handle;
   char          **modules;
   MpelConnection *conn;
   GMainLoop      *main_loop;
@@ -106,6 +111,7 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
+static guint notify_signal_id;
 
 static void
 handler_free (gpointer data)
@@ -117,12 +123,6 @@ handler_free (gpointer data)
   g_free (handler);
 }
 
-/* A key into the running table that lives as long as the invocation. */
-typedef struct
-{
-  guint64 id;
-} RunningKey;
-
 static void
 mpel_worker_finalize (GObject *object)
 {
@@ -130,6 +130,7 @@ mpel_worker_finalize (GObject *object)
 
   g_clear_pointer (&self->handlers, g_hash_table_unref);
   g_clear_pointer (&self->running, g_hash_table_unref);
+  g_clear_pointer (&self->held, g_hash_table_unref);
   g_clear_pointer (&self->modules, g_strfreev);
   g_clear_pointer (&self->conn, mpel_connection_unref);
   g_clear_pointer (&self->main_loop, g_main_loop_unref);
@@ -219,6 +220,7 @@ mpel_worker_class_init (MpelWorkerClass *klass)
                        (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+  notify_signal_id = g_signal_lookup ("notify", G_TYPE_OBJECT);
 
   /**
    * MpelWorker::startup:
@@ -414,6 +416,86 @@ mpel_worker_load_module (MpelWorker  *self,
   return TRUE;
 }
 
+/* n-running changes twice per event. GLib 2.74's notify has no fast path
+ * for an object nobody watches, and costs as much as a trivial handler:
+ * skip it then. A handler of plain `notify` counts as watching. */
+static void
+notify_n_running (MpelWorker *self)
+{
+  if (g_signal_has_handler_pending (self, notify_signal_id,
+                                    g_param_spec_get_name_quark (properties[PROP_N_RUNNING]), FALSE))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_RUNNING]);
+}
+
+/* Objects the app holds */
+
+/* Keeps a reference to @object for the app, until the app releases it
+ * (mpel.release) or the connection closes. Returns its handle, never 0 and
+ * never reused within the process. */
+guint64
+_mpel_worker_hold_object (MpelWorker *self,
+                          GObject    *object)
+{
+  guint64 *handle;
+
+  g_return_val_if_fail (MPEL_IS_WORKER (self), 0);
+  g_return_val_if_fail (G_IS_OBJECT (object), 0);
+
+  /* Made on first use: most workers hold nothing. */
+  if (self->held == NULL)
+    self->held = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
+
+  handle = g_new (guint64, 1);
+  *handle = ++self->last_handle;
+  g_hash_table_insert (self->held, handle, g_object_ref (object));
+
+  return *handle;
+}
+
+/* Transfer none: the object held under @handle, or NULL. */
+GObject *
+_mpel_worker_lookup_object (MpelWorker *self,
+                            guint64     handle)
+{
+  g_return_val_if_fail (MPEL_IS_WORKER (self), NULL);
+
+  return self->held ? g_hash_table_lookup (self->held, &handle) : NULL;
+}
+
+gboolean
+_mpel_worker_release_object (MpelWorker *self,
+                             guint64     handle)
+{
+  g_return_val_if_fail (MPEL_IS_WORKER (self), FALSE);
+
+  return self->held != NULL && g_hash_table_remove (self->held, &handle);
+}
+
+guint
+_mpel_worker_get_n_held (MpelWorker *self)
+{
+  g_return_val_if_fail (MPEL_IS_WORKER (self), 0);
+
+  return self->held ? g_hash_table_size (self->held) : 0;
+}
+
+/* Sends a NOTIFY about @handle, on the worker's own initiative; @body may be
+ * NULL and is sunk. Returns FALSE if the app is not there to get it. */
+gboolean
+_mpel_worker_send_notify (MpelWorker *self,
+                          guint64     handle,
+                          GVariant   *body)
+{
+  g_autoptr(GVariant) owned_body = body != NULL ? g_variant_ref_sink (body) : NULL;
+
+  g_return_val_if_fail (MPEL_IS_WORKER (self), FALSE);
+
+  if (self->conn == NULL || mpel_connection_is_closed (self->conn))
+    return FALSE;
+
+  return mpel_connection_send (self->conn, MPEL_FRAME_NOTIFY, 0, handle, NULL, owned_body, NULL, NULL);
+}
+
 /* Serving */
 
 static void
@@ -499,7 +581,10 @@ _mpel_worker_invocation_ended (MpelWorker     *self,
   guint64 id = mpel_invocation_get_id (invocation);
 
   if (g_hash_table_lookup (self->running, &id) == invocation)
-    g_hash_table_remove (self->running, &id);
+    {
+      g_hash_table_remove (self->running, &id);
+      notify_n_running (self);
+    }
 
   maybe_finish_stop (self);
 }
@@ -508,9 +593,7 @@ static void
 worker_protocol_error (MpelWorker *self,
                        const char *message)
 {
-  mpel_connection_fail (self->conn,
-                        g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
-                                     _("Protocol error: %s"), message));
+  _mpel_peer_protocol_error (self->conn, "%s", message);
 }
 
 static void
@@ -543,6 +626,7 @@ handle_call (MpelWorker *self,
   /* The key is the id inside the invocation, which removes its entry
    * before it goes. */
   g_hash_table_insert (self->running, _mpel_invocation_get_id_ptr (invocation), invocation);
+  notify_n_running (self);
 
   handler = g_hash_table_lookup (self->handlers, frame->name);
   if (handler == NULL)
@@ -582,6 +666,55 @@ handle_call (MpelWorker *self,
 }
 
 static gboolean
+on_call_frame (gpointer   owner,
+               MpelFrame *frame)
+{
+  MpelWorker *self = owner;
+
+  if (self->stopping)
+    return _mpel_peer_protocol_error (self->conn, "%s", _("a CALL came after STOP"));
+
+  handle_call (self, frame);
+  return TRUE;
+}
+
+static gboolean
+on_cancel_frame (gpointer   owner,
+                 MpelFrame *frame)
+{
+  MpelWorker *self = owner;
+  MpelInvocation *invocation = g_hash_table_lookup (self->running, &frame->id);
+
+  /* An invocation that already answered needs nothing: its answer is on
+   * the way and the app waits for it. */
+  if (invocation != NULL)
+    _mpel_invocation_cancel (invocation);
+
+  return TRUE;
+}
+
+static gboolean
+on_stop_frame (gpointer   owner,
+               MpelFrame *frame)
+{
+  MpelWorker *self = owner;
+
+  self->stopping = TRUE;
+  maybe_finish_stop (self);
+  return TRUE;
+}
+
+/* What the worker does with each frame from the app after HELLO. */
+static const MpelPeerTable worker_frames = {
+  .side = MPEL_PEER_WORKER,
+  .handlers = {
+    [MPEL_FRAME_CALL] = on_call_frame,
+    [MPEL_FRAME_CANCEL] = on_cancel_frame,
+    [MPEL_FRAME_STOP] = on_stop_frame,
+  },
+};
+
+static gboolean
 on_frame (MpelConnection *conn,
           MpelFrame      *frame,
           gpointer        user_data)
@@ -590,68 +723,14 @@ on_frame (MpelConnection *conn,
 
   if (!self->hello_received)
     {
-      guint32 version = 0;
-
-      if (frame->kind != MPEL_FRAME_HELLO || frame->body == NULL ||
-          !g_variant_is_of_type (frame->body, G_VARIANT_TYPE_VARDICT) ||
-          !g_variant_lookup (frame->body, "version", "u", &version))
-        {
-          worker_protocol_error (self, _("the app did not start with HELLO"));
-          return FALSE;
-        }
-      if (version != MPEL_PROTOCOL_VERSION)
-        {
-          g_autofree char *message = g_strdup_printf (_("the app speaks protocol %u, this worker %u"),
-                                                      version, MPEL_PROTOCOL_VERSION);
-          worker_protocol_error (self, message);
-          return FALSE;
-        }
+      if (!_mpel_peer_check_hello (conn, MPEL_PEER_WORKER, frame, NULL))
+        return FALSE;
       self->hello_received = TRUE;
       return TRUE;
     }
 
-  switch ((MpelFrameKind) frame->kind)
-    {
-    case MPEL_FRAME_CALL:
-      if (self->stopping)
-        {
-          worker_protocol_error (self, _("a CALL came after STOP"));
-          return FALSE;
-        }
-      handle_call (self, frame);
-      break;
-
-    case MPEL_FRAME_CANCEL:
-      {
-        MpelInvocation *invocation = g_hash_table_lookup (self->running, &frame->id);
-
-        /* An invocation that already answered needs nothing: its answer is
-         * on the way and the app waits for it. */
-        if (invocation != NULL)
-          _mpel_invocation_cancel (invocation);
-      }
-      break;
-
-    case MPEL_FRAME_STOP:
-      self->stopping = TRUE;
-      maybe_finish_stop (self);
-      break;
-
-    case MPEL_FRAME_HELLO:
-    case MPEL_FRAME_RETURN:
-    case MPEL_FRAME_ERROR:
-    case MPEL_FRAME_ITEM:
-    case MPEL_FRAME_NOTIFY:
-    default:
-      {
-        g_autofree char *message = g_strdup_printf (_("the app sent a %s frame"),
-                                                    mpel_frame_kind_to_string (frame->kind));
-        worker_protocol_error (self, message);
-        return FALSE;
-      }
-    }
-
-  return !mpel_connection_is_closed (conn);
+  return _mpel_peer_dispatch (&worker_frames, conn, frame, self) &&
+         !mpel_connection_is_closed (conn);
 }
 
 static void
@@ -676,8 +755,10 @@ on_closed (MpelConnection *conn,
 {
   MpelWorker *self = user_data;
 
-  /* The app is gone or broke the protocol: nobody is left to answer. */
+  /* The app is gone or broke the protocol: nobody is left to answer, and
+   * nothing the app held here can be reached any more. */
   cancel_all (self);
+  g_clear_pointer (&self->held, g_hash_table_unref);
   worker_quit (self, error ? g_error_copy (error) : NULL);
 }
 
@@ -898,9 +979,11 @@ mpel_worker_run (MpelWorker  *self,
                  GError     **error)
 {
   g_autoptr(GMainContext) context = NULL;
-  g_auto(GVariantDict) hello = G_VARIANT_DICT_INIT (NULL);
-  g_autoptr(GVariant) hello_body = NULL;
   g_autoptr(GError) startup_error = NULL;
+  /* GLib drops the type information of a container type when no value of
+   * that type is left, and builds it again for the next one: keep an a{sv}
+   * (the type of HELLO and of every meta) for the whole run. */
+  g_autoptr(GVariant) keep_vardict = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
   int fd;
 
   g_return_val_if_fail (MPEL_IS_WORKER (self), FALSE);
@@ -927,25 +1010,15 @@ mpel_worker_run (MpelWorker  *self,
   self->main_loop = g_main_loop_new (context, FALSE);
   self->conn = mpel_connection_new (fd, context, on_frame, on_closed, self);
 
-  g_variant_dict_insert (&hello, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
-  g_variant_dict_insert (&hello, "pid", "i", (gint32) getpid ());
-  g_variant_dict_insert (&hello, "max-frame", "u", (guint32) MPEL_DEFAULT_MAX_FRAME);
-  hello_body = g_variant_ref_sink (g_variant_dict_end (&hello));
-  mpel_connection_send (self->conn, MPEL_FRAME_HELLO, 0, 0, g_get_prgname (), hello_body, NULL, NULL);
-  /* Our last words survive us (see handle_call()); without a memfd, the
-   * answers leave before every handler instead. */
-  if (!mpel_connection_share_output (self->conn, &startup_error))
-    {
-      g_debug ("No shared output buffer: %s", startup_error != NULL ? startup_error->message : "");
-      g_clear_error (&startup_error);
-    }
-  self->queued_since = 0;
-
+  /* HELLO goes only once the modules have loaded: a module whose init
+   * crashes or exits ends the process before it said a word, which the app
+   * reports as a start-up failure rather than as a crash to recover from. */
   if (!load_modules (self, &startup_error))
     {
       g_autoptr(GVariant) body = g_variant_ref_sink (mpel_error_to_variant (startup_error));
 
-      /* id 0 before anything else: the app fails its events with this. */
+      /* id 0 right after HELLO: the app fails its events with this. */
+      _mpel_peer_send_hello (self->conn);
       mpel_connection_send (self->conn, MPEL_FRAME_ERROR, 0, 0, NULL, body, NULL, NULL);
       mpel_connection_flush_sync (self->conn, NULL);
       mpel_connection_close (self->conn);
@@ -956,6 +1029,16 @@ mpel_worker_run (MpelWorker  *self,
       g_propagate_error (error, g_steal_pointer (&startup_error));
       return FALSE;
     }
+
+  _mpel_peer_send_hello (self->conn);
+  /* Our last words survive us (see handle_call()); without a memfd, the
+   * answers leave before every handler instead. */
+  if (!mpel_connection_share_output (self->conn, &startup_error))
+    {
+      g_debug ("No shared output buffer: %s", startup_error->message);
+      g_clear_error (&startup_error);
+    }
+  self->queued_since = 0;
 
   g_signal_emit (self, signals[STARTUP], 0);
 
@@ -968,6 +1051,7 @@ mpel_worker_run (MpelWorker  *self,
       mpel_connection_flush_sync (self->conn, NULL);
       mpel_connection_close (self->conn);
     }
+  g_clear_pointer (&self->held, g_hash_table_unref);
   g_clear_pointer (&self->conn, mpel_connection_unref);
   g_clear_pointer (&self->main_loop, g_main_loop_unref);
   g_clear_pointer (&self->parent_watch, parent_watch_stop);

@@ -291,6 +291,10 @@ forget (MpelInvocation *invocation,
 void
 mpel_module_init (MpelWorker *worker)
 {
+  /* For the test of a module whose init crashes. */
+  if (g_getenv ("MPEL_TEST_MODULE_INIT_CRASH") != NULL)
+    raise (SIGSEGV);
+
   mpel_worker_add_handler (worker, "add_vals", add_vals, NULL, NULL);
   mpel_worker_add_handler (worker, "add_one", add_vals, NULL, NULL);
   mpel_worker_add_handler (worker, "add", add, NULL, NULL);

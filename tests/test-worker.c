@@ -21,6 +21,7 @@
 #include <glib/gstdio.h>
 
 #include "mpel-test-util.h"
+#include "mpel-peer-private.h"
 #include "mpel-wire-private.h"
 #include "mpel-worker-private.h"
 
@@ -685,6 +686,128 @@ test_garbage_to_worker (void)
   close (sv[0]);
 }
 
+/* Held objects: the app side is a bare connection in this process, the
+ * worker runs here too, on the same main context. */
+typedef struct
+{
+  MpelConnection *app;
+  MpelWorker *worker;
+  GObject *objects[2];     /* weak */
+  guint n_made;
+  guint64 handles[2];
+  guint32 n_released;
+  guint n_held_after_release;
+  gboolean released;
+} Held;
+
+static void
+hold_handler (MpelInvocation *invocation,
+              gpointer        user_data)
+{
+  Held *held = user_data;
+  g_autoptr(GObject) object = g_object_new (G_TYPE_OBJECT, NULL);
+  guint64 handle;
+
+  g_assert_cmpuint (held->n_made, <, G_N_ELEMENTS (held->objects));
+  held->objects[held->n_made] = object;
+  g_object_add_weak_pointer (object, (gpointer *) &held->objects[held->n_made]);
+  held->n_made++;
+
+  handle = _mpel_worker_hold_object (mpel_invocation_get_worker (invocation), object);
+  g_assert_true (_mpel_worker_lookup_object (mpel_invocation_get_worker (invocation), handle) == object);
+  mpel_invocation_return_value (invocation, g_variant_new_uint64 (handle));
+}
+
+static gboolean
+held_app_frame (MpelConnection *conn,
+                MpelFrame      *frame,
+                gpointer        user_data)
+{
+  Held *held = user_data;
+
+  if (frame->kind == MPEL_FRAME_HELLO)
+    return TRUE;
+
+  g_assert_cmpint (frame->kind, ==, MPEL_FRAME_RETURN);
+  if (frame->id <= 2)
+    held->handles[frame->id - 1] = g_variant_get_uint64 (frame->body);
+
+  if (frame->id == 2)
+    {
+      guint64 handles[] = { held->handles[0], 999999 };
+      GVariant *args = g_variant_new ("(@at)", g_variant_new_fixed_array (G_VARIANT_TYPE_UINT64, handles,
+                                                                           G_N_ELEMENTS (handles), sizeof (guint64)));
+
+      g_assert_cmpuint (held->handles[0], !=, 0);
+      g_assert_cmpuint (held->handles[0], !=, held->handles[1]);
+      mpel_connection_send (conn, MPEL_FRAME_CALL, 0, 3, "mpel.release", g_variant_ref_sink (args), NULL, NULL);
+      g_variant_unref (args);
+    }
+  else if (frame->id == 3)
+    {
+      /* Released in one batch; the unknown handle is not counted. */
+      held->n_released = g_variant_get_uint32 (frame->body);
+      held->n_held_after_release = _mpel_worker_get_n_held (held->worker);
+      held->released = held->objects[0] == NULL && held->objects[1] != NULL;
+      /* The app goes away: what it still held goes with it. */
+      mpel_connection_close (conn);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static void
+held_app_closed (MpelConnection *conn,
+                 const GError   *error,
+                 gpointer        user_data)
+{
+}
+
+static void
+count_notify (guint *count)
+{
+  (*count)++;
+}
+
+static void
+test_held_objects (void)
+{
+  g_autoptr(MpelWorker) worker = mpel_worker_new ();
+  g_autoptr(GVariant) no_args = g_variant_ref_sink (g_variant_new ("()"));
+  g_autofree char *fd_string = NULL;
+  Held held = { 0 };
+  guint n_running_notifies = 0;
+  int sv[2];
+
+  g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+  fd_string = g_strdup_printf ("%d", sv[1]);
+  g_setenv ("MPEL_FD", fd_string, TRUE);
+
+  held.worker = worker;
+  mpel_worker_add_handler (worker, "test.hold", hold_handler, &held, NULL);
+  g_signal_connect_swapped (worker, "notify::n-running", G_CALLBACK (count_notify), &n_running_notifies);
+  held.app = mpel_connection_new (sv[0], NULL, held_app_frame, held_app_closed, &held);
+  _mpel_peer_send_hello (held.app);
+  mpel_connection_send (held.app, MPEL_FRAME_CALL, 0, 1, "test.hold", no_args, NULL, NULL);
+  mpel_connection_send (held.app, MPEL_FRAME_CALL, 0, 2, "test.hold", no_args, NULL, NULL);
+
+  /* Returns once the app closed its end. */
+  mpel_worker_run (worker, NULL);
+
+  g_assert_cmpuint (held.n_made, ==, 2);
+  g_assert_cmpuint (held.n_released, ==, 1);
+  g_assert_cmpuint (held.n_held_after_release, ==, 1);
+  g_assert_true (held.released);
+  g_assert_null (held.objects[1]);
+  g_assert_cmpuint (_mpel_worker_get_n_held (worker), ==, 0);
+  /* n-running went up and down once per call. */
+  g_assert_cmpuint (n_running_notifies, ==, 6);
+
+  mpel_connection_unref (held.app);
+  g_assert_finalize_object (g_steal_pointer (&worker));
+}
+
 /* A worker not started by a loop says so. */
 static void
 test_run_without_fd (void)
@@ -746,6 +869,7 @@ main (int   argc,
   g_test_add_func ("/Mpel/Worker/garbage", test_garbage_to_worker);
   g_test_add_func ("/Mpel/Worker/run-without-fd", test_run_without_fd);
   g_test_add_func ("/Mpel/Worker/load-module", test_load_module);
+  g_test_add_func ("/Mpel/Worker/held-objects", test_held_objects);
   for (guint i = 0; i < G_N_ELEMENTS (hostile_kinds); i++)
     {
       g_autofree char *path = g_strdup_printf ("/Mpel/Worker/hostile/%s", hostile_kinds[i]);
