@@ -127,26 +127,17 @@ _mpel_child_send_event (MpelChild  *child,
                         MpelEvent  *event,
                         GError    **error)
 {
-  g_autoptr(GVariant) meta = NULL;
   guint32 flags = 0;
-
-  if (event->kwargs != NULL || event->timeout > 0)
-    {
-      g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
-
-      if (event->kwargs != NULL)
-        g_variant_dict_insert_value (&dict, "kwargs", event->kwargs);
-      if (event->timeout > 0)
-        g_variant_dict_insert (&dict, "timeout", "u", (guint32) event->timeout);
-      meta = g_variant_ref_sink (g_variant_dict_end (&dict));
-    }
 
   if (event->flags & MPEL_EVENT_FLAGS_NO_REPLY)
     flags |= MPEL_FRAME_FLAGS_NO_REPLY;
 
-  if (!mpel_connection_send (child->conn, MPEL_FRAME_CALL, flags, event->id,
-                             g_quark_to_string (event->target),
-                             event->args, meta, error))
+  /* The meta (kwargs, timeout) is written from its parts, in place. */
+  if (!mpel_connection_send_call (child->conn, flags, event->id,
+                                  g_quark_to_string (event->target), event->args,
+                                  event->kwargs,
+                                  event->timeout > 0 ? (guint32) event->timeout : 0,
+                                  error))
     return FALSE;
 
   /* The caller's reference moves to the in-flight table. */
