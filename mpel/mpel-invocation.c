@@ -43,6 +43,10 @@ struct _MpelInvocation
   GVariant     *kwargs;
   GCancellable *cancellable;
   guint64       id;
+  /* In-process answers (remote objects): see _mpel_invocation_set_hook() */
+  MpelInvocationHook hook;
+  gpointer      hook_data;
+  GDestroyNotify hook_destroy;
   guint         no_reply : 1;
   guint         returned : 1;
 };
@@ -72,6 +76,8 @@ mpel_invocation_finalize (GObject *object)
   g_clear_pointer (&self->args, g_variant_unref);
   g_clear_pointer (&self->kwargs, g_variant_unref);
   g_clear_object (&self->cancellable);
+  if (self->hook_destroy != NULL)
+    self->hook_destroy (self->hook_data);
 
   G_OBJECT_CLASS (mpel_invocation_parent_class)->finalize (object);
 }
@@ -123,6 +129,24 @@ _mpel_invocation_cancel (MpelInvocation *self)
     return;
 
   g_cancellable_cancel (mpel_invocation_get_cancellable (self));
+}
+
+/* @hook runs once, when the invocation answers, before anything is sent:
+ * a remote object's mirrors go out ahead of a call's answer, and a getter
+ * implemented by a handler is read in process. If it returns TRUE it took
+ * the answer and nothing is sent. */
+void
+_mpel_invocation_set_hook (MpelInvocation     *self,
+                           MpelInvocationHook  hook,
+                           gpointer            data,
+                           GDestroyNotify      destroy)
+{
+  if (self->hook_destroy != NULL)
+    self->hook_destroy (self->hook_data);
+
+  self->hook = hook;
+  self->hook_data = data;
+  self->hook_destroy = destroy;
 }
 
 guint64 *
@@ -526,7 +550,8 @@ finish (MpelInvocation *self,
         GVariant       *body)
 {
   self->returned = TRUE;
-  _mpel_worker_send_reply (self->worker, self, kind, flags, body);
+  if (self->hook == NULL || !self->hook (self, kind, body, self->hook_data))
+    _mpel_worker_send_reply (self->worker, self, kind, flags, body);
   _mpel_worker_invocation_ended (self->worker, self);
 }
 

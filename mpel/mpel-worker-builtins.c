@@ -12,6 +12,7 @@
 
 #include "mpel-types.h"
 #include "mpel-worker-builtins-private.h"
+#include "mpel-worker-objects-private.h"
 #include "mpel-worker-private.h"
 
 static void
@@ -142,4 +143,5 @@ _mpel_worker_add_builtins (MpelWorker *worker)
   mpel_worker_add_handler (worker, "mpel.echo", builtin_echo, NULL, NULL);
   mpel_worker_add_handler (worker, "mpel.sleep", builtin_sleep, NULL, NULL);
   mpel_worker_add_handler (worker, "mpel.release", builtin_release, NULL, NULL);
+  _mpel_worker_objects_add_builtins (worker);
 }

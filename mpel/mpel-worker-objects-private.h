@@ -11,6 +11,12 @@
 
 G_BEGIN_DECLS
 
+/* The kwarg of a CALL that makes it a method call on the object it names
+ * (a t); the worker strips it before the method sees its kwargs. */
+#define MPEL_OBJECT_KWARG "mpel.object"
+/* Handles the worker gives out have this bit; the app picks the others. */
+#define MPEL_OBJECT_HANDLE_WORKER (G_GUINT64_CONSTANT (1) << 63)
+
 /*
  * Every object the app may hold a proxy of has a handle in its worker's
  * table: never 0, never reused. An object has one handle however often it
@@ -88,5 +94,15 @@ gboolean  _mpel_worker_objects_read          (MpelWorker                    *sel
                                               GCancellable                  *cancellable,
                                               GVariant                     **values,
                                               GError                       **error);
+
+/* Runs the method call @invocation on the object @handle; its mirrors are
+ * sent (NOTIFY) before its answer. */
+void      _mpel_worker_objects_dispatch      (MpelWorker                    *self,
+                                              guint64                        handle,
+                                              MpelInvocation                *invocation);
+/* Drops every object (the connection closed). */
+void      _mpel_worker_objects_clear         (MpelWorker                    *self);
+/* mpel.object.new, .attach, .set, .release and mpel.objects.count */
+void      _mpel_worker_objects_add_builtins  (MpelWorker                    *self);
 
 G_END_DECLS

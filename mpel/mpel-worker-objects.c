@@ -7,14 +7,30 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "mpel-frame-private.h"
 #include "mpel-gi-private.h"
 #include "mpel-worker-objects-private.h"
+#include "mpel-worker-private.h"
+
+/* What the app mirrors of one handle: the values last sent, so that only
+ * changes go out, and the properties changed since. */
+typedef struct
+{
+  char       **properties;  /* NULL: every readable one that converts */
+  char       **getters;
+  GHashTable  *sent;        /* name → GVariant */
+  GHashTable  *dirty;       /* interned property names */
+  gulong       notify_id;
+  gboolean     queued;      /* in Objects.dirty */
+  gpointer     objects;     /* the Objects table it is in */
+} Mirror;
 
 typedef struct
 {
   guint64  handle;
   GObject *object;
   guint    n_sent;
+  Mirror  *mirror;
 } Entry;
 
 typedef struct
@@ -31,6 +47,9 @@ typedef struct
   GHashTable            *by_object;   /* GObject → Entry (same) */
   GHashTable            *exported;    /* name → GObject */
   GHashTable            *methods;     /* name → GPtrArray of Method */
+  GArray                *dirty;       /* handles with changes to send */
+  GSource               *flush_source;
+  MpelWorker            *worker;      /* weak: the owner */
   guint64                last_handle;
   MpelValueObjectMapper  mapper;
 } Objects;
@@ -38,10 +57,24 @@ typedef struct
 static GQuark objects_quark;
 
 static void
+mirror_free (Mirror  *mirror,
+             GObject *object)
+{
+  g_clear_signal_handler (&mirror->notify_id, object);
+  g_strfreev (mirror->properties);
+  g_strfreev (mirror->getters);
+  g_hash_table_unref (mirror->sent);
+  g_hash_table_unref (mirror->dirty);
+  g_free (mirror);
+}
+
+static void
 entry_free (gpointer data)
 {
   Entry *entry = data;
 
+  if (entry->mirror != NULL)
+    mirror_free (entry->mirror, entry->object);
   g_clear_object (&entry->object);
   g_free (entry);
 }
@@ -66,6 +99,12 @@ objects_free (gpointer data)
   g_hash_table_unref (objects->by_handle);
   g_hash_table_unref (objects->exported);
   g_hash_table_unref (objects->methods);
+  g_array_unref (objects->dirty);
+  if (objects->flush_source != NULL)
+    {
+      g_source_destroy (objects->flush_source);
+      g_source_unref (objects->flush_source);
+    }
   g_free (objects);
 }
 
@@ -115,6 +154,8 @@ get_objects (MpelWorker *self)
   objects->exported = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   objects->methods = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                             (GDestroyNotify) g_ptr_array_unref);
+  objects->dirty = g_array_new (FALSE, FALSE, sizeof (guint64));
+  objects->worker = self;
   /* The worker owns the table: no reference back */
   objects->mapper.object_to_handle = mapper_object_to_handle;
   objects->mapper.handle_to_object = mapper_handle_to_object;
@@ -262,7 +303,7 @@ _mpel_worker_objects_add (MpelWorker *self,
   if (entry == NULL)
     {
       entry = g_new0 (Entry, 1);
-      entry->handle = ++objects->last_handle;
+      entry->handle = MPEL_OBJECT_HANDLE_WORKER | ++objects->last_handle;
       entry->object = g_object_ref (object);
       g_hash_table_insert (objects->by_handle, &entry->handle, entry);
       g_hash_table_insert (objects->by_object, object, entry);
@@ -295,7 +336,8 @@ _mpel_worker_objects_release (MpelWorker *self,
   entry->n_sent -= n_seen;
   if (entry->n_sent == 0)
     {
-      g_hash_table_remove (objects->by_object, entry->object);
+      if (g_hash_table_lookup (objects->by_object, entry->object) == entry)
+        g_hash_table_remove (objects->by_object, entry->object);
       g_hash_table_remove (objects->by_handle, &handle);
     }
 
@@ -477,4 +519,578 @@ _mpel_worker_objects_read (MpelWorker          *self,
 
   *values = g_variant_ref_sink (g_variant_dict_end (dict));
   return TRUE;
+}
+
+/* Remote objects: the app's handles, mirrors and NOTIFY */
+
+void
+_mpel_worker_objects_clear (MpelWorker *self)
+{
+  Objects *objects = objects_quark ? g_object_get_qdata (G_OBJECT (self), objects_quark) : NULL;
+
+  if (objects == NULL)
+    return;
+
+  g_hash_table_remove_all (objects->by_object);
+  g_hash_table_remove_all (objects->by_handle);
+  g_array_set_size (objects->dirty, 0);
+}
+
+static Entry *
+lookup_entry (Objects  *objects,
+              guint64   handle,
+              GError  **error)
+{
+  Entry *entry = g_hash_table_lookup (objects->by_handle, &handle);
+
+  if (entry == NULL)
+    g_set_error (error, MPEL_ERROR, MPEL_ERROR_NO_SUCH_OBJECT,
+                 _("No object has the handle %" G_GUINT64_FORMAT), handle);
+
+  return entry;
+}
+
+/* Under a handle the app picked: each is its own entry, with its own
+ * mirror, even for an object that has others. */
+static Entry *
+insert_entry (Objects  *objects,
+              guint64   handle,
+              GObject  *object,
+              GError  **error)
+{
+  Entry *entry;
+
+  if (handle == 0 || (handle & MPEL_OBJECT_HANDLE_WORKER) != 0 ||
+      g_hash_table_contains (objects->by_handle, &handle))
+    {
+      g_set_error (error, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                   _("The handle %" G_GUINT64_FORMAT " is not free for the app to use"), handle);
+      return NULL;
+    }
+
+  entry = g_new0 (Entry, 1);
+  entry->handle = handle;
+  entry->object = g_object_ref (object);
+  entry->n_sent = 1;
+  g_hash_table_insert (objects->by_handle, &entry->handle, entry);
+
+  return entry;
+}
+
+static gboolean flush_cb (gpointer data);
+
+static void
+on_mirrored_notify (GObject    *object,
+                    GParamSpec *pspec,
+                    gpointer    data)
+{
+  Entry *entry = data;
+  Mirror *mirror = entry->mirror;
+  Objects *objects = mirror->objects;
+
+  if ((pspec->flags & G_PARAM_READABLE) == 0)
+    return;
+  if (mirror->properties != NULL &&
+      !g_strv_contains ((const char * const *) mirror->properties, pspec->name))
+    return;
+
+  g_hash_table_add (mirror->dirty, (gpointer) g_intern_string (pspec->name));
+  if (mirror->queued)
+    return;
+
+  /* Coalesced: one NOTIFY per object and main-loop iteration */
+  mirror->queued = TRUE;
+  g_array_append_val (objects->dirty, entry->handle);
+  if (objects->flush_source == NULL)
+    {
+      objects->flush_source = g_idle_source_new ();
+      g_source_set_static_name (objects->flush_source, "[mpel] remote object changes");
+      g_source_set_callback (objects->flush_source, flush_cb, objects, NULL);
+      g_source_attach (objects->flush_source, g_main_context_get_thread_default ());
+    }
+}
+
+static Mirror *
+mirror_new (Objects    *objects,
+            Entry      *entry,
+            char      **properties,
+            char      **getters)
+{
+  Mirror *mirror = g_new0 (Mirror, 1);
+
+  mirror->objects = objects;
+  mirror->properties = properties;
+  mirror->getters = getters ? getters : g_new0 (char *, 1);
+  mirror->sent = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
+  mirror->dirty = g_hash_table_new (NULL, NULL);
+  entry->mirror = mirror;
+  mirror->notify_id = g_signal_connect (entry->object, "notify", G_CALLBACK (on_mirrored_notify), entry);
+
+  return mirror;
+}
+
+/* A getter a handler implements is answered in process. */
+typedef struct
+{
+  gboolean  answered;
+  GVariant *value;
+} Capture;
+
+static gboolean
+capture_hook (MpelInvocation *invocation,
+              guint8          kind,
+              GVariant       *body,
+              gpointer        data)
+{
+  Capture *capture = data;
+
+  /* NULL: the handler answered after it returned; nobody waits */
+  if (capture == NULL)
+    return TRUE;
+
+  capture->answered = TRUE;
+  if (kind == MPEL_FRAME_RETURN && body != NULL)
+    capture->value = g_variant_ref (body);
+
+  return TRUE;
+}
+
+static GVariant *
+read_getter (Objects    *objects,
+             GObject    *object,
+             const char *name)
+{
+  MpelMethodHandler handler;
+  gpointer user_data = NULL;
+
+  handler = _mpel_worker_objects_lookup_method (objects->worker, G_OBJECT_TYPE (object), name, &user_data);
+  if (handler != NULL)
+    {
+      g_autoptr(MpelInvocation) invocation = NULL;
+      Capture capture = { FALSE, NULL };
+
+      invocation = _mpel_invocation_new (objects->worker, 0, name, g_variant_new ("()"), NULL, FALSE);
+      _mpel_invocation_set_hook (invocation, capture_hook, &capture, NULL);
+      handler (invocation, object, user_data);
+      _mpel_invocation_set_hook (invocation, capture_hook, NULL, NULL);
+      return capture.value;
+    }
+  else
+    {
+      const char *names[] = { name, NULL };
+      g_autoptr(GVariant) values = NULL;
+
+      if (!_mpel_gi_get_getters (object, names, NULL, &objects->mapper, &values, NULL))
+        return NULL;
+      return g_variant_lookup_value (values, name, NULL);
+    }
+}
+
+static void
+collect_value (Mirror          *mirror,
+               GVariantBuilder *builder,
+               const char      *name,
+               GVariant        *value)
+{
+  GVariant *sent = g_hash_table_lookup (mirror->sent, name);
+
+  if (value == NULL || (sent != NULL && g_variant_equal (sent, value)))
+    return;
+
+  g_variant_builder_add (builder, "{sv}", name, value);
+  g_hash_table_replace (mirror->sent, g_strdup (name), g_variant_ref (value));
+}
+
+/* The values that changed since they were last sent, or NULL. */
+static GVariant *
+mirror_collect (Objects  *objects,
+                Entry    *entry,
+                gboolean  with_getters)
+{
+  Mirror *mirror = entry->mirror;
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_autoptr(GObject) object = g_object_ref (entry->object);
+  GHashTableIter iter;
+  gpointer key;
+
+  mirror->queued = FALSE;
+  g_hash_table_iter_init (&iter, mirror->dirty);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      const char *names[] = { key, NULL };
+      g_autoptr(GVariant) values = NULL;
+      g_autoptr(GVariant) value = NULL;
+
+      /* What does not convert is not mirrored */
+      if (_mpel_gi_get_properties (object, names, &objects->mapper, &values, NULL))
+        value = g_variant_lookup_value (values, key, NULL);
+      collect_value (mirror, &builder, key, value);
+    }
+  g_hash_table_remove_all (mirror->dirty);
+
+  for (guint i = 0; with_getters && mirror->getters[i] != NULL; i++)
+    {
+      g_autoptr(GVariant) value = read_getter (objects, object, mirror->getters[i]);
+
+      collect_value (mirror, &builder, mirror->getters[i], value);
+    }
+
+  /* A getter may have released the object */
+  if (g_hash_table_lookup (objects->by_handle, &entry->handle) != entry)
+    return NULL;
+
+  {
+    GVariant *result = g_variant_builder_end (&builder);
+
+    if (g_variant_n_children (result) == 0)
+      {
+        g_variant_unref (g_variant_ref_sink (result));
+        return NULL;
+      }
+    return result;
+  }
+}
+
+/* Sends every pending change, and the getters of @handle (0: none). */
+static void
+flush_all (Objects *objects,
+           guint64  handle)
+{
+  g_autoptr(GArray) dirty = objects->dirty;
+  g_autoptr(MpelWorker) worker = g_object_ref (objects->worker);
+  Entry *entry;
+
+  objects->dirty = g_array_new (FALSE, FALSE, sizeof (guint64));
+  for (guint i = 0; i < dirty->len; i++)
+    {
+      guint64 h = g_array_index (dirty, guint64, i);
+      GVariant *changed;
+
+      entry = g_hash_table_lookup (objects->by_handle, &h);
+      if (entry == NULL || entry->mirror == NULL || !entry->mirror->queued)
+        continue;
+      changed = mirror_collect (objects, entry, h == handle);
+      if (h == handle)
+        handle = 0;
+      if (changed != NULL)
+        _mpel_worker_send_notify (worker, h, changed);
+    }
+
+  if (handle != 0 &&
+      (entry = g_hash_table_lookup (objects->by_handle, &handle)) != NULL &&
+      entry->mirror != NULL)
+    {
+      GVariant *changed = mirror_collect (objects, entry, TRUE);
+
+      if (changed != NULL)
+        _mpel_worker_send_notify (worker, handle, changed);
+    }
+}
+
+static gboolean
+flush_cb (gpointer data)
+{
+  Objects *objects = data;
+
+  g_clear_pointer (&objects->flush_source, g_source_unref);
+  flush_all (objects, 0);
+
+  return G_SOURCE_REMOVE;
+}
+
+typedef struct
+{
+  MpelWorker *worker;
+  guint64     handle;
+} Dispatch;
+
+static void
+dispatch_free (gpointer data)
+{
+  Dispatch *dispatch = data;
+
+  g_object_unref (dispatch->worker);
+  g_free (dispatch);
+}
+
+static gboolean
+before_answer_hook (MpelInvocation *invocation,
+                    guint8          kind,
+                    GVariant       *body,
+                    gpointer        data)
+{
+  Dispatch *dispatch = data;
+
+  /* The call's effects reach the app ahead of its answer */
+  flush_all (get_objects (dispatch->worker), dispatch->handle);
+
+  return FALSE;
+}
+
+void
+_mpel_worker_objects_dispatch (MpelWorker     *self,
+                               guint64         handle,
+                               MpelInvocation *invocation)
+{
+  Dispatch *dispatch = g_new0 (Dispatch, 1);
+
+  dispatch->worker = g_object_ref (self);
+  dispatch->handle = handle;
+  _mpel_invocation_set_hook (invocation, before_answer_hook, dispatch, dispatch_free);
+  _mpel_worker_objects_call (self, handle, invocation);
+}
+
+/* The built-in targets */
+
+static gboolean
+check_args (MpelInvocation *invocation,
+            const char     *type)
+{
+  GVariant *args = mpel_invocation_get_args (invocation);
+
+  if (g_variant_is_of_type (args, G_VARIANT_TYPE (type)))
+    return TRUE;
+
+  mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                _("%s takes %s, not %s"),
+                                mpel_invocation_get_target (invocation), type,
+                                g_variant_get_type_string (args));
+  return FALSE;
+}
+
+static char **
+maybe_strv (GVariant *maybe)
+{
+  g_autoptr(GVariant) inner = g_variant_get_maybe (maybe);
+
+  return inner ? g_variant_dup_strv (inner, NULL) : NULL;
+}
+
+/* Mirrors @object under @handle and reads its first values. */
+static GVariant *
+start_mirror (MpelWorker  *self,
+              guint64      handle,
+              GObject     *object,
+              GVariant    *properties,
+              GVariant    *getters,
+              GError     **error)
+{
+  Objects *objects = get_objects (self);
+  g_autoptr(GVariant) values = NULL;
+  GVariantIter iter;
+  const char *name;
+  GVariant *value;
+  Entry *entry;
+  Mirror *mirror;
+
+  if (!(entry = insert_entry (objects, handle, object, error)))
+    return NULL;
+
+  mirror = mirror_new (objects, entry, maybe_strv (properties), g_variant_dup_strv (getters, NULL));
+  for (guint i = 0; mirror->getters[i] != NULL; i++)
+    if (_mpel_worker_objects_lookup_method (self, G_OBJECT_TYPE (object), mirror->getters[i], &(gpointer) { NULL }) == NULL &&
+        !_mpel_gi_has_method (object, mirror->getters[i]))
+      {
+        g_set_error (error, MPEL_ERROR, MPEL_ERROR_NO_SUCH_METHOD,
+                     _("“%s” has no getter “%s”"), G_OBJECT_TYPE_NAME (object), mirror->getters[i]);
+        g_hash_table_remove (objects->by_handle, &handle);
+        return NULL;
+      }
+
+  if (!_mpel_gi_get_properties (object, (const char * const *) mirror->properties, &objects->mapper, &values, error))
+    {
+      g_hash_table_remove (objects->by_handle, &handle);
+      return NULL;
+    }
+
+  g_variant_iter_init (&iter, values);
+  while (g_variant_iter_loop (&iter, "{&sv}", &name, &value))
+    g_hash_table_replace (mirror->sent, g_strdup (name), g_variant_ref (value));
+  for (guint i = 0; mirror->getters[i] != NULL; i++)
+    {
+      g_autoptr(GVariant) got = read_getter (objects, object, mirror->getters[i]);
+
+      if (got != NULL)
+        g_hash_table_replace (mirror->sent, g_strdup (mirror->getters[i]), g_variant_ref (got));
+    }
+
+  {
+    g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+    GHashTableIter hiter;
+    gpointer key, val;
+
+    g_hash_table_iter_init (&hiter, mirror->sent);
+    while (g_hash_table_iter_next (&hiter, &key, &val))
+      g_variant_builder_add (&builder, "{sv}", key, val);
+    return g_variant_builder_end (&builder);
+  }
+}
+
+/* (t s a{sv} mas as) → a{sv}: handle, type, construct values in order,
+ * mirrored properties (nothing: all), getters → the first values */
+static void
+builtin_object_new (MpelInvocation *invocation,
+                    gpointer        user_data)
+{
+  MpelWorker *self = mpel_invocation_get_worker (invocation);
+  GVariant *args = mpel_invocation_get_args (invocation);
+  g_autoptr(GVariant) construct_values = NULL;
+  g_autoptr(GVariant) properties = NULL;
+  g_autoptr(GVariant) getters = NULL;
+  g_autoptr(GObject) object = NULL;
+  GError *error = NULL;
+  const char *type_name;
+  GVariant *values;
+  guint64 handle;
+  GType type;
+
+  if (!check_args (invocation, "(tsa{sv}masas)"))
+    return;
+
+  g_variant_get (args, "(t&s@a{sv}@mas@as)", &handle, &type_name, &construct_values, &properties, &getters);
+  if ((type = _mpel_gi_find_type (type_name, &error)) == G_TYPE_INVALID ||
+      !(object = _mpel_gi_new_object (type, construct_values, &get_objects (self)->mapper, &error)) ||
+      !(values = start_mirror (self, handle, object, properties, getters, &error)))
+    {
+      mpel_invocation_take_error (invocation, error);
+      return;
+    }
+
+  mpel_invocation_return_value (invocation, values);
+}
+
+/* (t s mas as) → (s a{sv}): handle, exported name, properties, getters →
+ * the type's name and the first values */
+static void
+builtin_object_attach (MpelInvocation *invocation,
+                       gpointer        user_data)
+{
+  MpelWorker *self = mpel_invocation_get_worker (invocation);
+  GVariant *args = mpel_invocation_get_args (invocation);
+  g_autoptr(GVariant) properties = NULL;
+  g_autoptr(GVariant) getters = NULL;
+  GError *error = NULL;
+  const char *name;
+  GObject *object;
+  GVariant *values;
+  guint64 handle;
+
+  if (!check_args (invocation, "(tsmasas)"))
+    return;
+
+  g_variant_get (args, "(t&s@mas@as)", &handle, &name, &properties, &getters);
+  object = g_hash_table_lookup (get_objects (self)->exported, name);
+  if (object == NULL)
+    {
+      mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_NO_SUCH_OBJECT,
+                                    _("The worker exports no object named “%s”"), name);
+      return;
+    }
+
+  if (!(values = start_mirror (self, handle, object, properties, getters, &error)))
+    {
+      mpel_invocation_take_error (invocation, error);
+      return;
+    }
+
+  mpel_invocation_return_value (invocation,
+                                g_variant_new ("(s@a{sv})", G_OBJECT_TYPE_NAME (object), values));
+}
+
+/* (t s v) → v: the value after the set, which the object may have
+ * adjusted; its NOTIFY goes first. */
+static void
+builtin_object_set (MpelInvocation *invocation,
+                    gpointer        user_data)
+{
+  MpelWorker *self = mpel_invocation_get_worker (invocation);
+  Objects *objects = get_objects (self);
+  GVariant *args = mpel_invocation_get_args (invocation);
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GVariant) after = NULL;
+  g_autoptr(GObject) object = NULL;
+  GError *error = NULL;
+  const char *name;
+  guint64 handle;
+  Entry *entry;
+
+  if (!check_args (invocation, "(tsv)"))
+    return;
+
+  g_variant_get (args, "(t&sv)", &handle, &name, &value);
+  if (!(entry = lookup_entry (objects, handle, &error)))
+    {
+      mpel_invocation_take_error (invocation, error);
+      return;
+    }
+
+  object = g_object_ref (entry->object);
+  if (!_mpel_gi_set_property (object, name, value, &objects->mapper, &error))
+    {
+      mpel_invocation_take_error (invocation, error);
+      return;
+    }
+
+  {
+    const char *names[] = { name, NULL };
+    g_autoptr(GVariant) values = NULL;
+
+    if (!_mpel_gi_get_properties (object, names, &objects->mapper, &values, &error))
+      {
+        mpel_invocation_take_error (invocation, error);
+        return;
+      }
+    after = g_variant_lookup_value (values, name, NULL);
+  }
+
+  flush_all (objects, handle);
+  /* What the app gets now needs no NOTIFY later */
+  if ((entry = g_hash_table_lookup (objects->by_handle, &handle)) != NULL && entry->mirror != NULL)
+    g_hash_table_replace (entry->mirror->sent, g_strdup (name), g_variant_ref (after));
+
+  mpel_invocation_return_value (invocation, g_variant_new_variant (after));
+}
+
+/* a(tu) → u: handles and the number of sendings of each the app saw */
+static void
+builtin_object_release (MpelInvocation *invocation,
+                        gpointer        user_data)
+{
+  MpelWorker *self = mpel_invocation_get_worker (invocation);
+  g_autoptr(GVariant) list = NULL;
+  GVariantIter iter;
+  guint32 n_released = 0;
+  guint64 handle;
+  guint32 n_seen;
+
+  if (!check_args (invocation, "(a(tu))"))
+    return;
+
+  list = g_variant_get_child_value (mpel_invocation_get_args (invocation), 0);
+  g_variant_iter_init (&iter, list);
+  while (g_variant_iter_next (&iter, "(tu)", &handle, &n_seen))
+    if (_mpel_worker_objects_release (self, handle, n_seen))
+      n_released++;
+
+  mpel_invocation_return_value (invocation, g_variant_new_uint32 (n_released));
+}
+
+static void
+builtin_objects_count (MpelInvocation *invocation,
+                       gpointer        user_data)
+{
+  MpelWorker *self = mpel_invocation_get_worker (invocation);
+
+  mpel_invocation_return_value (invocation,
+                                g_variant_new_uint32 (_mpel_worker_objects_get_n_objects (self)));
+}
+
+void
+_mpel_worker_objects_add_builtins (MpelWorker *self)
+{
+  mpel_worker_add_handler (self, "mpel.object.new", builtin_object_new, NULL, NULL);
+  mpel_worker_add_handler (self, "mpel.object.attach", builtin_object_attach, NULL, NULL);
+  mpel_worker_add_handler (self, "mpel.object.set", builtin_object_set, NULL, NULL);
+  mpel_worker_add_handler (self, "mpel.object.release", builtin_object_release, NULL, NULL);
+  mpel_worker_add_handler (self, "mpel.objects.count", builtin_objects_count, NULL, NULL);
 }

@@ -17,6 +17,16 @@ MpelInvocation *_mpel_invocation_new        (MpelWorker     *worker,
                                              GVariant       *kwargs,
                                              gboolean        no_reply);
 void            _mpel_invocation_cancel     (MpelInvocation *self);
+/* TRUE: the hook took the answer (@kind RETURN or ERROR, @body as it would
+ * be sent, possibly NULL) and nothing goes to the app. */
+typedef gboolean (*MpelInvocationHook)      (MpelInvocation *invocation,
+                                             guint8          kind,
+                                             GVariant       *body,
+                                             gpointer        data);
+void            _mpel_invocation_set_hook   (MpelInvocation     *self,
+                                             MpelInvocationHook  hook,
+                                             gpointer            data,
+                                             GDestroyNotify      destroy);
 guint64        *_mpel_invocation_get_id_ptr (MpelInvocation *self);
 
 /* Called by an invocation to send its answer; @kind is RETURN, ERROR or
@@ -36,8 +46,8 @@ gboolean        _mpel_worker_send_reply_full (MpelWorker     *self,
 void            _mpel_worker_invocation_ended (MpelWorker     *self,
                                                MpelInvocation *invocation);
 
-/* Objects the app holds in this worker, by handle; all are dropped when
- * the connection closes. */
+/* Objects the app holds in this worker, by handle: the table of
+ * mpel-worker-objects.c; all are dropped when the connection closes. */
 guint64         _mpel_worker_hold_object    (MpelWorker     *self,
                                              GObject        *object);
 GObject        *_mpel_worker_lookup_object  (MpelWorker     *self,

@@ -24,6 +24,7 @@
 #include "mpel-peer-private.h"
 #include "mpel-wire-private.h"
 #include "mpel-worker-builtins-private.h"
+#include "mpel-worker-objects-private.h"
 #include "mpel-worker-private.h"
 #include "mpel-util-private.h"
 
@@ -80,8 +81,6 @@ struct _MpelWorker
 
   GHashTable     *handlers;
   GHashTable     *running;      /* &invocation id → MpelInvocation (weak) */
-  GHashTable     *held;         /* handle → GObject (owned), for this connection */
-  guint64         last_handle;
   char          **modules;
   MpelConnection *conn;
   GMainLoop      *main_loop;
@@ -130,7 +129,7 @@ mpel_worker_finalize (GObject *object)
 
   g_clear_pointer (&self->handlers, g_hash_table_unref);
   g_clear_pointer (&self->running, g_hash_table_unref);
-  g_clear_pointer (&self->held, g_hash_table_unref);
+  _mpel_worker_objects_clear (self);
   g_clear_pointer (&self->modules, g_strfreev);
   g_clear_pointer (&self->conn, mpel_connection_unref);
   g_clear_pointer (&self->main_loop, g_main_loop_unref);
@@ -431,25 +430,17 @@ notify_n_running (MpelWorker *self)
 
 /* Keeps a reference to @object for the app, until the app releases it
  * (mpel.release) or the connection closes. Returns its handle, never 0 and
- * never reused within the process. */
+ * never reused within the process; the same object keeps its handle, and
+ * each sending of it counts. One table serves these and remote objects
+ * (mpel-worker-objects.c). */
 guint64
 _mpel_worker_hold_object (MpelWorker *self,
                           GObject    *object)
 {
-  guint64 *handle;
-
   g_return_val_if_fail (MPEL_IS_WORKER (self), 0);
   g_return_val_if_fail (G_IS_OBJECT (object), 0);
 
-  /* Made on first use: most workers hold nothing. */
-  if (self->held == NULL)
-    self->held = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_object_unref);
-
-  handle = g_new (guint64, 1);
-  *handle = ++self->last_handle;
-  g_hash_table_insert (self->held, handle, g_object_ref (object));
-
-  return *handle;
+  return _mpel_worker_objects_add (self, object);
 }
 
 /* Transfer none: the object held under @handle, or NULL. */
@@ -459,16 +450,17 @@ _mpel_worker_lookup_object (MpelWorker *self,
 {
   g_return_val_if_fail (MPEL_IS_WORKER (self), NULL);
 
-  return self->held ? g_hash_table_lookup (self->held, &handle) : NULL;
+  return _mpel_worker_objects_lookup (self, handle);
 }
 
+/* Drops one sending of @handle. */
 gboolean
 _mpel_worker_release_object (MpelWorker *self,
                              guint64     handle)
 {
   g_return_val_if_fail (MPEL_IS_WORKER (self), FALSE);
 
-  return self->held != NULL && g_hash_table_remove (self->held, &handle);
+  return _mpel_worker_objects_release (self, handle, 1);
 }
 
 guint
@@ -476,7 +468,7 @@ _mpel_worker_get_n_held (MpelWorker *self)
 {
   g_return_val_if_fail (MPEL_IS_WORKER (self), 0);
 
-  return self->held ? g_hash_table_size (self->held) : 0;
+  return _mpel_worker_objects_get_n_objects (self);
 }
 
 /* Sends a NOTIFY about @handle, on the worker's own initiative; @body may be
@@ -603,6 +595,7 @@ handle_call (MpelWorker *self,
   g_autoptr(MpelInvocation) invocation = NULL;
   GVariant *args = frame->body;
   g_autoptr(GVariant) kwargs = NULL;
+  guint64 object_handle = 0;
   Handler *handler;
 
   if (!g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE))
@@ -620,6 +613,12 @@ handle_call (MpelWorker *self,
   if (frame->meta != NULL)
     kwargs = g_variant_lookup_value (frame->meta, "kwargs", G_VARIANT_TYPE_VARDICT);
 
+  /* A method call on a remote object (see doc/protocol.md): the handle
+   * travels as the kwarg "mpel.object", which no handler sees. */
+  if (kwargs != NULL &&
+      g_variant_lookup (kwargs, MPEL_OBJECT_KWARG, "t", &object_handle))
+    g_clear_pointer (&kwargs, g_variant_unref);
+
   invocation = _mpel_invocation_new (self, frame->id, frame->name, args, kwargs,
                                      (frame->flags & MPEL_FRAME_FLAGS_NO_REPLY) != 0);
 
@@ -628,8 +627,8 @@ handle_call (MpelWorker *self,
   g_hash_table_insert (self->running, _mpel_invocation_get_id_ptr (invocation), invocation);
   notify_n_running (self);
 
-  handler = g_hash_table_lookup (self->handlers, frame->name);
-  if (handler == NULL)
+  handler = object_handle != 0 ? NULL : g_hash_table_lookup (self->handlers, frame->name);
+  if (handler == NULL && object_handle == 0)
     {
       mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_UNKNOWN_TARGET,
                                     _("Worker %d has no handler for “%s”"),
@@ -662,7 +661,10 @@ handle_call (MpelWorker *self,
         }
     }
 
-  handler->handler (invocation, handler->user_data);
+  if (object_handle != 0)
+    _mpel_worker_objects_dispatch (self, object_handle, invocation);
+  else
+    handler->handler (invocation, handler->user_data);
 }
 
 static gboolean
@@ -758,7 +760,7 @@ on_closed (MpelConnection *conn,
   /* The app is gone or broke the protocol: nobody is left to answer, and
    * nothing the app held here can be reached any more. */
   cancel_all (self);
-  g_clear_pointer (&self->held, g_hash_table_unref);
+  _mpel_worker_objects_clear (self);
   worker_quit (self, error ? g_error_copy (error) : NULL);
 }
 
@@ -1051,7 +1053,7 @@ mpel_worker_run (MpelWorker  *self,
       mpel_connection_flush_sync (self->conn, NULL);
       mpel_connection_close (self->conn);
     }
-  g_clear_pointer (&self->held, g_hash_table_unref);
+  _mpel_worker_objects_clear (self);
   g_clear_pointer (&self->conn, mpel_connection_unref);
   g_clear_pointer (&self->main_loop, g_main_loop_unref);
   g_clear_pointer (&self->parent_watch, parent_watch_stop);
