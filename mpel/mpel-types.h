@@ -111,4 +111,21 @@ typedef enum /*< flags >*/
 MPEL_AVAILABLE_IN_ALL
 GQuark mpel_error_quark (void);
 
+/**
+ * MpelProxyState:
+ * @MPEL_PROXY_STATE_PENDING: the remote object is being made or attached
+ * @MPEL_PROXY_STATE_READY: the remote object exists and its values are
+ *   mirrored
+ * @MPEL_PROXY_STATE_FAILED: the object could not be made, or its worker
+ *   died; [method@Mpel.Proxy.get_error] says why
+ *
+ * The state of an [class@Mpel.Proxy].
+ */
+typedef enum
+{
+  MPEL_PROXY_STATE_PENDING,
+  MPEL_PROXY_STATE_READY,
+  MPEL_PROXY_STATE_FAILED,
+} MpelProxyState;
+
 G_END_DECLS

@@ -17,6 +17,7 @@ G_BEGIN_DECLS
 # include "mpel-event.h"
 # include "mpel-invocation.h"
 # include "mpel-loop.h"
+# include "mpel-proxy.h"
 # include "mpel-value.h"
 # include "mpel-worker.h"
 #undef MPEL_INSIDE

@@ -288,6 +288,173 @@ forget (MpelInvocation *invocation,
 {
 }
 
+/* MyPoint: the seed's Point example, a type without a typelib whose
+ * methods are registered with mpel_worker_add_method(). x and y are
+ * properties, z is private: get_z reads it. */
+#define MY_TYPE_POINT (my_point_get_type ())
+G_DECLARE_FINAL_TYPE (MyPoint, my_point, MY, POINT, GObject)
+
+struct _MyPoint
+{
+  GObject parent_instance;
+  int     x, y, z;
+};
+
+G_DEFINE_FINAL_TYPE (MyPoint, my_point, G_TYPE_OBJECT)
+
+enum { POINT_PROP_0, POINT_PROP_X, POINT_PROP_Y, POINT_N_PROPS };
+static GParamSpec *point_props[POINT_N_PROPS];
+
+static void
+my_point_set_xy (MyPoint *self,
+                 guint    prop,
+                 int      value)
+{
+  int *field = prop == POINT_PROP_X ? &self->x : &self->y;
+
+  if (*field == value)
+    return;
+  *field = value;
+  g_object_notify_by_pspec (G_OBJECT (self), point_props[prop]);
+}
+
+static void
+my_point_get_property (GObject    *object,
+                       guint       prop_id,
+                       GValue     *value,
+                       GParamSpec *pspec)
+{
+  MyPoint *self = MY_POINT (object);
+
+  g_value_set_int (value, prop_id == POINT_PROP_X ? self->x : self->y);
+}
+
+static void
+my_point_set_property (GObject      *object,
+                       guint         prop_id,
+                       const GValue *value,
+                       GParamSpec   *pspec)
+{
+  my_point_set_xy (MY_POINT (object), prop_id, g_value_get_int (value));
+}
+
+static void
+my_point_class_init (MyPointClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = my_point_get_property;
+  object_class->set_property = my_point_set_property;
+  /* x is bounded: a set outside [-1000, 1000] comes back clamped */
+  point_props[POINT_PROP_X] = g_param_spec_int ("x", NULL, NULL, -1000, 1000, 0,
+                                                G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  point_props[POINT_PROP_Y] = g_param_spec_int ("y", NULL, NULL, G_MININT, G_MAXINT, 0,
+                                                G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, POINT_N_PROPS, point_props);
+}
+
+static void
+my_point_init (MyPoint *self)
+{
+}
+
+static void
+point_set_z (MpelInvocation *invocation,
+             GObject        *object,
+             gpointer        user_data)
+{
+  GVariant *args = mpel_invocation_get_args (invocation);
+
+  if (!g_variant_is_of_type (args, G_VARIANT_TYPE ("(i)")))
+    {
+      mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                    "set_z takes (i), not %s", g_variant_get_type_string (args));
+      return;
+    }
+  g_variant_get (args, "(i)", &MY_POINT (object)->z);
+  mpel_invocation_return_value (invocation, NULL);
+}
+
+static void
+point_move (MpelInvocation *invocation,
+            GObject        *object,
+            gpointer        user_data)
+{
+  GVariant *args = mpel_invocation_get_args (invocation);
+  MyPoint *self = MY_POINT (object);
+  int x, y;
+
+  if (!g_variant_is_of_type (args, G_VARIANT_TYPE ("(iii)")))
+    {
+      mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                    "move takes (iii), not %s", g_variant_get_type_string (args));
+      return;
+    }
+  g_variant_get (args, "(iii)", &x, &y, &self->z);
+  g_object_freeze_notify (object);
+  my_point_set_xy (self, POINT_PROP_X, x);
+  my_point_set_xy (self, POINT_PROP_Y, y);
+  g_object_thaw_notify (object);
+  mpel_invocation_return_value (invocation, NULL);
+}
+
+static void
+point_get_z (MpelInvocation *invocation,
+             GObject        *object,
+             gpointer        user_data)
+{
+  mpel_invocation_return_value (invocation, g_variant_new_int32 (MY_POINT (object)->z));
+}
+
+/* fail (): an error with its own domain and code */
+static void
+point_fail (MpelInvocation *invocation,
+            GObject        *object,
+            gpointer        user_data)
+{
+  mpel_invocation_return_error (invocation, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no such point");
+}
+
+/* pid (): the worker's pid, to see which process holds the point */
+static void
+point_pid (MpelInvocation *invocation,
+           GObject        *object,
+           gpointer        user_data)
+{
+  mpel_invocation_return_value (invocation, g_variant_new_int32 (getpid ()));
+}
+
+/* drift (x): later, from a timeout, x becomes the value twice in a row
+ * (one change), y is notified without a change, and the point is left. */
+static gboolean
+point_drift_cb (gpointer data)
+{
+  MyPoint *self = data;
+
+  my_point_set_xy (self, POINT_PROP_X, self->z);
+  g_object_notify_by_pspec (G_OBJECT (self), point_props[POINT_PROP_X]);
+  g_object_notify_by_pspec (G_OBJECT (self), point_props[POINT_PROP_Y]);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+point_drift (MpelInvocation *invocation,
+             GObject        *object,
+             gpointer        user_data)
+{
+  GVariant *args = mpel_invocation_get_args (invocation);
+
+  if (!g_variant_is_of_type (args, G_VARIANT_TYPE ("(i)")))
+    {
+      mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                    "drift takes (i), not %s", g_variant_get_type_string (args));
+      return;
+    }
+  g_variant_get (args, "(i)", &MY_POINT (object)->z);
+  g_timeout_add_full (G_PRIORITY_DEFAULT, 20, point_drift_cb, g_object_ref (object), g_object_unref);
+  mpel_invocation_return_value (invocation, NULL);
+}
+
 void
 mpel_module_init (MpelWorker *worker)
 {
@@ -306,4 +473,12 @@ mpel_module_init (MpelWorker *worker)
   mpel_worker_add_handler (worker, "count_primes", count_primes, NULL, NULL);
   mpel_worker_add_handler (worker, "forget", forget, NULL, NULL);
   mpel_worker_add_handler (worker, "answer_and_die", answer_and_die, NULL, NULL);
+
+  g_type_ensure (MY_TYPE_POINT);
+  mpel_worker_add_method (worker, MY_TYPE_POINT, "set_z", point_set_z, NULL, NULL);
+  mpel_worker_add_method (worker, MY_TYPE_POINT, "move", point_move, NULL, NULL);
+  mpel_worker_add_method (worker, MY_TYPE_POINT, "get_z", point_get_z, NULL, NULL);
+  mpel_worker_add_method (worker, MY_TYPE_POINT, "fail", point_fail, NULL, NULL);
+  mpel_worker_add_method (worker, MY_TYPE_POINT, "drift", point_drift, NULL, NULL);
+  mpel_worker_add_method (worker, MY_TYPE_POINT, "pid", point_pid, NULL, NULL);
 }

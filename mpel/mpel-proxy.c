@@ -1,0 +1,1430 @@
+/* mpel-proxy.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "mpel-enums.h"
+#include "mpel-event-private.h"
+#include "mpel-loop-private.h"
+#include "mpel-marshal.h"
+#include "mpel-peer-private.h"
+#include "mpel-proxy.h"
+#include "mpel-util-private.h"
+#include "mpel-value.h"
+#include "mpel-worker-objects-private.h"
+
+/**
+ * MpelProxy:
+ *
+ * Mirrors a GObject that lives in a worker process, live.
+ *
+ * A proxy makes its object in a worker ([ctor@Mpel.Proxy.new], by a GType
+ * name the worker knows or a GObject-Introspection name such as
+ * `Gtk.Adjustment`) or attaches to one the worker exported
+ * ([ctor@Mpel.Proxy.new_for_name]). The values of the object's mirrored
+ * properties and getters are kept here: [method@Mpel.Proxy.get_value]
+ * reads them, [signal@Mpel.Proxy::changed] tells of each change, whether it
+ * came from a call or happened in the worker on its own.
+ *
+ * A subclass mirrors its own properties as real properties: declare them
+ * in its `class_init` (with `G_PARAM_EXPLICIT_NOTIFY`) and leave
+ * `set_property` and `get_property` alone. Their `notify` fires once per
+ * change on the app's main context, and setting one forwards the value to
+ * the worker, whose value wins.
+ *
+ * Methods are called with [method@Mpel.Proxy.call] or
+ * [method@Mpel.Proxy.call_async], always in the worker that holds the
+ * object, in order; a call's answer arrives after the mirrors it changed.
+ * Creation, calls and sets are events of the loop, so
+ * [method@Mpel.Loop.wait] covers them. The remote object is released when
+ * the proxy is finalized or [method@Mpel.Proxy.release]d.
+ *
+ * If the worker dies, pending calls fail with %MPEL_ERROR_WORKER_CRASHED
+ * and the proxy becomes %MPEL_PROXY_STATE_FAILED; its last values stay
+ * readable. See `doc/proxies.md`.
+ */
+
+/* One per loop, as its qdata: the proxies by handle, the NOTIFY handler,
+ * the death hook and the releases waiting to be sent. */
+typedef struct
+{
+  MpelLoop   *loop;          /* weak: the registry is the loop's */
+  GHashTable *proxies;       /* &handle → MpelProxy (weak) */
+  GHashTable *releases;      /* MpelChild (ref) → GArray of Release */
+  GSource    *release_source;
+  guint64     last_handle;
+  guint       died_hook;
+} Registry;
+
+typedef struct
+{
+  guint64 handle;
+  guint32 n_seen;
+} Release;
+
+typedef struct
+{
+  MpelLoop       *loop;
+  char           *remote_type;
+  char           *remote_name;
+  char          **properties;
+  char          **getters;
+  GVariant       *construct_values;
+  MpelProxyState  state;
+  GError         *error;
+
+  Registry       *registry;
+  MpelChild      *child;
+  guint64         handle;
+  GHashTable     *values;        /* name → GVariant */
+  GHashTable     *pending_sets;  /* name → count of sets in flight */
+  GHashTable     *confirmed;     /* name → GVariant: the worker's last word */
+  gboolean        released;
+} MpelProxyPrivate;
+
+/* Written out rather than G_DEFINE_TYPE for its base_init: GObject does not
+ * pass set_property and get_property down to subclasses, and a subclass
+ * that sets none must get ours, which mirror its properties. */
+static gpointer mpel_proxy_parent_class;
+static gint mpel_proxy_private_offset;
+
+static void mpel_proxy_class_init (MpelProxyClass *klass);
+static void mpel_proxy_init       (MpelProxy      *self);
+
+static inline MpelProxyPrivate *
+mpel_proxy_get_instance_private (MpelProxy *self)
+{
+  return G_STRUCT_MEMBER_P (self, mpel_proxy_private_offset);
+}
+
+enum {
+  PROXY_PROP_0,
+  PROP_LOOP,
+  PROP_REMOTE_TYPE,
+  PROP_REMOTE_NAME,
+  PROP_PROPERTIES,
+  PROP_GETTERS,
+  PROP_CONSTRUCT_VALUES,
+  PROP_STATE,
+  N_PROXY_PROPS
+};
+
+enum {
+  CHANGED,
+  N_PROXY_SIGNALS
+};
+
+static GParamSpec *proxy_properties[N_PROXY_PROPS];
+static guint proxy_signals[N_PROXY_SIGNALS];
+static GQuark registry_quark;
+static GQuark getters_quark;
+
+/* The registry */
+
+static void
+registry_free (gpointer data)
+{
+  Registry *registry = data;
+
+  /* Proxies keep their loop: none is left */
+  g_hash_table_unref (registry->proxies);
+  g_hash_table_unref (registry->releases);
+  if (registry->release_source != NULL)
+    {
+      g_source_destroy (registry->release_source);
+      g_source_unref (registry->release_source);
+    }
+  g_free (registry);
+}
+
+static void
+proxy_fail (MpelProxy *self,
+            GError    *error);
+
+static void
+registry_child_died (MpelLoop     *loop,
+                     MpelChild    *child,
+                     const GError *reason,
+                     gpointer      data)
+{
+  Registry *registry = data;
+  g_autoptr(GPtrArray) dead = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_remove (registry->releases, child);
+
+  g_hash_table_iter_init (&iter, registry->proxies);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      MpelProxyPrivate *priv = mpel_proxy_get_instance_private (value);
+
+      if (priv->child == child)
+        g_ptr_array_add (dead, g_object_ref (value));
+    }
+
+  for (guint i = 0; i < dead->len; i++)
+    {
+      MpelProxy *proxy = dead->pdata[i];
+      MpelProxyPrivate *priv = mpel_proxy_get_instance_private (proxy);
+
+      g_hash_table_remove (registry->proxies, &priv->handle);
+      if (reason != NULL)
+        proxy_fail (proxy, g_error_copy (reason));
+      else
+        proxy_fail (proxy, g_error_new (MPEL_ERROR, MPEL_ERROR_CLOSED,
+                                        _("The worker that held the remote %s exited"),
+                                        priv->remote_type ? priv->remote_type : priv->remote_name));
+    }
+}
+
+static void mpel_proxy_set_property (GObject      *object,
+                                     guint         prop_id,
+                                     const GValue *value,
+                                     GParamSpec   *pspec);
+
+static gboolean proxy_apply_notify (MpelProxy  *self,
+                                    GVariant   *values,
+                                    GError    **error);
+
+static void
+registry_notify (MpelLoop   *loop,
+                 MpelChild  *child,
+                 guint64     handle,
+                 const char *name,
+                 GVariant   *body,
+                 gpointer    data)
+{
+  Registry *registry = data;
+  g_autoptr(GError) error = NULL;
+  MpelProxy *proxy;
+
+  if (body == NULL || !g_variant_is_of_type (body, G_VARIANT_TYPE_VARDICT))
+    {
+      _mpel_peer_protocol_error (child->conn, _("a NOTIFY for the object %" G_GUINT64_FORMAT " carries %s, not a{sv}"),
+                                 handle, body ? g_variant_get_type_string (body) : "nothing");
+      return;
+    }
+
+  proxy = g_hash_table_lookup (registry->proxies, &handle);
+  if (proxy == NULL)
+    {
+      /* A NOTIFY may cross the release of its object; one for a handle
+       * never given out is a lie. */
+      if (handle == 0 || handle > registry->last_handle)
+        _mpel_peer_protocol_error (child->conn, _("a NOTIFY names the object %" G_GUINT64_FORMAT ", which does not exist"),
+                                   handle);
+      return;
+    }
+
+  if (((MpelProxyPrivate *) mpel_proxy_get_instance_private (proxy))->child != child)
+    {
+      _mpel_peer_protocol_error (child->conn, _("a NOTIFY names the object %" G_GUINT64_FORMAT ", which another worker holds"),
+                                 handle);
+      return;
+    }
+
+  if (!proxy_apply_notify (proxy, body, &error))
+    _mpel_peer_protocol_error (child->conn, _("a NOTIFY for the object %" G_GUINT64_FORMAT ": %s"),
+                               handle, error->message);
+}
+
+static Registry *
+get_registry (MpelLoop *loop)
+{
+  Registry *registry;
+
+  if G_UNLIKELY (registry_quark == 0)
+    registry_quark = g_quark_from_static_string ("mpel-proxy-registry");
+
+  registry = g_object_get_qdata (G_OBJECT (loop), registry_quark);
+  if (registry != NULL)
+    return registry;
+
+  registry = g_new0 (Registry, 1);
+  registry->loop = loop;
+  registry->proxies = g_hash_table_new (g_int64_hash, g_int64_equal);
+  registry->releases = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) _mpel_child_unref,
+                                              (GDestroyNotify) g_array_unref);
+  registry->died_hook = _mpel_loop_add_child_died_hook (loop, registry_child_died, registry);
+  _mpel_loop_set_notify_handler (loop, registry_notify, registry, NULL);
+  g_object_set_qdata_full (G_OBJECT (loop), registry_quark, registry, registry_free);
+
+  return registry;
+}
+
+static gboolean
+registry_send_releases (gpointer data)
+{
+  Registry *registry = data;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_clear_pointer (&registry->release_source, g_source_unref);
+
+  g_hash_table_iter_init (&iter, registry->releases);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      MpelChild *child = key;
+      GArray *list = value;
+      g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(tu)"));
+      g_autoptr(MpelEvent) event = NULL;
+
+      if (!_mpel_child_is_alive (child))
+        continue;
+
+      for (guint i = 0; i < list->len; i++)
+        {
+          Release *release = &g_array_index (list, Release, i);
+
+          g_variant_builder_add (&builder, "(tu)", release->handle, release->n_seen);
+        }
+
+      /* Batched, and nobody waits for the answer */
+      event = mpel_event_new ("mpel.object.release", g_variant_new ("(@a(tu))", g_variant_builder_end (&builder)));
+      mpel_event_set_flags (event, MPEL_EVENT_FLAGS_NO_REPLY);
+      _mpel_loop_push_pinned (registry->loop, event, child);
+    }
+  g_hash_table_remove_all (registry->releases);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+registry_release (Registry  *registry,
+                  MpelChild *child,
+                  guint64    handle)
+{
+  Release release = { handle, 1 };
+  GArray *list;
+
+  g_hash_table_remove (registry->proxies, &handle);
+  if (child == NULL || !_mpel_child_is_alive (child))
+    return;
+
+  list = g_hash_table_lookup (registry->releases, child);
+  if (list == NULL)
+    {
+      list = g_array_new (FALSE, FALSE, sizeof (Release));
+      g_hash_table_insert (registry->releases, _mpel_child_ref (child), list);
+    }
+  g_array_append_val (list, release);
+
+  if (registry->release_source == NULL)
+    {
+      registry->release_source = g_idle_source_new ();
+      g_source_set_static_name (registry->release_source, "[mpel] proxy releases");
+      g_source_set_callback (registry->release_source, registry_send_releases, registry, NULL);
+      g_source_attach (registry->release_source, registry->loop->context);
+    }
+}
+
+/* Values */
+
+/* The pspec of a property a subclass declared, mirrored here, or NULL. */
+static GParamSpec *
+find_mirrored_pspec (MpelProxy  *self,
+                     const char *name)
+{
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (self), name);
+
+  /* Only a subclass that left set_property to us mirrors its properties */
+  if (pspec == NULL || pspec->owner_type == MPEL_TYPE_PROXY ||
+      !g_type_is_a (pspec->owner_type, MPEL_TYPE_PROXY) ||
+      G_OBJECT_CLASS (g_type_class_peek (pspec->owner_type))->set_property != mpel_proxy_set_property)
+    return NULL;
+
+  return pspec;
+}
+
+static gboolean
+is_mirrored_name (MpelProxy  *self,
+                  const char *name)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+
+  return priv->properties == NULL ||
+         g_strv_contains ((const char * const *) priv->properties, name) ||
+         g_strv_contains ((const char * const *) priv->getters, name);
+}
+
+/* Stores @value under @name and tells of it if it changed. */
+static gboolean
+proxy_store (MpelProxy   *self,
+             const char  *name,
+             GVariant    *value,
+             GError     **error)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+  GParamSpec *pspec = find_mirrored_pspec (self, name);
+  GVariant *old = g_hash_table_lookup (priv->values, name);
+  gboolean changed;
+
+  if (pspec != NULL)
+    {
+      g_auto(GValue) new_value = G_VALUE_INIT;
+      g_auto(GValue) old_value = G_VALUE_INIT;
+
+      if (!mpel_value_from_variant (value, pspec->value_type, &new_value, error))
+        return FALSE;
+      if (old == NULL || !mpel_value_from_variant (old, pspec->value_type, &old_value, NULL))
+        {
+          if (G_IS_VALUE (&old_value))
+            g_value_unset (&old_value);
+          g_value_init (&old_value, pspec->value_type);
+          g_param_value_set_default (pspec, &old_value);
+        }
+      changed = g_param_values_cmp (pspec, &new_value, &old_value) != 0;
+    }
+  else
+    changed = old == NULL || !g_variant_equal (old, value);
+
+  g_hash_table_replace (priv->values, g_strdup (name), g_variant_ref_sink (value));
+  if (!changed)
+    return TRUE;
+
+  if (pspec != NULL)
+    g_object_notify_by_pspec (G_OBJECT (self), pspec);
+  g_signal_emit (self, proxy_signals[CHANGED], g_quark_from_string (name), name, value);
+
+  return TRUE;
+}
+
+/* Values from the worker: what a local set still in flight covers is
+ * left for that set's answer, so that a binding does not jitter. */
+static gboolean
+proxy_apply_values (MpelProxy  *self,
+                    GVariant   *values,
+                    gboolean    from_notify,
+                    GError    **error)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+  g_autoptr(MpelProxy) hold = g_object_ref (self);
+  GVariantIter iter;
+  const char *name;
+  GVariant *value;
+
+  g_object_freeze_notify (G_OBJECT (self));
+  g_variant_iter_init (&iter, values);
+  while (g_variant_iter_next (&iter, "{&sv}", &name, &value))
+    {
+      g_autoptr(GVariant) owned = value;
+      g_autoptr(GError) local_error = NULL;
+
+      if (from_notify && !is_mirrored_name (self, name))
+        {
+          g_set_error (error, MPEL_ERROR, MPEL_ERROR_PROTOCOL,
+                       _("“%s” is not mirrored"), name);
+          g_object_thaw_notify (G_OBJECT (self));
+          return FALSE;
+        }
+
+      g_hash_table_replace (priv->confirmed, g_strdup (name), g_variant_ref (value));
+      if (GPOINTER_TO_UINT (g_hash_table_lookup (priv->pending_sets, name)) > 0)
+        continue;
+
+      if (!proxy_store (self, name, value, &local_error))
+        {
+          g_set_error (error, MPEL_ERROR, MPEL_ERROR_PROTOCOL,
+                       _("the value of “%s”: %s"), name, local_error->message);
+          g_object_thaw_notify (G_OBJECT (self));
+          return FALSE;
+        }
+    }
+  g_object_thaw_notify (G_OBJECT (self));
+
+  return TRUE;
+}
+
+static gboolean
+proxy_apply_notify (MpelProxy  *self,
+                    GVariant   *values,
+                    GError    **error)
+{
+  return proxy_apply_values (self, values, TRUE, error);
+}
+
+static void
+proxy_set_state (MpelProxy      *self,
+                 MpelProxyState  state)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+
+  if (priv->state == state)
+    return;
+
+  priv->state = state;
+  g_object_notify_by_pspec (G_OBJECT (self), proxy_properties[PROP_STATE]);
+}
+
+static void
+proxy_fail (MpelProxy *self,
+            GError    *error)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+
+  if (priv->state == MPEL_PROXY_STATE_FAILED)
+    {
+      g_error_free (error);
+      return;
+    }
+
+  g_clear_error (&priv->error);
+  priv->error = error;
+  proxy_set_state (self, MPEL_PROXY_STATE_FAILED);
+}
+
+/* Creation */
+
+static void
+on_created (MpelEvent *event,
+            gpointer   data)
+{
+  MpelProxy *self = data;
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+  GVariant *result = mpel_event_get_result (event);
+  g_autoptr(GError) error = NULL;
+  GVariant *values = NULL;
+  g_autoptr(GVariant) owned = NULL;
+
+  if (priv->state != MPEL_PROXY_STATE_PENDING)
+    return;
+
+  if (mpel_event_get_state (event) != MPEL_EVENT_STATE_DONE)
+    {
+      proxy_fail (self, g_error_copy (mpel_event_get_error (event)));
+      return;
+    }
+
+  if (priv->remote_name != NULL && result != NULL && g_variant_is_of_type (result, G_VARIANT_TYPE ("(sa{sv})")))
+    {
+      const char *type_name;
+
+      g_variant_get (result, "(&s@a{sv})", &type_name, &owned);
+      values = owned;
+      if (_mpel_set_str (&priv->remote_type, type_name))
+        g_object_notify_by_pspec (G_OBJECT (self), proxy_properties[PROP_REMOTE_TYPE]);
+    }
+  else if (priv->remote_name == NULL && result != NULL && g_variant_is_of_type (result, G_VARIANT_TYPE_VARDICT))
+    values = result;
+
+  if (values == NULL)
+    {
+      proxy_fail (self, g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
+                                     _("The worker answered the creation of a remote %s with %s"),
+                                     priv->remote_type ? priv->remote_type : priv->remote_name,
+                                     result ? g_variant_get_type_string (result) : "nothing"));
+      return;
+    }
+
+  if (!proxy_apply_values (self, values, FALSE, &error))
+    {
+      proxy_fail (self, g_steal_pointer (&error));
+      return;
+    }
+
+  proxy_set_state (self, MPEL_PROXY_STATE_READY);
+}
+
+static char **
+collect_strv (const char * const *given,
+              GPtrArray          *more)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  if (given != NULL)
+    g_strv_builder_addv (builder, (const char **) given);
+  for (guint i = 0; more != NULL && i < more->len; i++)
+    if (given == NULL || !g_strv_contains (given, more->pdata[i]))
+      g_strv_builder_add (builder, more->pdata[i]);
+
+  return g_strv_builder_end (builder);
+}
+
+/* What the class declares: its own properties and getters, from the
+ * subclasses of MpelProxy down. */
+static void
+resolve_declared (MpelProxy *self)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+  g_autoptr(GPtrArray) props = g_ptr_array_new ();
+  g_autoptr(GPtrArray) getters = g_ptr_array_new ();
+  g_autofree GParamSpec **pspecs = NULL;
+  guint n_pspecs;
+  char **strv;
+
+  pspecs = g_object_class_list_properties (G_OBJECT_GET_CLASS (self), &n_pspecs);
+  for (guint i = 0; i < n_pspecs; i++)
+    if (find_mirrored_pspec (self, pspecs[i]->name) != NULL)
+      g_ptr_array_add (props, (gpointer) pspecs[i]->name);
+
+  for (GType t = G_OBJECT_TYPE (self); t != MPEL_TYPE_PROXY; t = g_type_parent (t))
+    {
+      GPtrArray *declared = getters_quark ? g_type_get_qdata (t, getters_quark) : NULL;
+
+      for (guint i = 0; declared != NULL && i < declared->len; i++)
+        g_ptr_array_add (getters, declared->pdata[i]);
+    }
+
+  if (props->len > 0)
+    {
+      strv = collect_strv ((const char * const *) priv->properties, props);
+      g_strfreev (priv->properties);
+      priv->properties = strv;
+    }
+
+  strv = collect_strv ((const char * const *) priv->getters, getters);
+  g_strfreev (priv->getters);
+  priv->getters = strv;
+}
+
+static void
+proxy_start (MpelProxy *self)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+  g_autoptr(MpelEvent) event = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariant *props;
+  GVariant *getters;
+  MpelChild *child;
+
+  if (!(child = _mpel_loop_pick_child (priv->loop, &error)))
+    {
+      proxy_fail (self, g_steal_pointer (&error));
+      return;
+    }
+
+  priv->registry = get_registry (priv->loop);
+  priv->child = _mpel_child_ref (child);
+  priv->handle = ++priv->registry->last_handle;
+  g_hash_table_insert (priv->registry->proxies, &priv->handle, self);
+
+  props = g_variant_new_maybe (G_VARIANT_TYPE_STRING_ARRAY,
+                               priv->properties ? g_variant_new_strv ((const char * const *) priv->properties, -1) : NULL);
+  getters = g_variant_new_strv ((const char * const *) priv->getters, -1);
+
+  /* The handle is ours: calls can follow at once, on the same worker */
+  if (priv->remote_name != NULL)
+    event = mpel_event_new ("mpel.object.attach",
+                            g_variant_new ("(ts@mas@as)", priv->handle, priv->remote_name, props, getters));
+  else
+    event = mpel_event_new ("mpel.object.new",
+                            g_variant_new ("(ts@a{sv}@mas@as)", priv->handle, priv->remote_type,
+                                           priv->construct_values ? priv->construct_values
+                                                                  : g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0),
+                                           props, getters));
+  g_signal_connect_object (event, "finished", G_CALLBACK (on_created), self, 0);
+  _mpel_loop_push_pinned (priv->loop, event, child);
+}
+
+/* Events on the object */
+
+/* Pushes @event to the proxy's worker; fails it with the proxy's error if
+ * there is no object to send it to. */
+static void
+proxy_push (MpelProxy *self,
+            MpelEvent *event)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+
+  if (priv->child != NULL && !priv->released)
+    {
+      _mpel_loop_push_pinned (priv->loop, event, priv->child);
+      return;
+    }
+
+  /* Refused by the loop, with this reason, like an invalid event */
+  g_clear_error (&event->invalid);
+  if (priv->released)
+    event->invalid = g_error_new (MPEL_ERROR, MPEL_ERROR_CLOSED,
+                                  _("The proxy of the remote %s was released"), priv->remote_type);
+  else if (priv->error != NULL)
+    event->invalid = g_error_copy (priv->error);
+  else
+    event->invalid = g_error_new_literal (MPEL_ERROR, MPEL_ERROR_CLOSED, _("The proxy has no remote object"));
+  mpel_loop_push (priv->loop, event);
+}
+
+static void
+on_set_finished (MpelEvent *event,
+                 gpointer   data)
+{
+  MpelProxy *self = data;
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+  const char *name = g_object_get_data (G_OBJECT (event), "mpel-proxy-name");
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (priv->pending_sets, name));
+  GVariant *result = mpel_event_get_result (event);
+
+  g_assert (n > 0);
+  if (n > 1)
+    {
+      g_hash_table_insert (priv->pending_sets, g_strdup (name), GUINT_TO_POINTER (n - 1));
+      return;
+    }
+  g_hash_table_remove (priv->pending_sets, name);
+
+  /* The last set's answer: the worker's value wins, also over a value
+   * it refused (the error goes to the loop's output) */
+  if (mpel_event_get_state (event) == MPEL_EVENT_STATE_DONE &&
+      result != NULL && g_variant_is_of_type (result, G_VARIANT_TYPE_VARIANT))
+    {
+      g_autoptr(GVariant) value = g_variant_get_variant (result);
+
+      g_hash_table_replace (priv->confirmed, g_strdup (name), g_variant_ref (value));
+    }
+
+  if (g_hash_table_lookup (priv->confirmed, name) != NULL)
+    {
+      g_autoptr(GVariant) value = g_variant_ref (g_hash_table_lookup (priv->confirmed, name));
+      g_autoptr(GError) error = NULL;
+
+      if (!proxy_store (self, name, value, &error))
+        g_warning ("The worker's value of “%s”: %s", name, error->message);
+    }
+}
+
+/* GObject */
+
+static void
+mpel_proxy_constructed (GObject *object)
+{
+  MpelProxy *self = MPEL_PROXY (object);
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+
+  G_OBJECT_CLASS (mpel_proxy_parent_class)->constructed (object);
+
+  resolve_declared (self);
+
+  if (priv->loop == NULL || (priv->remote_type == NULL) == (priv->remote_name == NULL))
+    {
+      g_critical ("An MpelProxy needs a loop and either a remote-type or a remote-name");
+      proxy_fail (self, g_error_new_literal (MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                             _("The proxy has neither a remote type nor a remote name")));
+      return;
+    }
+
+  proxy_start (self);
+}
+
+static void
+mpel_proxy_dispose (GObject *object)
+{
+  mpel_proxy_release (MPEL_PROXY (object));
+
+  G_OBJECT_CLASS (mpel_proxy_parent_class)->dispose (object);
+}
+
+static void
+mpel_proxy_finalize (GObject *object)
+{
+  MpelProxy *self = MPEL_PROXY (object);
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+
+  g_clear_pointer (&priv->child, _mpel_child_unref);
+  g_clear_object (&priv->loop);
+  g_clear_pointer (&priv->remote_type, g_free);
+  g_clear_pointer (&priv->remote_name, g_free);
+  g_clear_pointer (&priv->properties, g_strfreev);
+  g_clear_pointer (&priv->getters, g_strfreev);
+  g_clear_pointer (&priv->construct_values, g_variant_unref);
+  g_clear_pointer (&priv->values, g_hash_table_unref);
+  g_clear_pointer (&priv->pending_sets, g_hash_table_unref);
+  g_clear_pointer (&priv->confirmed, g_hash_table_unref);
+  g_clear_error (&priv->error);
+
+  G_OBJECT_CLASS (mpel_proxy_parent_class)->finalize (object);
+}
+
+static void
+mpel_proxy_get_property (GObject    *object,
+                         guint       prop_id,
+                         GValue     *value,
+                         GParamSpec *pspec)
+{
+  MpelProxy *self = MPEL_PROXY (object);
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+
+  if (pspec->owner_type != MPEL_TYPE_PROXY)
+    {
+      GVariant *stored = g_hash_table_lookup (priv->values, pspec->name);
+      g_auto(GValue) converted = G_VALUE_INIT;
+
+      if (stored != NULL && mpel_value_from_variant (stored, pspec->value_type, &converted, NULL))
+        g_value_copy (&converted, value);
+      else
+        g_param_value_set_default (pspec, value);
+      return;
+    }
+
+  switch (prop_id)
+    {
+    case PROP_LOOP:
+      g_value_set_object (value, priv->loop);
+      break;
+    case PROP_REMOTE_TYPE:
+      g_value_set_string (value, priv->remote_type);
+      break;
+    case PROP_REMOTE_NAME:
+      g_value_set_string (value, priv->remote_name);
+      break;
+    case PROP_PROPERTIES:
+      g_value_set_boxed (value, priv->properties);
+      break;
+    case PROP_GETTERS:
+      g_value_set_boxed (value, priv->getters);
+      break;
+    case PROP_CONSTRUCT_VALUES:
+      g_value_set_variant (value, priv->construct_values);
+      break;
+    case PROP_STATE:
+      g_value_set_enum (value, priv->state);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+mpel_proxy_set_property (GObject      *object,
+                         guint         prop_id,
+                         const GValue *value,
+                         GParamSpec   *pspec)
+{
+  MpelProxy *self = MPEL_PROXY (object);
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+
+  if (pspec->owner_type != MPEL_TYPE_PROXY)
+    {
+      g_autoptr(GError) error = NULL;
+      GVariant *variant = mpel_value_to_variant (value, &error);
+
+      if (variant == NULL)
+        g_warning ("The property “%s” of %s does not cross to a worker: %s",
+                   pspec->name, G_OBJECT_TYPE_NAME (self), error->message);
+      else
+        mpel_proxy_set_value (self, pspec->name, variant);
+      return;
+    }
+
+  switch (prop_id)
+    {
+    case PROP_LOOP:
+      priv->loop = g_value_dup_object (value);
+      break;
+    case PROP_REMOTE_TYPE:
+      priv->remote_type = g_value_dup_string (value);
+      break;
+    case PROP_REMOTE_NAME:
+      priv->remote_name = g_value_dup_string (value);
+      break;
+    case PROP_PROPERTIES:
+      g_strfreev (priv->properties);
+      priv->properties = g_value_dup_boxed (value);
+      break;
+    case PROP_GETTERS:
+      g_strfreev (priv->getters);
+      priv->getters = g_value_dup_boxed (value);
+      break;
+    case PROP_CONSTRUCT_VALUES:
+      priv->construct_values = g_value_dup_variant (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+mpel_proxy_class_init (MpelProxyClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->constructed = mpel_proxy_constructed;
+  object_class->dispose = mpel_proxy_dispose;
+  object_class->finalize = mpel_proxy_finalize;
+  object_class->get_property = mpel_proxy_get_property;
+  object_class->set_property = mpel_proxy_set_property;
+
+  /**
+   * MpelProxy:loop:
+   *
+   * The loop whose workers hold the remote object.
+   */
+  proxy_properties[PROP_LOOP] =
+    g_param_spec_object ("loop", NULL, NULL, MPEL_TYPE_LOOP,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * MpelProxy:remote-type:
+   *
+   * The remote object's type: a GType name the worker knows (`MyPoint`) or
+   * a GObject-Introspection name, `Namespace.Name` or
+   * `Namespace-Version.Name` (`Gtk-4.0.Adjustment`) to pick a version. For
+   * a proxy made by name, the type the worker reports.
+   */
+  proxy_properties[PROP_REMOTE_TYPE] =
+    g_param_spec_string ("remote-type", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * MpelProxy:remote-name:
+   *
+   * The name the worker exported the object under
+   * ([method@Mpel.Worker.export_object]), for a proxy made by name.
+   */
+  proxy_properties[PROP_REMOTE_NAME] =
+    g_param_spec_string ("remote-name", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * MpelProxy:properties:
+   *
+   * The mirrored properties; %NULL mirrors every readable property whose
+   * type converts. A subclass's own properties are added.
+   */
+  proxy_properties[PROP_PROPERTIES] =
+    g_param_spec_boxed ("properties", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * MpelProxy:getters:
+   *
+   * Methods without arguments whose values are mirrored under their names,
+   * read again after every call. A subclass's declared getters are added.
+   */
+  proxy_properties[PROP_GETTERS] =
+    g_param_spec_boxed ("getters", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * MpelProxy:construct-values:
+   *
+   * The properties the remote object is made with, an `a{sv}` applied in
+   * order.
+   */
+  proxy_properties[PROP_CONSTRUCT_VALUES] =
+    g_param_spec_variant ("construct-values", NULL, NULL, G_VARIANT_TYPE_VARDICT, NULL,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * MpelProxy:state:
+   *
+   * Whether the remote object exists.
+   */
+  proxy_properties[PROP_STATE] =
+    g_param_spec_enum ("state", NULL, NULL, MPEL_TYPE_PROXY_STATE, MPEL_PROXY_STATE_PENDING,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROXY_PROPS, proxy_properties);
+
+  /**
+   * MpelProxy::changed:
+   * @self: the proxy
+   * @name: the property or getter
+   * @value: its new value
+   *
+   * A mirrored value changed. Detailed by @name.
+   */
+  proxy_signals[CHANGED] =
+    g_signal_new ("changed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED,
+                  G_STRUCT_OFFSET (MpelProxyClass, changed),
+                  NULL, NULL,
+                  _mpel_marshal_VOID__STRING_VARIANT,
+                  G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_VARIANT);
+  g_signal_set_va_marshaller (proxy_signals[CHANGED], G_TYPE_FROM_CLASS (klass),
+                              _mpel_marshal_VOID__STRING_VARIANTv);
+}
+
+static void
+mpel_proxy_base_init (gpointer klass)
+{
+  GObjectClass *object_class = klass;
+
+  object_class->set_property = mpel_proxy_set_property;
+  object_class->get_property = mpel_proxy_get_property;
+}
+
+static void
+mpel_proxy_class_intern_init (gpointer klass,
+                              gpointer data)
+{
+  mpel_proxy_parent_class = g_type_class_peek_parent (klass);
+  g_type_class_adjust_private_offset (klass, &mpel_proxy_private_offset);
+  mpel_proxy_class_init (klass);
+}
+
+GType
+mpel_proxy_get_type (void)
+{
+  static gsize type_id = 0;
+
+  if (g_once_init_enter (&type_id))
+    {
+      const GTypeInfo info = {
+        .class_size = sizeof (MpelProxyClass),
+        .base_init = mpel_proxy_base_init,
+        .class_init = mpel_proxy_class_intern_init,
+        .instance_size = sizeof (MpelProxy),
+        .instance_init = (GInstanceInitFunc) mpel_proxy_init,
+      };
+      GType type = g_type_register_static (G_TYPE_OBJECT, g_intern_static_string ("MpelProxy"), &info, 0);
+
+      mpel_proxy_private_offset = g_type_add_instance_private (type, sizeof (MpelProxyPrivate));
+      g_once_init_leave (&type_id, type);
+    }
+
+  return type_id;
+}
+
+static void
+mpel_proxy_init (MpelProxy *self)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+
+  priv->values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
+  priv->pending_sets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  priv->confirmed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_variant_unref);
+  priv->getters = g_new0 (char *, 1);
+}
+
+/**
+ * mpel_proxy_new:
+ * @loop: the loop whose worker makes the object
+ * @remote_type: a GType name the worker knows, or a GObject-Introspection
+ *   name (`Gtk.Adjustment`, `Gtk-4.0.Adjustment`)
+ * @construct_values: (nullable): an `a{sv}` of construct properties,
+ *   applied in order; a floating reference is sunk
+ * @properties: (nullable) (array zero-terminated=1): the properties to
+ *   mirror, %NULL for every readable one whose type converts
+ * @getters: (nullable) (array zero-terminated=1): methods without
+ *   arguments to mirror under their names
+ *
+ * Makes an object of @remote_type in one of @loop's workers and a proxy of
+ * it. The proxy is %MPEL_PROXY_STATE_PENDING until the worker answers;
+ * calls made meanwhile follow the creation.
+ *
+ * Returns: (transfer full): the proxy
+ */
+MpelProxy *
+mpel_proxy_new (MpelLoop           *loop,
+                const char         *remote_type,
+                GVariant           *construct_values,
+                const char * const *properties,
+                const char * const *getters)
+{
+  g_autoptr(GVariant) owned = construct_values ? g_variant_ref_sink (construct_values) : NULL;
+
+  g_return_val_if_fail (MPEL_IS_LOOP (loop), NULL);
+  g_return_val_if_fail (remote_type != NULL, NULL);
+  g_return_val_if_fail (construct_values == NULL ||
+                        g_variant_is_of_type (construct_values, G_VARIANT_TYPE_VARDICT), NULL);
+
+  return g_object_new (MPEL_TYPE_PROXY,
+                       "loop", loop,
+                       "remote-type", remote_type,
+                       "construct-values", owned,
+                       "properties", properties,
+                       "getters", getters,
+                       NULL);
+}
+
+/**
+ * mpel_proxy_new_for_name:
+ * @loop: the loop
+ * @name: the name a worker exported an object under
+ * @properties: (nullable) (array zero-terminated=1): the properties to
+ *   mirror, %NULL for every readable one whose type converts
+ * @getters: (nullable) (array zero-terminated=1): methods without
+ *   arguments to mirror under their names
+ *
+ * Makes a proxy of the object a worker exported with
+ * [method@Mpel.Worker.export_object]. With several workers, the one
+ * picked must be the one that exports @name: export it in every worker
+ * (in a [signal@Mpel.Worker::startup] handler) or use one worker.
+ *
+ * Returns: (transfer full): the proxy
+ */
+MpelProxy *
+mpel_proxy_new_for_name (MpelLoop           *loop,
+                         const char         *name,
+                         const char * const *properties,
+                         const char * const *getters)
+{
+  g_return_val_if_fail (MPEL_IS_LOOP (loop), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  return g_object_new (MPEL_TYPE_PROXY,
+                       "loop", loop,
+                       "remote-name", name,
+                       "properties", properties,
+                       "getters", getters,
+                       NULL);
+}
+
+/**
+ * mpel_proxy_class_add_getter:
+ * @klass: a subclass's class
+ * @getter: a method of the remote type without arguments
+ *
+ * Declares a getter every proxy of the subclass mirrors, for use in its
+ * `class_init`.
+ */
+void
+mpel_proxy_class_add_getter (MpelProxyClass *klass,
+                             const char     *getter)
+{
+  GType type;
+  GPtrArray *declared;
+
+  g_return_if_fail (MPEL_IS_PROXY_CLASS (klass));
+  g_return_if_fail (getter != NULL);
+
+  if G_UNLIKELY (getters_quark == 0)
+    getters_quark = g_quark_from_static_string ("mpel-proxy-getters");
+
+  type = G_TYPE_FROM_CLASS (klass);
+  declared = g_type_get_qdata (type, getters_quark);
+  if (declared == NULL)
+    {
+      /* Types are never freed */
+      declared = g_ptr_array_new ();
+      g_type_set_qdata (type, getters_quark, declared);
+    }
+  g_ptr_array_add (declared, (gpointer) g_intern_string (getter));
+}
+
+/**
+ * mpel_proxy_get_loop:
+ * @self: a #MpelProxy
+ *
+ * Returns: (transfer none): the loop
+ */
+MpelLoop *
+mpel_proxy_get_loop (MpelProxy *self)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+
+  g_return_val_if_fail (MPEL_IS_PROXY (self), NULL);
+
+  return priv->loop;
+}
+
+/**
+ * mpel_proxy_get_remote_type:
+ * @self: a #MpelProxy
+ *
+ * Returns: (nullable): the remote type, %NULL for a proxy by name until
+ *   the worker answered
+ */
+const char *
+mpel_proxy_get_remote_type (MpelProxy *self)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+
+  g_return_val_if_fail (MPEL_IS_PROXY (self), NULL);
+
+  return priv->remote_type;
+}
+
+/**
+ * mpel_proxy_get_remote_name:
+ * @self: a #MpelProxy
+ *
+ * Returns: (nullable): the exported name, for a proxy made by name
+ */
+const char *
+mpel_proxy_get_remote_name (MpelProxy *self)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+
+  g_return_val_if_fail (MPEL_IS_PROXY (self), NULL);
+
+  return priv->remote_name;
+}
+
+/**
+ * mpel_proxy_get_properties:
+ * @self: a #MpelProxy
+ *
+ * Returns: (nullable) (array zero-terminated=1) (transfer none): the
+ *   mirrored properties, %NULL for all
+ */
+const char * const *
+mpel_proxy_get_properties (MpelProxy *self)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+
+  g_return_val_if_fail (MPEL_IS_PROXY (self), NULL);
+
+  return (const char * const *) priv->properties;
+}
+
+/**
+ * mpel_proxy_get_getters:
+ * @self: a #MpelProxy
+ *
+ * Returns: (array zero-terminated=1) (transfer none): the mirrored getters
+ */
+const char * const *
+mpel_proxy_get_getters (MpelProxy *self)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+
+  g_return_val_if_fail (MPEL_IS_PROXY (self), NULL);
+
+  return (const char * const *) priv->getters;
+}
+
+/**
+ * mpel_proxy_get_construct_values:
+ * @self: a #MpelProxy
+ *
+ * Returns: (nullable) (transfer none): the construct values
+ */
+GVariant *
+mpel_proxy_get_construct_values (MpelProxy *self)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+
+  g_return_val_if_fail (MPEL_IS_PROXY (self), NULL);
+
+  return priv->construct_values;
+}
+
+/**
+ * mpel_proxy_get_state:
+ * @self: a #MpelProxy
+ *
+ * Returns: whether the remote object exists
+ */
+MpelProxyState
+mpel_proxy_get_state (MpelProxy *self)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+
+  g_return_val_if_fail (MPEL_IS_PROXY (self), MPEL_PROXY_STATE_FAILED);
+
+  return priv->state;
+}
+
+/**
+ * mpel_proxy_get_error:
+ * @self: a #MpelProxy
+ *
+ * Returns: (nullable) (transfer none): why the proxy failed, or %NULL
+ */
+const GError *
+mpel_proxy_get_error (MpelProxy *self)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+
+  g_return_val_if_fail (MPEL_IS_PROXY (self), NULL);
+
+  return priv->error;
+}
+
+/**
+ * mpel_proxy_get_value:
+ * @self: a #MpelProxy
+ * @name: a mirrored property or getter
+ *
+ * Reads the mirrored value of @name; it stays readable after the proxy
+ * failed.
+ *
+ * Returns: (transfer full) (nullable): the value, or %NULL while it is
+ *   unknown
+ */
+GVariant *
+mpel_proxy_get_value (MpelProxy  *self,
+                      const char *name)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+  GVariant *value;
+
+  g_return_val_if_fail (MPEL_IS_PROXY (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  value = g_hash_table_lookup (priv->values, name);
+  return value ? g_variant_ref (value) : NULL;
+}
+
+/**
+ * mpel_proxy_set_value:
+ * @self: a #MpelProxy
+ * @name: a property of the remote object
+ * @value: its new value; a floating reference is sunk
+ *
+ * Sets a property of the remote object, in order with calls. The mirror
+ * takes @value at once; when the worker answers, its value wins (a value
+ * the object clamps comes back clamped). Values the worker sends meanwhile
+ * for @name are skipped, so a binding does not jitter.
+ */
+void
+mpel_proxy_set_value (MpelProxy  *self,
+                      const char *name,
+                      GVariant   *value)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+  g_autoptr(GVariant) owned = NULL;
+  g_autoptr(MpelEvent) event = NULL;
+  guint n;
+
+  g_return_if_fail (MPEL_IS_PROXY (self));
+  g_return_if_fail (name != NULL);
+  g_return_if_fail (value != NULL);
+
+  owned = g_variant_ref_sink (value);
+  n = GPOINTER_TO_UINT (g_hash_table_lookup (priv->pending_sets, name));
+  g_hash_table_insert (priv->pending_sets, g_strdup (name), GUINT_TO_POINTER (n + 1));
+  if (!proxy_store (self, name, owned, NULL))
+    g_warning ("The value of “%s” does not fit %s", name, G_OBJECT_TYPE_NAME (self));
+
+  event = mpel_event_new ("mpel.object.set", g_variant_new ("(tsv)", priv->handle, name, owned));
+  g_object_set_data_full (G_OBJECT (event), "mpel-proxy-name", g_strdup (name), g_free);
+  g_signal_connect_object (event, "finished", G_CALLBACK (on_set_finished), self, 0);
+  proxy_push (self, event);
+}
+
+/**
+ * mpel_proxy_call:
+ * @self: a #MpelProxy
+ * @method: the method's name
+ * @args: (nullable): its arguments, a tuple; a floating reference is sunk
+ *
+ * Calls a method of the remote object, after the calls and sets made
+ * before. Its result is the method's return value (a tuple with the out
+ * arguments when it has some); when the event ends, the mirrored values
+ * the call changed are current.
+ *
+ * Returns: (transfer none): the event, which the loop keeps until it ends
+ */
+MpelEvent *
+mpel_proxy_call (MpelProxy  *self,
+                 const char *method,
+                 GVariant   *args)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+  g_autoptr(MpelEvent) event = NULL;
+  GVariantDict kwargs;
+
+  g_return_val_if_fail (MPEL_IS_PROXY (self), NULL);
+  g_return_val_if_fail (method != NULL, NULL);
+  g_return_val_if_fail (args == NULL || g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE), NULL);
+
+  event = mpel_event_new (method, args);
+  g_variant_dict_init (&kwargs, NULL);
+  g_variant_dict_insert (&kwargs, MPEL_OBJECT_KWARG, "t", priv->handle);
+  mpel_event_set_kwargs (event, g_variant_dict_end (&kwargs));
+  proxy_push (self, event);
+
+  /* The loop holds it until it ends */
+  return event;
+}
+
+static void
+on_call_finished (MpelEvent *event,
+                  gpointer   data)
+{
+  g_autoptr(GTask) task = data;
+
+  if (mpel_event_get_state (event) == MPEL_EVENT_STATE_DONE)
+    {
+      GVariant *result = mpel_event_get_result (event);
+
+      g_task_return_pointer (task, result ? g_variant_ref (result) : NULL, (GDestroyNotify) g_variant_unref);
+    }
+  else
+    g_task_return_error (task, g_error_copy (mpel_event_get_error (event)));
+}
+
+/**
+ * mpel_proxy_call_async:
+ * @self: a #MpelProxy
+ * @method: the method's name
+ * @args: (nullable): its arguments, a tuple; a floating reference is sunk
+ * @cancellable: (nullable): cancels the call
+ * @callback: (scope async): called when the call ended
+ * @user_data: data for @callback
+ *
+ * Calls a method of the remote object, as [method@Mpel.Proxy.call] does.
+ */
+void
+mpel_proxy_call_async (MpelProxy           *self,
+                       const char          *method,
+                       GVariant            *args,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  MpelEvent *event;
+
+  g_return_if_fail (MPEL_IS_PROXY (self));
+  g_return_if_fail (method != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mpel_proxy_call_async);
+
+  event = g_object_ref (mpel_proxy_call (self, method, args));
+  if (mpel_event_is_finished (event))
+    on_call_finished (event, g_steal_pointer (&task));
+  else
+    {
+      g_signal_connect (event, "finished", G_CALLBACK (on_call_finished), g_steal_pointer (&task));
+      if (cancellable != NULL)
+        g_signal_connect_object (cancellable, "cancelled", G_CALLBACK (mpel_event_cancel), event,
+                                 G_CONNECT_SWAPPED);
+      if (g_cancellable_is_cancelled (cancellable))
+        mpel_event_cancel (event);
+    }
+  g_object_unref (event);
+}
+
+/**
+ * mpel_proxy_call_finish:
+ * @self: a #MpelProxy
+ * @result: the result given to the callback
+ * @error: return location for the method's error
+ *
+ * Returns: (transfer full) (nullable): the method's return value, %NULL
+ *   for none or on error
+ */
+GVariant *
+mpel_proxy_call_finish (MpelProxy     *self,
+                        GAsyncResult  *result,
+                        GError       **error)
+{
+  g_return_val_if_fail (MPEL_IS_PROXY (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * mpel_proxy_release:
+ * @self: a #MpelProxy
+ *
+ * Lets the worker drop the remote object now rather than when the proxy
+ * is finalized. Releases are sent in batches, from an idle. The mirrored
+ * values stay readable; calls fail with %MPEL_ERROR_CLOSED.
+ */
+void
+mpel_proxy_release (MpelProxy *self)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+
+  g_return_if_fail (MPEL_IS_PROXY (self));
+
+  if (priv->released || priv->registry == NULL)
+    return;
+
+  priv->released = TRUE;
+  registry_release (priv->registry, priv->child, priv->handle);
+}
