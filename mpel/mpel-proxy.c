@@ -1103,6 +1103,8 @@ mpel_proxy_class_add_getter (MpelProxyClass *klass,
  * mpel_proxy_get_loop:
  * @self: a #MpelProxy
  *
+ * Gets the loop whose worker holds the remote object.
+ *
  * Returns: (transfer none): the loop
  */
 MpelLoop *
@@ -1118,6 +1120,8 @@ mpel_proxy_get_loop (MpelProxy *self)
 /**
  * mpel_proxy_get_remote_type:
  * @self: a #MpelProxy
+ *
+ * Gets the remote object's type name.
  *
  * Returns: (nullable): the remote type, %NULL for a proxy by name until
  *   the worker answered
@@ -1136,6 +1140,8 @@ mpel_proxy_get_remote_type (MpelProxy *self)
  * mpel_proxy_get_remote_name:
  * @self: a #MpelProxy
  *
+ * Gets the name the remote object was exported under.
+ *
  * Returns: (nullable): the exported name, for a proxy made by name
  */
 const char *
@@ -1151,6 +1157,8 @@ mpel_proxy_get_remote_name (MpelProxy *self)
 /**
  * mpel_proxy_get_properties:
  * @self: a #MpelProxy
+ *
+ * Gets the mirrored properties, a subclass's own included.
  *
  * Returns: (nullable) (array zero-terminated=1) (transfer none): the
  *   mirrored properties, %NULL for all
@@ -1169,6 +1177,8 @@ mpel_proxy_get_properties (MpelProxy *self)
  * mpel_proxy_get_getters:
  * @self: a #MpelProxy
  *
+ * Gets the mirrored getters, a subclass's declared ones included.
+ *
  * Returns: (array zero-terminated=1) (transfer none): the mirrored getters
  */
 const char * const *
@@ -1184,6 +1194,8 @@ mpel_proxy_get_getters (MpelProxy *self)
 /**
  * mpel_proxy_get_construct_values:
  * @self: a #MpelProxy
+ *
+ * Gets the values the remote object was made with.
  *
  * Returns: (nullable) (transfer none): the construct values
  */
@@ -1201,7 +1213,9 @@ mpel_proxy_get_construct_values (MpelProxy *self)
  * mpel_proxy_get_state:
  * @self: a #MpelProxy
  *
- * Returns: whether the remote object exists
+ * Gets whether the remote object exists.
+ *
+ * Returns: the state
  */
 MpelProxyState
 mpel_proxy_get_state (MpelProxy *self)
@@ -1216,6 +1230,8 @@ mpel_proxy_get_state (MpelProxy *self)
 /**
  * mpel_proxy_get_error:
  * @self: a #MpelProxy
+ *
+ * Gets why the proxy failed: the creation's error, or its worker's death.
  *
  * Returns: (nullable) (transfer none): why the proxy failed, or %NULL
  */
@@ -1392,6 +1408,8 @@ mpel_proxy_call_async (MpelProxy           *self,
  * @self: a #MpelProxy
  * @result: the result given to the callback
  * @error: return location for the method's error
+ *
+ * Finishes a call started with [method@Mpel.Proxy.call_async].
  *
  * Returns: (transfer full) (nullable): the method's return value, %NULL
  *   for none or on error

@@ -49,7 +49,9 @@
  * pid (an `i`), `mpel.echo` returns its arguments, `mpel.sleep` waits for
  * its argument in milliseconds (a `u`), or until it is cancelled, and
  * `mpel.release` drops objects the worker holds for the app, by handle (an
- * `at`), and returns how many it held (a `u`).
+ * `at`), and returns how many it held (a `u`). The targets of remote
+ * objects, `mpel.object.new`, `.attach`, `.set`, `.release` and
+ * `mpel.objects.count`, are described in `doc/protocol.md`.
  *
  * [signal@Mpel.Worker::startup] and [signal@Mpel.Worker::shutdown] are the
  * places for set-up and tear-down in the worker process.
