@@ -481,4 +481,10 @@ mpel_module_init (MpelWorker *worker)
   mpel_worker_add_method (worker, MY_TYPE_POINT, "fail", point_fail, NULL, NULL);
   mpel_worker_add_method (worker, MY_TYPE_POINT, "drift", point_drift, NULL, NULL);
   mpel_worker_add_method (worker, MY_TYPE_POINT, "pid", point_pid, NULL, NULL);
+  {
+    /* For mpel_proxy_new_for_name(): a point the worker made itself */
+    g_autoptr(GObject) exported = g_object_new (MY_TYPE_POINT, "x", 11, NULL);
+
+    mpel_worker_export_object (worker, "the-point", exported);
+  }
 }

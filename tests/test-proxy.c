@@ -284,6 +284,42 @@ test_results_and_errors (void)
   mpel_loop_stop (loop);
 }
 
+/* An object the worker exported, by name */
+static void
+test_attach (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  const char *getters[] = { "get_z", NULL };
+  g_autoptr(MpelProxy) point = NULL;
+  g_autoptr(MpelProxy) again = NULL;
+  g_autoptr(MpelProxy) nothing = NULL;
+
+  point = mpel_proxy_new_for_name (loop, "the-point", NULL, getters);
+  mpel_proxy_call (point, "set_z", g_variant_new ("(i)", 4));
+  test_wait (loop);
+  g_assert_cmpint (mpel_proxy_get_state (point), ==, MPEL_PROXY_STATE_READY);
+  g_assert_cmpstr (mpel_proxy_get_remote_type (point), ==, "MyPoint");
+  g_assert_cmpstr (mpel_proxy_get_remote_name (point), ==, "the-point");
+  g_assert_cmpint (get_int (point, "x"), ==, 11);
+  g_assert_cmpint (get_int (point, "get_z"), ==, 4);
+
+  /* A second proxy of the same object sees the first one's changes */
+  again = mpel_proxy_new_for_name (loop, "the-point", NULL, getters);
+  mpel_proxy_call (point, "move", g_variant_new ("(iii)", 5, 6, 7));
+  test_wait (loop);
+  g_assert_cmpint (get_int (again, "get_z"), ==, 4);
+  test_iterate_until (get_int (again, "x") == 5);
+  g_assert_cmpint (get_int (again, "y"), ==, 6);
+
+  nothing = mpel_proxy_new_for_name (loop, "no-such-name", NULL, NULL);
+  test_wait (loop);
+  g_assert_cmpint (mpel_proxy_get_state (nothing), ==, MPEL_PROXY_STATE_FAILED);
+  g_assert_error (mpel_proxy_get_error (nothing), MPEL_ERROR, MPEL_ERROR_NO_SUCH_OBJECT);
+  g_assert_nonnull (strstr (mpel_proxy_get_error (nothing)->message, "no-such-name"));
+
+  mpel_loop_stop (loop);
+}
+
 /* Gtk.Adjustment through GObject-Introspection in the default host */
 static void
 test_adjustment (void)
@@ -617,6 +653,7 @@ main (int   argc,
   g_test_add_func ("/Mpel/Proxy/point/plain", test_point_plain);
   g_test_add_func ("/Mpel/Proxy/point/subclass", test_point_subclass);
   g_test_add_func ("/Mpel/Proxy/results-and-errors", test_results_and_errors);
+  g_test_add_func ("/Mpel/Proxy/attach", test_attach);
   g_test_add_func ("/Mpel/Proxy/adjustment", test_adjustment);
   g_test_add_func ("/Mpel/Proxy/live", test_live);
   g_test_add_func ("/Mpel/Proxy/pinning", test_pinning);
