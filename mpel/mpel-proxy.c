@@ -800,7 +800,7 @@ mpel_proxy_set_property (GObject      *object,
   if (pspec->owner_type != MPEL_TYPE_PROXY)
     {
       g_autoptr(GError) error = NULL;
-      GVariant *variant = mpel_value_to_variant (value, &error);
+      g_autoptr(GVariant) variant = mpel_value_to_variant (value, &error);
 
       if (variant == NULL)
         g_warning ("The property “%s” of %s does not cross to a worker: %s",
