@@ -84,6 +84,7 @@ typedef struct
   GHashTable     *pending_sets;  /* name → count of sets in flight */
   GHashTable     *confirmed;     /* name → GVariant: the worker's last word */
   gboolean        released;
+  guint64         adopted;       /* the worker's handle, for new_for_handle */
 } MpelProxyPrivate;
 
 /* Written out rather than G_DEFINE_TYPE for its base_init: GObject does not
@@ -121,6 +122,13 @@ enum {
 static GParamSpec *proxy_properties[N_PROXY_PROPS];
 static guint proxy_signals[N_PROXY_SIGNALS];
 static GQuark registry_quark;
+/* Set while mpel_proxy_new_for_handle() constructs */
+typedef struct
+{
+  MpelChild *child;
+  guint64    handle;
+} Adopting;
+static GPrivate adopting;
 static GQuark getters_quark;
 
 /* The registry */
@@ -500,7 +508,8 @@ on_created (MpelEvent *event,
       return;
     }
 
-  if (priv->remote_name != NULL && result != NULL && g_variant_is_of_type (result, G_VARIANT_TYPE ("(sa{sv})")))
+  if ((priv->remote_name != NULL || priv->adopted != 0) &&
+      result != NULL && g_variant_is_of_type (result, G_VARIANT_TYPE ("(sa{sv})")))
     {
       const char *type_name;
 
@@ -509,14 +518,16 @@ on_created (MpelEvent *event,
       if (_mpel_set_str (&priv->remote_type, type_name))
         g_object_notify_by_pspec (G_OBJECT (self), proxy_properties[PROP_REMOTE_TYPE]);
     }
-  else if (priv->remote_name == NULL && result != NULL && g_variant_is_of_type (result, G_VARIANT_TYPE_VARDICT))
+  else if (priv->remote_name == NULL && priv->adopted == 0 &&
+           result != NULL && g_variant_is_of_type (result, G_VARIANT_TYPE_VARDICT))
     values = result;
 
   if (values == NULL)
     {
       proxy_fail (self, g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
                                      _("The worker answered the creation of a remote %s with %s"),
-                                     priv->remote_type ? priv->remote_type : priv->remote_name,
+                                     priv->remote_type ? priv->remote_type
+                                       : priv->remote_name ? priv->remote_name : "object",
                                      result ? g_variant_get_type_string (result) : "nothing"));
       return;
     }
@@ -592,14 +603,17 @@ proxy_start (MpelProxy *self)
   GVariant *getters;
   MpelChild *child;
 
-  if (!(child = _mpel_loop_pick_child (priv->loop, &error)))
+  if (priv->adopted != 0)
+    child = priv->child;
+  else if (!(child = _mpel_loop_pick_child (priv->loop, &error)))
     {
       proxy_fail (self, g_steal_pointer (&error));
       return;
     }
 
   priv->registry = get_registry (priv->loop);
-  priv->child = _mpel_child_ref (child);
+  if (priv->child == NULL)
+    priv->child = _mpel_child_ref (child);
   priv->handle = ++priv->registry->last_handle;
   g_hash_table_insert (priv->registry->proxies, &priv->handle, self);
 
@@ -608,7 +622,10 @@ proxy_start (MpelProxy *self)
   getters = g_variant_new_strv ((const char * const *) priv->getters, -1);
 
   /* The handle is ours: calls can follow at once, on the same worker */
-  if (priv->remote_name != NULL)
+  if (priv->adopted != 0)
+    event = mpel_event_new ("mpel.object.adopt",
+                            g_variant_new ("(tt@mas@as)", priv->handle, priv->adopted, props, getters));
+  else if (priv->remote_name != NULL)
     event = mpel_event_new ("mpel.object.attach",
                             g_variant_new ("(ts@mas@as)", priv->handle, priv->remote_name, props, getters));
   else
@@ -698,6 +715,23 @@ mpel_proxy_constructed (GObject *object)
   G_OBJECT_CLASS (mpel_proxy_parent_class)->constructed (object);
 
   resolve_declared (self);
+
+  if (g_private_get (&adopting) != NULL)
+    {
+      Adopting *adopt = g_private_get (&adopting);
+
+      /* An object the worker sent: same worker, its handle taken over */
+      priv->adopted = adopt->handle;
+      if (adopt->child == NULL || !_mpel_child_is_alive (adopt->child))
+        {
+          proxy_fail (self, g_error_new_literal (MPEL_ERROR, MPEL_ERROR_CLOSED,
+                                                 _("The proxy has no remote object")));
+          return;
+        }
+      priv->child = _mpel_child_ref (adopt->child);
+      proxy_start (self);
+      return;
+    }
 
   if (priv->loop == NULL || (priv->remote_type == NULL) == (priv->remote_name == NULL))
     {
@@ -1065,6 +1099,48 @@ mpel_proxy_new_for_name (MpelLoop           *loop,
                        "properties", properties,
                        "getters", getters,
                        NULL);
+}
+
+/**
+ * mpel_proxy_new_for_handle: (constructor)
+ * @origin: the proxy whose method returned the object
+ * @handle: the object's handle, as the method returned it (a `t`)
+ * @properties: (nullable) (array zero-terminated=1): the properties to
+ *   mirror, %NULL for every readable one whose type converts
+ * @getters: (nullable) (array zero-terminated=1): methods without
+ *   arguments to mirror under their names
+ *
+ * Makes a proxy of an object a method of @origin's remote object returned
+ * (objects cross as handles): it lives in the same worker. Each handle a
+ * method returned should be given to this function once; the worker keeps
+ * the object until the new proxy is released.
+ *
+ * Returns: (transfer full): the proxy
+ */
+MpelProxy *
+mpel_proxy_new_for_handle (MpelProxy          *origin,
+                           guint64             handle,
+                           const char * const *properties,
+                           const char * const *getters)
+{
+  MpelProxyPrivate *opriv = mpel_proxy_get_instance_private (origin);
+  Adopting adopt;
+  MpelProxy *self;
+
+  g_return_val_if_fail (MPEL_IS_PROXY (origin), NULL);
+  g_return_val_if_fail (handle != 0, NULL);
+
+  adopt.child = opriv->child;
+  adopt.handle = handle;
+  g_private_set (&adopting, &adopt);
+  self = g_object_new (MPEL_TYPE_PROXY,
+                       "loop", opriv->loop,
+                       "properties", properties,
+                       "getters", getters,
+                       NULL);
+  g_private_set (&adopting, NULL);
+
+  return self;
 }
 
 /**

@@ -55,6 +55,11 @@ MpelProxy          *mpel_proxy_new_for_name     (MpelLoop            *loop,
                                                  const char * const  *properties,
                                                  const char * const  *getters);
 MPEL_AVAILABLE_IN_ALL
+MpelProxy          *mpel_proxy_new_for_handle   (MpelProxy           *origin,
+                                                 guint64              handle,
+                                                 const char * const  *properties,
+                                                 const char * const  *getters);
+MPEL_AVAILABLE_IN_ALL
 void                mpel_proxy_class_add_getter (MpelProxyClass      *klass,
                                                  const char          *getter);
 MPEL_AVAILABLE_IN_ALL

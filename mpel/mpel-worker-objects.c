@@ -997,6 +997,46 @@ builtin_object_attach (MpelInvocation *invocation,
                                 g_variant_new ("(s@a{sv})", G_OBJECT_TYPE_NAME (object), values));
 }
 
+/* (t t mas as) → (s a{sv}): a handle the app picks for an object the
+ * worker sent (a method's result), which takes over that sending */
+static void
+builtin_object_adopt (MpelInvocation *invocation,
+                      gpointer        user_data)
+{
+  MpelWorker *self = mpel_invocation_get_worker (invocation);
+  GVariant *args = mpel_invocation_get_args (invocation);
+  g_autoptr(GVariant) properties = NULL;
+  g_autoptr(GVariant) getters = NULL;
+  g_autoptr(GObject) object = NULL;
+  GError *error = NULL;
+  guint64 handle, sent;
+  GVariant *values;
+  Entry *entry;
+
+  if (!check_args (invocation, "(ttmasas)"))
+    return;
+
+  g_variant_get (args, "(tt@mas@as)", &handle, &sent, &properties, &getters);
+  entry = g_hash_table_lookup (get_objects (self)->by_handle, &sent);
+  if (entry == NULL || (sent & MPEL_OBJECT_HANDLE_WORKER) == 0)
+    {
+      mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_NO_SUCH_OBJECT,
+                                    _("No object has the handle %" G_GUINT64_FORMAT), sent);
+      return;
+    }
+
+  object = g_object_ref (entry->object);
+  if (!(values = start_mirror (self, handle, object, properties, getters, &error)))
+    {
+      mpel_invocation_take_error (invocation, error);
+      return;
+    }
+  _mpel_worker_objects_release (self, sent, 1);
+
+  mpel_invocation_return_value (invocation,
+                                g_variant_new ("(s@a{sv})", G_OBJECT_TYPE_NAME (object), values));
+}
+
 /* (t s v) → v: the value after the set, which the object may have
  * adjusted; its NOTIFY goes first. */
 static void
@@ -1090,6 +1130,7 @@ _mpel_worker_objects_add_builtins (MpelWorker *self)
 {
   mpel_worker_add_handler (self, "mpel.object.new", builtin_object_new, NULL, NULL);
   mpel_worker_add_handler (self, "mpel.object.attach", builtin_object_attach, NULL, NULL);
+  mpel_worker_add_handler (self, "mpel.object.adopt", builtin_object_adopt, NULL, NULL);
   mpel_worker_add_handler (self, "mpel.object.set", builtin_object_set, NULL, NULL);
   mpel_worker_add_handler (self, "mpel.object.release", builtin_object_release, NULL, NULL);
   mpel_worker_add_handler (self, "mpel.objects.count", builtin_objects_count, NULL, NULL);

@@ -119,6 +119,16 @@ get_int (MpelProxy  *proxy,
   return g_variant_get_int32 (value);
 }
 
+static gboolean
+get_boolean (MpelProxy  *proxy,
+             const char *name)
+{
+  g_autoptr(GVariant) value = mpel_proxy_get_value (proxy, name);
+
+  g_assert_nonnull (value);
+  return g_variant_get_boolean (value);
+}
+
 static guint
 count_objects (MpelLoop *loop)
 {
@@ -316,6 +326,60 @@ test_attach (void)
   g_assert_cmpint (mpel_proxy_get_state (nothing), ==, MPEL_PROXY_STATE_FAILED);
   g_assert_error (mpel_proxy_get_error (nothing), MPEL_ERROR, MPEL_ERROR_NO_SUCH_OBJECT);
   g_assert_nonnull (strstr (mpel_proxy_get_error (nothing)->message, "no-such-name"));
+
+  mpel_loop_stop (loop);
+}
+
+/* A method that returns an object: its handle gives a proxy */
+static void
+test_returned_object (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  const char *props[] = { "name", "enabled", NULL };
+  g_autoptr(MpelProxy) group = NULL;
+  g_autoptr(MpelProxy) action = NULL;
+  g_autoptr(MpelProxy) found = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GVariant) name = NULL;
+  g_autoptr(GError) error = NULL;
+  guint before;
+
+  before = count_objects (loop);
+  group = mpel_proxy_new (loop, "Gio.SimpleActionGroup", NULL, NULL, NULL);
+  action = mpel_proxy_new (loop, "Gio.SimpleAction", g_variant_new_parsed ("{'name': <'go'>}"), props, NULL);
+  test_wait (loop);
+
+  /* A proxy's own handle is how the object goes back as an argument */
+  mpel_proxy_call (group, "add_action", g_variant_new ("(t)", (guint64) 2));
+  mpel_proxy_call_async (group, "lookup_action", g_variant_new ("(s)", "go"), NULL, test_store_result, &result);
+  test_iterate_until (result != NULL);
+  value = mpel_proxy_call_finish (group, result, &error);
+  g_assert_no_error (error);
+
+  g_assert_cmpuint (count_objects (loop), ==, before + 3);
+  found = mpel_proxy_new_for_handle (group, g_variant_get_uint64 (value), props, NULL);
+  test_wait (loop);
+  /* The worker's own handle was taken over, not added to */
+  g_assert_cmpuint (count_objects (loop), ==, before + 3);
+  g_assert_no_error (mpel_proxy_get_error (found));
+  g_assert_cmpstr (mpel_proxy_get_remote_type (found), ==, "GSimpleAction");
+  name = mpel_proxy_get_value (found, "name");
+  g_assert_cmpstr (g_variant_get_string (name, NULL), ==, "go");
+
+  /* The same object: a change through one proxy reaches the other */
+  mpel_proxy_set_value (found, "enabled", g_variant_new_boolean (FALSE));
+  test_wait (loop);
+  test_iterate_until (!get_boolean (action, "enabled"));
+
+  /* Released, the three leave the worker's table (the task held group) */
+  g_clear_object (&result);
+  g_clear_object (&found);
+  g_clear_object (&action);
+  g_clear_object (&group);
+  g_main_context_iteration (NULL, FALSE);
+  test_wait (loop);
+  g_assert_cmpuint (count_objects (loop), ==, before);
 
   mpel_loop_stop (loop);
 }
@@ -655,6 +719,7 @@ main (int   argc,
   g_test_add_func ("/Mpel/Proxy/point/subclass", test_point_subclass);
   g_test_add_func ("/Mpel/Proxy/results-and-errors", test_results_and_errors);
   g_test_add_func ("/Mpel/Proxy/attach", test_attach);
+  g_test_add_func ("/Mpel/Proxy/returned-object", test_returned_object);
   g_test_add_func ("/Mpel/Proxy/adjustment", test_adjustment);
   g_test_add_func ("/Mpel/Proxy/live", test_live);
   g_test_add_func ("/Mpel/Proxy/pinning", test_pinning);
