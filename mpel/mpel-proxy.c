@@ -1286,6 +1286,25 @@ mpel_proxy_get_construct_values (MpelProxy *self)
 }
 
 /**
+ * mpel_proxy_get_handle:
+ * @self: a #MpelProxy
+ *
+ * Gets the remote object's handle in its worker: how the object is passed
+ * as an argument (a `t`) to a method of another proxy in the same worker.
+ *
+ * Returns: the handle, or 0 if the proxy has no remote object
+ */
+guint64
+mpel_proxy_get_handle (MpelProxy *self)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+
+  g_return_val_if_fail (MPEL_IS_PROXY (self), 0);
+
+  return priv->handle;
+}
+
+/**
  * mpel_proxy_get_state:
  * @self: a #MpelProxy
  *

@@ -75,6 +75,8 @@ const char * const *mpel_proxy_get_getters      (MpelProxy           *self);
 MPEL_AVAILABLE_IN_ALL
 GVariant           *mpel_proxy_get_construct_values (MpelProxy       *self);
 MPEL_AVAILABLE_IN_ALL
+guint64             mpel_proxy_get_handle       (MpelProxy           *self);
+MPEL_AVAILABLE_IN_ALL
 MpelProxyState      mpel_proxy_get_state        (MpelProxy           *self);
 MPEL_AVAILABLE_IN_ALL
 const GError       *mpel_proxy_get_error        (MpelProxy           *self);

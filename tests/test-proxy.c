@@ -351,7 +351,7 @@ test_returned_object (void)
   test_wait (loop);
 
   /* A proxy's own handle is how the object goes back as an argument */
-  mpel_proxy_call (group, "add_action", g_variant_new ("(t)", (guint64) 2));
+  mpel_proxy_call (group, "add_action", g_variant_new ("(t)", mpel_proxy_get_handle (action)));
   mpel_proxy_call_async (group, "lookup_action", g_variant_new ("(s)", "go"), NULL, test_store_result, &result);
   test_iterate_until (result != NULL);
   value = mpel_proxy_call_finish (group, result, &error);
