@@ -918,7 +918,8 @@ mpel_proxy_class_init (MpelProxyClass *klass)
    * MpelProxy:properties:
    *
    * The mirrored properties; %NULL mirrors every readable property whose
-   * type converts. A subclass's own properties are added.
+   * type converts. A subclass's own properties are added (and a subclass
+   * that declares some and gives none here mirrors just those).
    */
   proxy_properties[PROP_PROPERTIES] =
     g_param_spec_boxed ("properties", NULL, NULL, G_TYPE_STRV,

@@ -102,7 +102,7 @@ void      _mpel_worker_objects_dispatch      (MpelWorker                    *sel
                                               MpelInvocation                *invocation);
 /* Drops every object (the connection closed). */
 void      _mpel_worker_objects_clear         (MpelWorker                    *self);
-/* mpel.object.new, .attach, .set, .release and mpel.objects.count */
+/* mpel.object.new, .attach, .adopt, .set, .release and mpel.objects.count */
 void      _mpel_worker_objects_add_builtins  (MpelWorker                    *self);
 
 G_END_DECLS
