@@ -415,6 +415,42 @@ point_fail (MpelInvocation *invocation,
   mpel_invocation_return_error (invocation, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no such point");
 }
 
+/* move_later (x): answers from an idle, after it moved x there */
+typedef struct
+{
+  MpelInvocation *invocation;
+  MyPoint        *point;
+  int             x;
+} MoveLater;
+
+static gboolean
+point_move_later_cb (gpointer data)
+{
+  MoveLater *later = data;
+
+  my_point_set_xy (later->point, POINT_PROP_X, later->x);
+  mpel_invocation_return_value (later->invocation, g_variant_new_int32 (later->x));
+  g_object_unref (later->invocation);
+  g_object_unref (later->point);
+  g_free (later);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+point_move_later (MpelInvocation *invocation,
+                  GObject        *object,
+                  gpointer        user_data)
+{
+  MoveLater *later = g_new0 (MoveLater, 1);
+
+  g_variant_get (mpel_invocation_get_args (invocation), "(i)", &later->x);
+  later->invocation = g_object_ref (invocation);
+  later->point = g_object_ref (MY_POINT (object));
+  /* At high priority, ahead of the worker's idle that sends changes: the
+   * answer must still come after the change. */
+  g_idle_add_full (G_PRIORITY_HIGH, point_move_later_cb, later, NULL);
+}
+
 /* pid (): the worker's pid, to see which process holds the point */
 static void
 point_pid (MpelInvocation *invocation,
@@ -481,6 +517,7 @@ mpel_module_init (MpelWorker *worker)
   mpel_worker_add_method (worker, MY_TYPE_POINT, "fail", point_fail, NULL, NULL);
   mpel_worker_add_method (worker, MY_TYPE_POINT, "drift", point_drift, NULL, NULL);
   mpel_worker_add_method (worker, MY_TYPE_POINT, "pid", point_pid, NULL, NULL);
+  mpel_worker_add_method (worker, MY_TYPE_POINT, "move_later", point_move_later, NULL, NULL);
   {
     /* For mpel_proxy_new_for_name(): a point the worker made itself */
     g_autoptr(GObject) exported = g_object_new (MY_TYPE_POINT, "x", 11, NULL);

@@ -193,6 +193,19 @@ test_point_plain (void)
   g_assert_finalize_object (g_steal_pointer (&point));
 }
 
+typedef struct
+{
+  GObject *point;
+  int      x;
+} XAtEnd;
+
+static void
+read_x_at_end (MpelEvent *event,
+               XAtEnd    *at_end)
+{
+  g_object_get (at_end->point, "x", &at_end->x, NULL);
+}
+
 /* The same with a C subclass made the GObject way */
 static void
 test_point_subclass (void)
@@ -224,6 +237,24 @@ test_point_subclass (void)
   /* Once per change; creation's 0 is the default, no change */
   g_assert_cmpuint (n_notify_x, ==, 1);
   g_assert_cmpuint (n_notify_y, ==, 1);
+
+  /* A method that answers later: its changes still come first, so the
+   * mirror is current when the call ends */
+  {
+    g_autoptr(MpelEvent) event = NULL;
+    XAtEnd at_end = { G_OBJECT (point), -1 };
+
+    event = g_object_ref (mpel_proxy_call (MPEL_PROXY (point), "move_later", g_variant_new ("(i)", 9)));
+    g_signal_connect (event, "finished", G_CALLBACK (read_x_at_end), &at_end);
+    test_wait (loop);
+    g_assert_cmpint (at_end.x, ==, 9);
+    g_assert_cmpint (g_variant_get_int32 (mpel_event_get_result (event)), ==, 9);
+    g_assert_cmpuint (n_notify_x, ==, 2);
+    mpel_proxy_call (MPEL_PROXY (point), "move", g_variant_new ("(iii)", 1, 2, 7));
+    test_wait (loop);
+    g_assert_cmpuint (n_notify_x, ==, 3);
+    n_notify_x = 1;
+  }
 
   /* A call that changes nothing notifies nothing */
   mpel_proxy_call (MPEL_PROXY (point), "move", g_variant_new ("(iii)", 1, 2, 7));
