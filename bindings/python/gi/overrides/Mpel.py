@@ -643,6 +643,160 @@ Event = override(Event)
 __all__.append('Event')
 
 
+# Proxies --------------------------------------------------------------------
+
+def _mirrored_getter(name, default):
+    def fget(proxy):
+        # The property's default while the worker has not answered
+        value = Mpel.Proxy.get_value(proxy, name)
+        return default if value is None else unpack(value)
+    return fget
+
+
+def _notify_python_property(proxy, name, value):
+    # The C class notifies the properties of C subclasses; PyGObject keeps
+    # the get/set_property of Python ones, so notify them here, once per
+    # change of the value the property reads (the first value from the
+    # worker is a change only if it differs from the default).
+    if name not in type(proxy)._mpel_python_properties:
+        return
+    value = unpack(value)
+    last = proxy.__dict__.setdefault('_mpel_notified', {})
+    if name in last:
+        old = last[name]
+    else:
+        old = proxy.find_property(name).default_value
+    last[name] = value
+    if value != old:
+        proxy.notify(name)
+
+
+class Proxy(_GuardedSignals, Mpel.Proxy):
+    """A GObject that mirrors an object living in a worker.
+
+    A plain proxy: Mpel.Proxy(loop=loop, remote_type='Gtk.Adjustment',
+    construct_values={'upper': 10.0}, properties=['value'], getters=[...]).
+    A subclass declares what it mirrors and calls:
+
+        class Point(Mpel.Proxy):
+            __remote_type__ = 'MyPoint'               # the worker's type
+            __remote_methods__ = ('move', 'set_z')     # p.move(1, 2, 7)
+            __getters__ = ('get_z',)                   # p.get_z(): mirrored
+            x = GObject.Property(type=int)             # p.x: mirrored
+            y = GObject.Property(type=int)
+
+        p = Point(loop=loop)
+
+    Its GObject properties read the mirrored value and setting one sends it
+    to the worker (set_value); notify fires when the worker's value
+    changes. A remote method returns the Mpel.Event (event.result() or
+    `await event` gives the plain return value); a getter method returns
+    the getter's last mirrored value (None while unknown).
+    """
+
+    _mpel_python_properties = frozenset()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = set()
+        for attr, prop in list(cls.__dict__.items()):
+            if not isinstance(prop, GObject.Property):
+                continue
+            name = (prop.name or attr).replace('_', '-')
+            own.add(name)
+            if prop.fget == prop._default_getter:
+                prop.fget = _mirrored_getter(name, prop.default)
+            if prop.fset == prop._default_setter:
+                prop.fset = lambda proxy, value, _name=name: Proxy.set_value(proxy, _name, value)
+        inherited = set()
+        for base in cls.__mro__[1:]:
+            inherited |= getattr(base, '_mpel_python_properties', frozenset())
+        cls._mpel_python_properties = frozenset(own | inherited)
+
+        for name in cls.__dict__.get('__remote_methods__', ()):
+            if name not in cls.__dict__:
+                setattr(cls, name, _remote_method(name))
+        for name in cls.__dict__.get('__getters__', ()):
+            if name not in cls.__dict__:
+                setattr(cls, name, _getter_method(name))
+
+    def __init__(self, loop=None, remote_type=None, construct_values=None,
+                 properties=None, getters=None, **kwargs):
+        cls = type(self)
+        if remote_type is None and 'remote_name' not in kwargs:
+            remote_type = getattr(cls, '__remote_type__', None)
+        declared = sorted(cls._mpel_python_properties)
+        if declared:
+            properties = list(properties or ()) + [p for p in declared if p not in (properties or ())]
+        declared_getters = []
+        for base in reversed(cls.__mro__):
+            declared_getters += [g for g in base.__dict__.get('__getters__', ()) if g not in declared_getters]
+        if declared_getters:
+            getters = list(getters or ()) + [g for g in declared_getters if g not in (getters or ())]
+        if construct_values is not None and not isinstance(construct_values, GLib.Variant):
+            if not isinstance(construct_values, dict):
+                raise TypeError('construct_values is a dict (or an a{sv} GLib.Variant), not %r'
+                                % (construct_values,))
+            # In the order given: a Gtk.Adjustment clamps value to the bounds set before
+            construct_values = _pack_dict(construct_values)
+        for name, value in (('loop', loop), ('remote_type', remote_type),
+                            ('construct_values', construct_values),
+                            ('properties', properties), ('getters', getters)):
+            if value is not None:
+                kwargs[name] = value
+        super().__init__(**kwargs)
+        if cls._mpel_python_properties:
+            GObject.Object.connect(self, 'changed', _notify_python_property)
+
+    def get_value(self, name):
+        """The mirrored value of a property or getter as a plain value;
+        None while it is unknown. get_variant() gives the GLib.Variant."""
+        value = Mpel.Proxy.get_value(self, name)
+        return None if value is None else unpack(value)
+
+    def get_variant(self, name):
+        """The mirrored value as a GLib.Variant, None while unknown."""
+        return Mpel.Proxy.get_value(self, name)
+
+    def set_value(self, name, value):
+        """Sets a property of the remote object to a plain value (or a
+        GLib.Variant), in order with calls; the worker converts numbers to
+        the property's type and its value wins."""
+        Mpel.Proxy.set_value(self, name, pack(value))
+
+    def call(self, method, *args):
+        """Calls method(*args) on the remote object with plain arguments
+        (a single GLib.Variant tuple is the exact arguments) and returns
+        the Mpel.Event: event.result() or `await event` gives the plain
+        return value or raises the remote exception."""
+        return Mpel.Proxy.call(self, method, pack_args(args))
+
+    async def acall(self, method, *args):
+        """Awaits method(*args) and gives the plain return value, or
+        raises. Cancelling the awaiting task cancels the call."""
+        return await self.call(method, *args)
+
+
+def _remote_method(name):
+    def method(self, *args):
+        return Proxy.call(self, name, *args)
+    method.__name__ = name
+    method.__doc__ = 'Calls %s(*args) in the worker; returns the Mpel.Event.' % name
+    return method
+
+
+def _getter_method(name):
+    def getter(self):
+        return Proxy.get_value(self, name)
+    getter.__name__ = name
+    getter.__doc__ = 'The mirrored value of the getter %s(), as of the last call.' % name
+    return getter
+
+
+Proxy = override(Proxy)
+__all__.append('Proxy')
+
+
 # The worker side ------------------------------------------------------------
 
 _current_invocation = contextvars.ContextVar('mpel_invocation', default=None)
@@ -802,17 +956,22 @@ def _worker_asyncio_loop():
     return _worker_loop
 
 
-def _bind(target, function):
+def _bind(target, function, method=False):
     """A handler(invocation) that calls function with the event's plain
-    arguments and answers with what it gives."""
+    arguments and answers with what it gives. With method, the handler is
+    an MpelMethodHandler(invocation, object) and function is called with
+    the object first (its first parameter, self, is not bound to an
+    argument)."""
     signature = inspect.signature(function)
+    if method:
+        signature = signature.replace(parameters=list(signature.parameters.values())[1:])
     parameters = signature.parameters.values()
     takes_any_keyword = any(p.kind == p.VAR_KEYWORD for p in parameters)
     keywords = {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
-    def call_handler(invocation):
+    def call_handler(invocation, *rest):
         args = unpack(invocation.get_args()) or ()
-        kwargs = unpack(invocation.get_kwargs()) or {}
+        kwargs = {} if method else (unpack(invocation.get_kwargs()) or {})
         if not takes_any_keyword:
             unknown = sorted(set(kwargs) - keywords)
             if unknown:
@@ -827,7 +986,10 @@ def _bind(target, function):
 
         token = _current_invocation.set(invocation)
         try:
-            result = function(*bound.args, **bound.kwargs)
+            if method:
+                result = function(rest[0], *bound.args, **bound.kwargs)
+            else:
+                result = function(*bound.args, **bound.kwargs)
         except Exception as exc:  # noqa: BLE001 - every error must answer
             _answer_with_exception(invocation, exc)
             return
@@ -866,6 +1028,31 @@ class Worker(Mpel.Worker):
     def add_function(self, target, function):
         """worker.add_function('name', f): what @worker.handler('name') does."""
         Mpel.Worker.add_handler(self, target, _bind(target, function))
+
+    def add_type(self, cls):
+        """Exposes the GObject subclass cls to proxies: an app creates its
+        objects by the GType name (cls.__gtype__.name, __gtype_name__ when
+        the class sets it), reads its GObject properties (mirrored as any
+        GObject's) and calls its public methods (the functions defined on
+        the class whose names do not start with an underscore or do_) with
+        plain values. A method's return value is the call's result (None:
+        no value); a generator streams, an async def is awaited, as with
+        handler(); an exception answers with its type and traceback.
+        Returns cls, so it can decorate the class. Objects are created with
+        no arguments: __init__ takes none (or only defaults)."""
+        if not (isinstance(cls, type) and issubclass(cls, GObject.Object)):
+            raise TypeError('worker.add_type() takes a GObject.Object subclass, not %r' % (cls,))
+        # PyGObject registered the GType when it created the class
+        gtype = cls.__gtype__
+        if gtype.pytype is not cls or cls.__module__.split('.')[0] == 'gi':
+            raise TypeError('%s is a wrapper of the GType %s, not a subclass defined in Python: '
+                            'its methods are called through GObject-Introspection'
+                            % (cls.__name__, gtype.name))
+        for name, member in vars(cls).items():
+            if name.startswith('_') or name.startswith('do_') or not inspect.isfunction(member):
+                continue
+            Mpel.Worker.add_method(self, gtype, name, _bind(name, member, method=True))
+        return cls
 
     def add_handler(self, target, handler, *user_data):
         """Registers handler(invocation, *user_data) for target.
