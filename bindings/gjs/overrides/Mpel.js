@@ -35,7 +35,7 @@
 // the JS heap until the garbage collector finalizes it, seconds later, and
 // the event ends with a message that has lost the exception.
 
-const {GLib, Gio} = imports.gi;
+const {GLib, GObject, Gio} = imports.gi;
 
 let Mpel;
 
@@ -561,6 +561,254 @@ function applyWorkerOverrides() {
     };
 }
 
+// Proxies, app side: plain values, promises.
+
+// The outcome of an event made by the C API, as a promise of a plain value.
+function eventOutcome(event, target) {
+    return new Promise((resolve, reject) => {
+        const settle = () => {
+            if (event.get_state() === Mpel.EventState.DONE) {
+                resolve(fromVariant(event.get_result()));
+                return;
+            }
+            const error = event.get_error() ??
+                new GLib.Error(Mpel.error_quark(), Mpel.Error.FAILED, `${target} ended without a result`);
+            reject(toEventError(error, target, event));
+        };
+        if (event.is_finished()) {
+            settle();
+            return;
+        }
+        const id = event.connect('finished', () => {
+            event.disconnect(id);
+            settle();
+        });
+    });
+}
+
+// A single GLib.Variant tuple is the exact arguments.
+function callArgs(args) {
+    if (args.length === 1 && args[0] instanceof GLib.Variant && args[0].get_type_string().startsWith('('))
+        return args[0];
+    return argsVariant(args);
+}
+
+function applyProxyOverrides() {
+    const cCall = Mpel.Proxy.prototype.call;
+    const cGetValue = Mpel.Proxy.prototype.get_value;
+    const cSetValue = Mpel.Proxy.prototype.set_value;
+
+    /**
+     * Calls method(...args) on the remote object with plain arguments (a
+     * single GLib.Variant tuple is the exact arguments), in order with the
+     * proxy's other calls and sets.
+     *
+     * @returns {Promise} the method's return value as a plain value (null
+     *   for none); rejects with an Mpel.EventError. When it resolves, the
+     *   mirrored values the call changed are current.
+     */
+    Mpel.Proxy.prototype.call = function (method, ...args) {
+        return eventOutcome(cCall.call(this, method, callArgs(args)), method);
+    };
+
+    /**
+     * Calls method with plain arguments and gives the Mpel.Event at once
+     * (what the C mpel_proxy_call() returns).
+     *
+     * @returns {Mpel.Event} the event
+     */
+    Mpel.Proxy.prototype.submit = function (method, args = []) {
+        return cCall.call(this, method, callArgs(args));
+    };
+
+    /**
+     * @returns {*} the mirrored value of a property or getter as a plain
+     *   value; null while it is unknown. getVariant() gives the GLib.Variant.
+     */
+    Mpel.Proxy.prototype.getValue = function (name) {
+        return fromVariant(cGetValue.call(this, name) ?? null);
+    };
+    Mpel.Proxy.prototype.getVariant = function (name) {
+        return cGetValue.call(this, name);
+    };
+
+    /**
+     * Sets a property of the remote object to a plain value (or a
+     * GLib.Variant), in order with calls; the worker converts numbers to
+     * the property's type and its value wins.
+     */
+    Mpel.Proxy.prototype.setValue = function (name, value) {
+        cSetValue.call(this, name, toVariant(value));
+    };
+
+    /**
+     * Calls callback(proxy, value) with the plain value each time the
+     * mirrored property or getter name changes.
+     *
+     * @returns {number} the handler id, for disconnect()
+     */
+    Mpel.Proxy.prototype.connectChanged = function (name, callback) {
+        return this.connect(`changed::${name}`, (proxy, _name, value) => callback(proxy, fromVariant(value)));
+    };
+}
+
+// What registerProxyClass() declared for a class.
+const MIRROR = Symbol('mpel-proxy-mirror');
+
+function mirrorOf(klass) {
+    const properties = [], getters = [];
+    let remoteType = null;
+    for (let k = klass; k && k !== Mpel.Proxy; k = Object.getPrototypeOf(k)) {
+        const own = Object.prototype.hasOwnProperty.call(k, MIRROR) ? k[MIRROR] : null;
+        if (!own)
+            continue;
+        remoteType ??= own.remoteType;
+        properties.push(...own.properties.filter(n => !properties.includes(n)));
+        getters.unshift(...own.getters.filter(n => !getters.includes(n)));
+    }
+    return {properties, getters, remoteType};
+}
+
+// The C class notifies the properties of C subclasses; GJS keeps the
+// get/set_property of JS ones, so notify them here, once per change of the
+// value the property reads.
+function notifyMirrored(proxy, name, value, mirror) {
+    if (!mirror.properties.includes(name))
+        return;
+    const plain = fromVariant(value);
+    proxy[MIRROR] ??= new Map();
+    const old = proxy[MIRROR].has(name) ? proxy[MIRROR].get(name)
+        : proxy.constructor.find_property(name)?.get_default_value();
+    proxy[MIRROR].set(name, plain);
+    if (plain !== old)
+        proxy.notify(name);
+}
+
+function applyProxyClassOverrides() {
+    const proxyInit = Mpel.Proxy.prototype._init;
+
+    // new Mpel.Proxy({loop, remote_type, construct_values, properties,
+    // getters}): construct_values may be a plain object (applied in its
+    // order); a registerProxyClass() class adds what it declared.
+    Mpel.Proxy.prototype._init = function (params = {}) {
+        params = {...params};
+        const mirror = mirrorOf(this.constructor);
+        const cv = params.construct_values ?? params.constructValues;
+        delete params.constructValues;
+        if (cv !== undefined && cv !== null && !(cv instanceof GLib.Variant))
+            params.construct_values = dictVariant(cv);
+        if (mirror.remoteType && params.remote_type === undefined && params.remoteType === undefined &&
+            params.remote_name === undefined && params.remoteName === undefined)
+            params.remote_type = mirror.remoteType;
+        if (mirror.properties.length > 0)
+            params.properties = [...new Set([...params.properties ?? [], ...mirror.properties])];
+        if (mirror.getters.length > 0)
+            params.getters = [...new Set([...params.getters ?? [], ...mirror.getters])];
+        proxyInit.call(this, params);
+        if (mirror.properties.length > 0)
+            this.connect('changed', (proxy, name, value) => notifyMirrored(proxy, name, value, mirror));
+    };
+
+    /**
+     * Mpel.registerProxyClass(meta, klass): GObject.registerClass(meta, klass)
+     * for a subclass of Mpel.Proxy, with three more fields in meta:
+     * RemoteType (the worker's type), RemoteMethods (names: proxy.move(...)
+     * calls and returns the promise of call()) and Getters (names:
+     * proxy.get_z() gives the mirrored value). Its Properties are mirrored:
+     * reading one gives the worker's value (the default while unknown),
+     * setting one sends it, notify fires when the worker's value changes.
+     *
+     * @returns {Function} the registered class
+     */
+    Mpel.registerProxyClass = function (meta, klass) {
+        const {RemoteType = null, RemoteMethods = [], Getters = [], ...gmeta} = meta;
+        if (!(klass.prototype instanceof Mpel.Proxy))
+            throw new TypeError('Mpel.registerProxyClass() registers a subclass of Mpel.Proxy');
+        const properties = Object.values(gmeta.Properties ?? {}).map(pspec => pspec.name);
+        for (const name of properties) {
+            const accessor = {
+                get() {
+                    const value = this.getValue(name);
+                    return value ?? this.constructor.find_property(name).get_default_value();
+                },
+                set(value) {
+                    this.setValue(name, value);
+                },
+                configurable: true,
+            };
+            const underscored = name.replace(/-/g, '_');
+            const camel = underscored.replace(/_([a-z])/g, (_m, c) => c.toUpperCase());
+            for (const key of new Set([underscored, camel])) {
+                if (!Object.getOwnPropertyDescriptor(klass.prototype, key))
+                    Object.defineProperty(klass.prototype, key, accessor);
+            }
+        }
+        for (const method of RemoteMethods) {
+            if (!Object.getOwnPropertyDescriptor(klass.prototype, method))
+                klass.prototype[method] = function (...args) {
+                    return this.call(method, ...args);
+                };
+        }
+        for (const getter of Getters) {
+            if (!Object.getOwnPropertyDescriptor(klass.prototype, getter))
+                klass.prototype[getter] = function () {
+                    return this.getValue(getter);
+                };
+        }
+        const registered = GObject.registerClass(gmeta, klass);
+        registered[MIRROR] = {remoteType: RemoteType, properties, getters: [...Getters]};
+        return registered;
+    };
+}
+
+// Proxies, worker side: a GObject class defined in the worker script.
+
+function runMethod(invocation, object, fn) {
+    try {
+        const result = fn.apply(object, fromVariant(invocation.get_args()));
+        if (isIterator(result)) {
+            stream(invocation, result).catch(e => answerWithException(invocation, e));
+        } else if (isThenable(result)) {
+            Promise.resolve(result).then(value => answer(invocation, value))
+                .catch(e => answerWithException(invocation, e));
+        } else {
+            answer(invocation, result);
+        }
+    } catch (e) {
+        answerWithException(invocation, e);
+    }
+}
+
+function applyTypeOverrides() {
+    /**
+     * Exposes klass, a class made with GObject.registerClass, to proxies:
+     * an app creates its objects by its GType name (GTypeName, or the one
+     * GJS gave it: klass.$gtype.name), reads its GObject properties and
+     * calls the public methods of its prototype (not constructor, _init,
+     * vfunc_…, on_…, nor names starting with _) with plain values. A
+     * method's return value answers the call; a Promise is awaited, a
+     * generator streams; a throw answers with the error's type and stack.
+     *
+     * @returns {Function} klass
+     */
+    Mpel.Worker.prototype.addType = function (klass) {
+        const gtype = klass?.$gtype;
+        if (!gtype)
+            throw new TypeError(`worker.addType() takes a GObject.registerClass class, not ${describe(klass)}`);
+        for (const name of Object.getOwnPropertyNames(klass.prototype)) {
+            if (name === 'constructor' || name.startsWith('_') || name.startsWith('vfunc_') ||
+                name.startsWith('on_'))
+                continue;
+            const descriptor = Object.getOwnPropertyDescriptor(klass.prototype, name);
+            if (typeof descriptor.value !== 'function')
+                continue;
+            const fn = descriptor.value;
+            this.add_method(gtype, name, (invocation, object) => runMethod(invocation, object, fn));
+        }
+        return klass;
+    };
+}
+
 function _init() {
     Mpel = this;
 
@@ -570,4 +818,7 @@ function _init() {
 
     applyAppOverrides();
     applyWorkerOverrides();
+    applyProxyOverrides();
+    applyProxyClassOverrides();
+    applyTypeOverrides();
 }
