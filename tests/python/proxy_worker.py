@@ -58,6 +58,9 @@ class Point(GObject.Object):
         self.x = value
         return value * 2
 
+    async def forever(self):
+        await asyncio.get_running_loop().create_future()
+
     def _hidden(self):
         return 'not callable'
 
@@ -71,6 +74,10 @@ class Point3(Point):
 
 
 worker.add_type(Point3)
+
+origin = Point()
+origin.x = 100
+worker.export_object('origin', origin)
 
 try:
     worker.run()

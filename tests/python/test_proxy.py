@@ -28,7 +28,7 @@ DEADLINE_S = 30
 
 class MpPoint(Mpel.Proxy):
     __remote_type__ = 'TestPyPoint'
-    __remote_methods__ = ('move', 'set_z', 'describe', 'echo', 'fail', 'count', 'later')
+    __remote_methods__ = ('move', 'set_z', 'describe', 'echo', 'fail', 'count', 'later', 'forever')
     __getters__ = ('get_z',)
 
     x = GObject.Property(type=int, default=0)
@@ -166,6 +166,45 @@ def test_await_a_call():
     assert doubled == 42 and p.x == 21, (doubled, p.x)
 
 
+def test_cancelling_the_awaiting_task_cancels_the_call():
+    loop = shared_loop()
+    p = MpPoint(loop=loop)
+    event = p.forever()
+
+    async def main():
+        started = asyncio.get_running_loop().create_future()
+
+        async def waiter():
+            started.set_result(None)
+            return await event      # in the same step: awaiting once main resumes
+        task = asyncio.ensure_future(waiter())
+        await started
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return True
+        return False
+    assert run(main()), 'the task was cancelled'
+    loop.wait(None)
+    assert event.get_state() == Mpel.EventState.CANCELLED, event.get_state()
+    # The proxy still answers
+    assert result(p.later(1)) == 2
+
+
+def test_attach_to_an_exported_object():
+    loop = shared_loop()
+    p = MpPoint(loop=loop, remote_name='origin')
+    loop.wait(None)
+    assert p.get_state() == Mpel.ProxyState.READY, p.get_error()
+    assert p.x == 100 and p.get_remote_name() == 'origin'
+    p.move(101, 0, 0)
+    loop.wait(None)
+    q = MpPoint(loop=loop, remote_name='origin')
+    loop.wait(None)
+    assert q.x == 101, q.x
+
+
 def test_generator_method_streams():
     p = MpPoint(loop=shared_loop())
     event = p.count(3)
@@ -291,6 +330,8 @@ TESTS = [
     test_setting_a_property_forwards_it,
     test_plain_values,
     test_await_a_call,
+    test_cancelling_the_awaiting_task_cancels_the_call,
+    test_attach_to_an_exported_object,
     test_generator_method_streams,
     test_remote_exception,
     test_unknown_and_private_methods_and_bad_args,

@@ -15,6 +15,18 @@
 #   def add_vals(value, value2=1):
 #       return value + value2
 #
+# Remote objects (doc/python.md "Remote objects"):
+#
+#   @worker.add_type                                 # in the worker
+#   class Point(GObject.Object): …                   # public methods, plain values
+#
+#   class MpPoint(Mpel.Proxy):                       # in the app
+#       __remote_type__ = 'MyPoint'
+#       __remote_methods__ = ('move',)               # p.move(1, 2) → Mpel.Event
+#       __getters__ = ('get_z',)                     # p.get_z() → mirrored value
+#       x = GObject.Property(type=int)               # p.x → mirrored value
+#   p.call('move', 1, 2); await p.acall('move', 1, 2); p.get_value('x')
+#
 # Values are converted by pack() and unpack(); see doc/values.md for the
 # mapping. The Variant-level API (Mpel.Event.new, add_handler with an
 # invocation) stays for callers who want exact types.
