@@ -55,6 +55,8 @@ test('a plain proxy: call() gives promises of plain values, getValue() plain val
     const loop = gjsLoop();
     const p = Mpel.Proxy.new(loop, 'TestJsPoint', null, ['x', 'y'], ['get_z']);
     assertEqual(p.getValue('x'), null, 'unknown before the worker answered');
+    const changes = [];
+    p.connectChanged('x', (proxy, value) => changes.push(value));
     const moved = p.call('move', 3, 4, 5);
     assertEqual(await moved, null, 'move returns nothing');
     assertEqual([p.getValue('x'), p.getValue('y'), p.getValue('get_z')], [3, 4, 5], 'mirrored at once');
@@ -65,6 +67,7 @@ test('a plain proxy: call() gives promises of plain values, getValue() plain val
     assertEqual(await p.call('echo', new GLib.Variant('(ii)', [1, 2])), [1, 2], 'a Variant tuple is the arguments');
     assertEqual(await p.call('later', 21), 42, 'an async method');
     assertEqual(p.getValue('x'), 21, 'its change');
+    assertEqual(changes, [0, 3, 21], 'connectChanged gives plain values');
     const event = p.submit('count', [3]);
     const items = [];
     event.connectItems((_e, item) => items.push(item));
