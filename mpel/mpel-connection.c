@@ -28,6 +28,46 @@
 #define MAX_FDS_PER_SENDMSG    253
 #define SPIN_HISTORY           8
 #define SPIN_MIN_USEC          5
+
+/* The read buffer. Frames are parsed in place: a payload is a slice of the
+ * block, which it keeps alive, so that a result costs no copy. The
+ * connection only ever writes past rend, where no slice points; it moves
+ * bytes back to the start only while it holds the block alone, and takes a
+ * new block otherwise. Its data is 8-aligned, and frames start at multiples
+ * of 8, as GVariant needs. */
+typedef struct
+{
+  gatomicrefcount ref;
+  gsize           cap;
+  guint64         data[];
+} ReadBlock;
+
+static ReadBlock *
+read_block_new (gsize cap)
+{
+  ReadBlock *block = g_malloc (sizeof (ReadBlock) + MPEL_ALIGN8 (cap));
+
+  g_atomic_ref_count_init (&block->ref);
+  block->cap = MPEL_ALIGN8 (cap);
+
+  return block;
+}
+
+static ReadBlock *
+read_block_ref (ReadBlock *block)
+{
+  g_atomic_ref_count_inc (&block->ref);
+  return block;
+}
+
+static void
+read_block_unref (gpointer data)
+{
+  ReadBlock *block = data;
+
+  if (g_atomic_ref_count_dec (&block->ref))
+    g_free (block);
+}
 #define SPIN_MAX_BACKOFF       64
 
 /* Last words: the output buffer of a worker lives in a memfd that the app
@@ -66,6 +106,7 @@ struct _MpelConnection
   MpelConnectionClosedFunc closed_func;
   gpointer user_data;
 
+  ReadBlock *rblock; /* holds rbuf; frames read are slices of it */
   guint8 *rbuf;
   gsize rcap;
   gsize rstart;
@@ -482,7 +523,8 @@ mpel_connection_close (MpelConnection *conn)
   close_fds (conn->rfds);
   close_fds (conn->wfds);
   _mpel_bulk_clear (conn->bulk);
-  g_clear_pointer (&conn->rbuf, g_free);
+  g_clear_pointer (&conn->rblock, read_block_unref);
+  conn->rbuf = NULL;
   if (conn->out_region != NULL)
     {
       munmap (conn->out_region, conn->out_region_size);
@@ -1100,7 +1142,9 @@ ensure_read_space (MpelConnection *conn,
 {
   gsize have = conn->rend - conn->rstart;
 
-  if (conn->rstart > 0 && (conn->rcap - conn->rend < needed || have == 0))
+  /* Frames handed on still point into the block: leave their bytes be. */
+  if (conn->rstart > 0 && (conn->rcap - conn->rend < needed || have == 0) &&
+      g_atomic_ref_count_compare (&conn->rblock->ref, 1))
     {
       memmove (conn->rbuf, conn->rbuf + conn->rstart, have);
       conn->rstart = 0;
@@ -1109,16 +1153,14 @@ ensure_read_space (MpelConnection *conn,
 
   if (conn->rcap - conn->rend < needed)
     {
-      /* g_malloc() memory is 16-aligned, so payloads, which start at
-       * multiples of 8, are aligned for GVariant. */
-      gsize cap = MAX (conn->rend + needed, READ_CHUNK);
-      guint8 *buf = g_malloc (cap);
+      ReadBlock *block = read_block_new (MAX (have + needed, READ_CHUNK));
 
       if (have > 0)
-        memcpy (buf, conn->rbuf + conn->rstart, have);
-      g_free (conn->rbuf);
-      conn->rbuf = buf;
-      conn->rcap = cap;
+        memcpy (block->data, conn->rbuf + conn->rstart, have);
+      g_clear_pointer (&conn->rblock, read_block_unref);
+      conn->rblock = block;
+      conn->rbuf = (guint8 *) block->data;
+      conn->rcap = block->cap;
       conn->rstart = 0;
       conn->rend = have;
     }
@@ -1204,7 +1246,8 @@ next_frame (MpelConnection  *conn,
   if (have < frame_size)
     return FALSE;
 
-  *payload = g_bytes_new (conn->rbuf + conn->rstart + MPEL_FRAME_HEADER_SIZE, len);
+  *payload = g_bytes_new_with_free_func (conn->rbuf + conn->rstart + MPEL_FRAME_HEADER_SIZE, len,
+                                         read_block_unref, read_block_ref (conn->rblock));
   conn->rstart += frame_size;
 
   return TRUE;
