@@ -25,6 +25,10 @@
 
 #define READ_CHUNK             (64 * 1024)
 #define MAX_READS_PER_DISPATCH 8
+/* Mid-batch writes: checked every so many frames (a power of two), when
+ * at least so many bytes are queued. */
+#define FLUSH_EVERY_FRAMES     32
+#define FLUSH_MIN_BYTES        2048
 #define MAX_FDS_PER_SENDMSG    253
 #define SPIN_HISTORY           8
 #define SPIN_MIN_USEC          5
@@ -1424,7 +1428,18 @@ connection_process (MpelConnection *conn,
           if (!connection_deliver (conn, payload))
             return;
 
-          if (deadline != 0 && (++n_frames & 7) == 0 && g_get_monotonic_time () >= deadline)
+          /* What the handlers queued (the app's next calls, the worker's
+           * answers) leaves while the batch goes on, so that the peer
+           * works while this side still decodes. */
+          if ((++n_frames & (FLUSH_EVERY_FRAMES - 1)) == 0 && !conn->closed && !conn->want_write &&
+              conn->wend - conn->wstart >= FLUSH_MIN_BYTES)
+            {
+              connection_write (conn);
+              if (conn->closed)
+                return;
+            }
+
+          if (deadline != 0 && (n_frames & 7) == 0 && g_get_monotonic_time () >= deadline)
             {
               if (!conn->closed)
                 throttle (conn);
