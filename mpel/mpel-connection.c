@@ -1170,13 +1170,17 @@ ensure_read_space (MpelConnection *conn,
     }
 }
 
-/* Decodes one whole frame at rstart. Returns TRUE and fills @payload when
- * there was one, FALSE with @error NULL when more bytes are needed, FALSE
- * with @error set on a protocol error. @needed says how many bytes the
- * frame needs in all. */
+/* Decodes one whole frame at rstart. Returns TRUE when there was one: a
+ * frame in the read buffer sets @inline_len (> 0), its bytes at rstart -
+ * @inline_len (the buffer's block, which the caller takes a reference
+ * to); one in a shared buffer fills @payload instead; a descriptor that
+ * only manages shared buffers neither. FALSE with @error NULL when more
+ * bytes are needed, FALSE with @error set on a protocol error. @needed says
+ * how many bytes the frame needs in all. */
 static gboolean
 next_frame (MpelConnection  *conn,
             GBytes         **payload,
+            gsize           *inline_len,
             gsize           *needed,
             GError         **error)
 {
@@ -1250,9 +1254,10 @@ next_frame (MpelConnection  *conn,
   if (have < frame_size)
     return FALSE;
 
-  *payload = g_bytes_new_with_free_func (conn->rbuf + conn->rstart + MPEL_FRAME_HEADER_SIZE, len,
-                                         read_block_unref, read_block_ref (conn->rblock));
+  /* Parsed in place: see connection_deliver(). */
   conn->rstart += frame_size;
+  *inline_len = len;
+  g_assert (MPEL_ALIGN8 (len) == frame_size - MPEL_FRAME_HEADER_SIZE);
 
   return TRUE;
 }
@@ -1292,18 +1297,52 @@ connection_read_hello (MpelConnection   *conn,
   return TRUE;
 }
 
-/* Parses one payload and hands the frame on. Returns FALSE when the batch
- * must stop: the envelope was refused, or the handler said so. */
+/* A frame parsed in place: its values are slices of the read block. */
+typedef struct
+{
+  ReadBlock    *block;
+  const guint8 *data;
+} InlineFrame;
+
+static GBytes *
+slice_inline_frame (gpointer owner,
+                    gsize    offset,
+                    gsize    len)
+{
+  InlineFrame *inline_frame = owner;
+
+  return g_bytes_new_with_free_func (inline_frame->data + offset, len,
+                                     read_block_unref, read_block_ref (inline_frame->block));
+}
+
+/* Parses one frame and hands it on: @payload (taken) when it came in a
+ * shared buffer, otherwise the @inline_len bytes just before rstart in the
+ * read buffer. Returns FALSE when the batch must stop: the envelope was
+ * refused, or the handler said so. */
 static gboolean
 connection_deliver (MpelConnection *conn,
-                    GBytes         *payload)
+                    GBytes         *payload,
+                    gsize           inline_len)
 {
   GError *error = NULL;
   MpelFrame frame;
+  InlineFrame inline_frame = { NULL, NULL };
   gboolean ok;
 
-  ok = mpel_envelope_parse (payload, &frame, &error);
-  g_bytes_unref (payload);
+  if (payload != NULL)
+    {
+      ok = mpel_envelope_parse (payload, &frame, &error);
+      g_bytes_unref (payload);
+    }
+  else
+    {
+      /* The block stays while the frame is (its name points into it), even
+       * if a handler closes the connection. */
+      inline_frame.block = read_block_ref (conn->rblock);
+      inline_frame.data = conn->rbuf + conn->rstart - MPEL_ALIGN8 (inline_len);
+      ok = _mpel_envelope_parse_data (inline_frame.data, inline_len, slice_inline_frame, &inline_frame,
+                                      &frame, &error);
+    }
   if (!ok && conn->recovered)
     {
       /* Last words that do not parse: the peer died in a state we cannot
@@ -1311,10 +1350,12 @@ connection_deliver (MpelConnection *conn,
       g_debug ("Ignoring the rest of a peer’s last words: %s", error->message);
       g_error_free (error);
       conn->rstart = conn->rend;
+      g_clear_pointer (&inline_frame.block, read_block_unref);
       return TRUE;
     }
   if (!ok)
     {
+      g_clear_pointer (&inline_frame.block, read_block_unref);
       mpel_connection_fail (conn, error);
       return FALSE;
     }
@@ -1322,12 +1363,14 @@ connection_deliver (MpelConnection *conn,
   if (frame.kind == MPEL_FRAME_HELLO && !connection_read_hello (conn, &frame, &error))
     {
       mpel_frame_clear (&frame);
+      g_clear_pointer (&inline_frame.block, read_block_unref);
       mpel_connection_fail (conn, error);
       return FALSE;
     }
 
   ok = conn->frame_func (conn, &frame, conn->user_data);
   mpel_frame_clear (&frame);
+  g_clear_pointer (&inline_frame.block, read_block_unref);
 
   /* The frames already read are handed on in the next dispatch. */
   if (!ok && !conn->closed)
@@ -1417,15 +1460,16 @@ connection_process (MpelConnection *conn,
     {
       GError *error = NULL;
       GBytes *payload = NULL;
+      gsize inline_len = 0;
       gsize needed = 0;
 
-      if (next_frame (conn, &payload, &needed, &error))
+      if (next_frame (conn, &payload, &inline_len, &needed, &error))
         {
           /* A descriptor that only manages shared buffers */
-          if (payload == NULL)
+          if (payload == NULL && inline_len == 0)
             continue;
 
-          if (!connection_deliver (conn, payload))
+          if (!connection_deliver (conn, payload, inline_len))
             return;
 
           /* What the handlers queued (the app's next calls, the worker's

@@ -387,13 +387,14 @@ _mpel_protocol_error (GError     **error,
 /* Parses the v at [a2, e2): the last NUL separates the value from its
  * type. Sets frame->body. */
 static gboolean
-parse_body (GBytes     *payload,
-            gsize       a2,
-            gsize       e2,
-            MpelFrame  *frame,
-            GError    **error)
+parse_body (const guint8    *data,
+            MpelSliceFunc    slice,
+            gpointer         owner,
+            gsize            a2,
+            gsize            e2,
+            MpelFrame       *frame,
+            GError         **error)
 {
-  const guint8 *data = g_bytes_get_data (payload, NULL);
   const guint8 *nul = NULL;
   const char *type_start;
   const char *type_end = NULL;
@@ -421,11 +422,19 @@ parse_body (GBytes     *payload,
   if (!g_variant_type_is_definite ((const GVariantType *) type_start))
     return _mpel_protocol_error (error, _("the body's type is not definite"));
 
-  body_bytes = g_bytes_new_from_bytes (payload, a2, nul - (data + a2));
+  body_bytes = slice (owner, a2, nul - (data + a2));
   frame->body = g_variant_ref_sink (g_variant_new_from_bytes ((const GVariantType *) type_start,
                                                               body_bytes, FALSE));
 
   return TRUE;
+}
+
+static GBytes *
+slice_payload (gpointer owner,
+               gsize    offset,
+               gsize    len)
+{
+  return g_bytes_new_from_bytes (owner, offset, len);
 }
 
 /* Parses an envelope received from the peer. Nothing in it is trusted:
@@ -436,12 +445,33 @@ mpel_envelope_parse (GBytes     *payload,
                      MpelFrame  *frame,
                      GError    **error)
 {
-  const guint8 *data;
-  gsize size, w, end, e1, a2, e2, a3;
+  gsize size;
+  const guint8 *data = g_bytes_get_data (payload, &size);
+
+  if (!_mpel_envelope_parse_data (data, size, slice_payload, payload, frame, error))
+    return FALSE;
+
+  frame->payload = g_bytes_ref (payload);
+
+  return TRUE;
+}
+
+/* mpel_envelope_parse() over @size bytes at @data, which the caller keeps
+ * alive while the frame is (frame->name points into them; frame->payload is
+ * NULL). The body and meta are made over @slice (@owner, offset, length),
+ * which gives bytes that keep their memory alive. */
+gboolean
+_mpel_envelope_parse_data (const guint8   *data,
+                           gsize           size,
+                           MpelSliceFunc   slice,
+                           gpointer        owner,
+                           MpelFrame      *frame,
+                           GError        **error)
+{
+  gsize w, end, e1, a2, e2, a3;
 
   memset (frame, 0, sizeof *frame);
 
-  data = g_bytes_get_data (payload, &size);
   if (size < 16 + 1 + 4 + 2)
     return _mpel_protocol_error (error, _("the envelope is too short"));
   if (((guintptr) data & 7) != 0)
@@ -467,12 +497,12 @@ mpel_envelope_parse (GBytes     *payload,
       !g_utf8_validate ((const char *) data + 16, e1 - 17, NULL))
     return _mpel_protocol_error (error, _("the target name is not a valid string"));
 
-  if (!parse_body (payload, a2, e2, frame, error))
+  if (!parse_body (data, slice, owner, a2, e2, frame, error))
     return FALSE;
 
   if (end > a3)
     {
-      g_autoptr(GBytes) meta_bytes = g_bytes_new_from_bytes (payload, a3, end - a3);
+      g_autoptr(GBytes) meta_bytes = slice (owner, a3, end - a3);
 
       frame->meta = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT,
                                                                   meta_bytes, FALSE));
@@ -482,7 +512,6 @@ mpel_envelope_parse (GBytes     *payload,
   memcpy (&frame->flags, data + 4, 4);
   memcpy (&frame->id, data + 8, 8);
   frame->name = (const char *) data + 16;
-  frame->payload = g_bytes_ref (payload);
 
   if (frame->kind < MPEL_FRAME_HELLO || frame->kind > MPEL_FRAME_STOP)
     {
