@@ -97,6 +97,9 @@ gboolean    _mpel_envelope_parse_data    (const guint8             *data,
                                           MpelFrame                *frame,
                                           GError                  **error);
 void        mpel_frame_clear             (MpelFrame                *frame);
+GVariant   *_mpel_vardict_lookup         (GVariant                 *dict,
+                                          const char               *key,
+                                          const GVariantType       *type);
 
 /* @name and @body may be NULL; the layout refers to them (or to the
  * values that stand for them) and is valid while they are. */

@@ -524,6 +524,93 @@ _mpel_envelope_parse_data (const guint8   *data,
   return TRUE;
 }
 
+/* The value of @key in the a{sv} @dict when it is of @type (definite),
+ * or NULL: g_variant_lookup_value() (the first entry with that key) without
+ * a GVariant per entry, key and box. The bytes come from the peer and are
+ * checked as they are read; the value is handed to GVariant as untrusted
+ * data over a slice of @dict's bytes, as the frame's own values are. */
+GVariant *
+_mpel_vardict_lookup (GVariant           *dict,
+                      const char         *key,
+                      const GVariantType *type)
+{
+  const guint8 *data = g_variant_get_data (dict);
+  gsize size = g_variant_get_size (dict);
+  const char *type_string = g_variant_type_peek_string (type);
+  gsize type_len = g_variant_type_get_string_length (type);
+  gsize key_len = strlen (key);
+  gsize w, table, n, start;
+
+  g_assert (g_variant_is_of_type (dict, G_VARIANT_TYPE_VARDICT));
+  g_assert (g_variant_type_is_definite (type));
+
+  if (size == 0 || data == NULL || ((guintptr) data & 7) != 0)
+    return NULL;
+
+  /* An array of variable-size elements: each one's end, in a table at the
+   * end whose start the last entry of the table gives. */
+  w = offset_size_for_total (size);
+  if (size < w)
+    return NULL;
+  table = read_le (data + size - w, w);
+  if (table > size || (size - table) % w != 0)
+    return NULL;
+  n = (size - table) / w;
+
+  start = 0;
+  for (gsize i = 0; i < n; i++)
+    {
+      gsize end = read_le (data + table + i * w, w);
+      const guint8 *entry = data + start;
+      gsize entry_size, we, key_end, vs, ve;
+      const guint8 *nul = NULL;
+
+      if (end < start || end > table)
+        return NULL;
+      entry_size = end - start;
+
+      /* {sv}: the key, NUL-terminated; the variant at the next multiple of
+       * 8; the key's end in the entry's last bytes. */
+      we = offset_size_for_total (entry_size);
+      if (entry_size < we)
+        return NULL;
+      key_end = read_le (entry + entry_size - we, we);
+      if (key_end == 0 || key_end > entry_size - we)
+        return NULL;
+
+      if (key_end == key_len + 1 && memcmp (entry, key, key_len + 1) == 0)
+        {
+          g_autoptr(GBytes) bytes = NULL;
+          g_autoptr(GBytes) value = NULL;
+
+          vs = MPEL_ALIGN8 (key_end);
+          ve = entry_size - we;
+          if (vs > ve)
+            return NULL;
+
+          /* A variant: the value, a NUL, its type. */
+          for (gsize j = ve; j > vs; j--)
+            if (entry[j - 1] == '\0')
+              {
+                nul = entry + j - 1;
+                break;
+              }
+          if (nul == NULL || (gsize) (entry + ve - (nul + 1)) != type_len ||
+              memcmp (nul + 1, type_string, type_len) != 0)
+            return NULL;
+
+          bytes = g_variant_get_data_as_bytes (dict);
+          value = g_bytes_new_from_bytes (bytes, start + vs, nul - (entry + vs));
+
+          return g_variant_ref_sink (g_variant_new_from_bytes (type, value, FALSE));
+        }
+
+      start = MPEL_ALIGN8 (end);
+    }
+
+  return NULL;
+}
+
 void
 mpel_frame_clear (MpelFrame *frame)
 {

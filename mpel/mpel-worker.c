@@ -618,7 +618,7 @@ handle_call (MpelWorker *self,
     }
 
   if (frame->meta != NULL)
-    kwargs = g_variant_lookup_value (frame->meta, "kwargs", G_VARIANT_TYPE_VARDICT);
+    kwargs = _mpel_vardict_lookup (frame->meta, "kwargs", G_VARIANT_TYPE_VARDICT);
 
   invocation = _mpel_invocation_new (self, frame->id, frame->name, args, kwargs,
                                      (frame->flags & MPEL_FRAME_FLAGS_NO_REPLY) != 0);
