@@ -32,6 +32,7 @@
 #define MAX_FDS_PER_SENDMSG    253
 #define SPIN_HISTORY           8
 #define SPIN_MIN_USEC          5
+#define SPIN_MAX_BACKOFF       64
 
 /* The read buffer. Frames are parsed in place: a payload is a slice of the
  * block, which it keeps alive, so that a result costs no copy. The
@@ -72,7 +73,6 @@ read_block_unref (gpointer data)
   if (g_atomic_ref_count_dec (&block->ref))
     g_free (block);
 }
-#define SPIN_MAX_BACKOFF       64
 
 /* Last words: the output buffer of a worker lives in a memfd that the app
  * maps too, so that what the worker has queued but not yet written can be
@@ -1171,10 +1171,10 @@ ensure_read_space (MpelConnection *conn,
 }
 
 /* Decodes one whole frame at rstart. Returns TRUE when there was one: a
- * frame in the read buffer sets @inline_len (> 0), its bytes at rstart -
- * @inline_len (the buffer's block, which the caller takes a reference
- * to); one in a shared buffer fills @payload instead; a descriptor that
- * only manages shared buffers neither. FALSE with @error NULL when more
+ * frame in the read buffer sets @inline_len (> 0), the length of the
+ * payload that now ends, padded to 8, at rstart; one in a shared buffer
+ * fills @payload instead; a descriptor that only manages shared buffers
+ * neither. FALSE with @error NULL when more
  * bytes are needed, FALSE with @error set on a protocol error. @needed says
  * how many bytes the frame needs in all. */
 static gboolean
@@ -1257,7 +1257,6 @@ next_frame (MpelConnection  *conn,
   /* Parsed in place: see connection_deliver(). */
   conn->rstart += frame_size;
   *inline_len = len;
-  g_assert (MPEL_ALIGN8 (len) == frame_size - MPEL_FRAME_HEADER_SIZE);
 
   return TRUE;
 }

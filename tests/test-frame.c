@@ -293,7 +293,7 @@ make_kwargs_meta (guint       n_before,
 static void
 test_vardict_lookup_matches_glib (void)
 {
-  const gsize lengths[] = { 0, 1, 100, 200, 240, 250, 260, 65000, 65500, 65600, 300000 };
+  const gsize lengths[] = { 0, 1, 180, 250, 65400, 65600 };
   const char *types[] = { "a{sv}", "s", NULL };
 
   for (guint l = 0; l < G_N_ELEMENTS (lengths); l++)
