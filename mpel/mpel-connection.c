@@ -25,10 +25,54 @@
 
 #define READ_CHUNK             (64 * 1024)
 #define MAX_READS_PER_DISPATCH 8
+/* Mid-batch writes: checked every so many frames (a power of two), when
+ * at least so many bytes are queued. */
+#define FLUSH_EVERY_FRAMES     32
+#define FLUSH_MIN_BYTES        2048
 #define MAX_FDS_PER_SENDMSG    253
 #define SPIN_HISTORY           8
 #define SPIN_MIN_USEC          5
 #define SPIN_MAX_BACKOFF       64
+
+/* The read buffer. Frames are parsed in place: a payload is a slice of the
+ * block, which it keeps alive, so that a result costs no copy. The
+ * connection only ever writes past rend, where no slice points; it moves
+ * bytes back to the start only while it holds the block alone, and takes a
+ * new block otherwise. Its data is 8-aligned, and frames start at multiples
+ * of 8, as GVariant needs. */
+typedef struct
+{
+  gatomicrefcount ref;
+  gsize           cap;
+  guint64         data[];
+} ReadBlock;
+
+static ReadBlock *
+read_block_new (gsize cap)
+{
+  ReadBlock *block = g_malloc (sizeof (ReadBlock) + MPEL_ALIGN8 (cap));
+
+  g_atomic_ref_count_init (&block->ref);
+  block->cap = MPEL_ALIGN8 (cap);
+
+  return block;
+}
+
+static ReadBlock *
+read_block_ref (ReadBlock *block)
+{
+  g_atomic_ref_count_inc (&block->ref);
+  return block;
+}
+
+static void
+read_block_unref (gpointer data)
+{
+  ReadBlock *block = data;
+
+  if (g_atomic_ref_count_dec (&block->ref))
+    g_free (block);
+}
 
 /* Last words: the output buffer of a worker lives in a memfd that the app
  * maps too, so that what the worker has queued but not yet written can be
@@ -66,6 +110,7 @@ struct _MpelConnection
   MpelConnectionClosedFunc closed_func;
   gpointer user_data;
 
+  ReadBlock *rblock; /* holds rbuf; frames read are slices of it */
   guint8 *rbuf;
   gsize rcap;
   gsize rstart;
@@ -482,7 +527,8 @@ mpel_connection_close (MpelConnection *conn)
   close_fds (conn->rfds);
   close_fds (conn->wfds);
   _mpel_bulk_clear (conn->bulk);
-  g_clear_pointer (&conn->rbuf, g_free);
+  g_clear_pointer (&conn->rblock, read_block_unref);
+  conn->rbuf = NULL;
   if (conn->out_region != NULL)
     {
       munmap (conn->out_region, conn->out_region_size);
@@ -1100,7 +1146,9 @@ ensure_read_space (MpelConnection *conn,
 {
   gsize have = conn->rend - conn->rstart;
 
-  if (conn->rstart > 0 && (conn->rcap - conn->rend < needed || have == 0))
+  /* Frames handed on still point into the block: leave their bytes be. */
+  if (conn->rstart > 0 && (conn->rcap - conn->rend < needed || have == 0) &&
+      g_atomic_ref_count_compare (&conn->rblock->ref, 1))
     {
       memmove (conn->rbuf, conn->rbuf + conn->rstart, have);
       conn->rstart = 0;
@@ -1109,28 +1157,30 @@ ensure_read_space (MpelConnection *conn,
 
   if (conn->rcap - conn->rend < needed)
     {
-      /* g_malloc() memory is 16-aligned, so payloads, which start at
-       * multiples of 8, are aligned for GVariant. */
-      gsize cap = MAX (conn->rend + needed, READ_CHUNK);
-      guint8 *buf = g_malloc (cap);
+      ReadBlock *block = read_block_new (MAX (have + needed, READ_CHUNK));
 
       if (have > 0)
-        memcpy (buf, conn->rbuf + conn->rstart, have);
-      g_free (conn->rbuf);
-      conn->rbuf = buf;
-      conn->rcap = cap;
+        memcpy (block->data, conn->rbuf + conn->rstart, have);
+      g_clear_pointer (&conn->rblock, read_block_unref);
+      conn->rblock = block;
+      conn->rbuf = (guint8 *) block->data;
+      conn->rcap = block->cap;
       conn->rstart = 0;
       conn->rend = have;
     }
 }
 
-/* Decodes one whole frame at rstart. Returns TRUE and fills @payload when
- * there was one, FALSE with @error NULL when more bytes are needed, FALSE
- * with @error set on a protocol error. @needed says how many bytes the
- * frame needs in all. */
+/* Decodes one whole frame at rstart. Returns TRUE when there was one: a
+ * frame in the read buffer sets @inline_len (> 0), the length of the
+ * payload that now ends, padded to 8, at rstart; one in a shared buffer
+ * fills @payload instead; a descriptor that only manages shared buffers
+ * neither. FALSE with @error NULL when more
+ * bytes are needed, FALSE with @error set on a protocol error. @needed says
+ * how many bytes the frame needs in all. */
 static gboolean
 next_frame (MpelConnection  *conn,
             GBytes         **payload,
+            gsize           *inline_len,
             gsize           *needed,
             GError         **error)
 {
@@ -1204,8 +1254,9 @@ next_frame (MpelConnection  *conn,
   if (have < frame_size)
     return FALSE;
 
-  *payload = g_bytes_new (conn->rbuf + conn->rstart + MPEL_FRAME_HEADER_SIZE, len);
+  /* Parsed in place: see connection_deliver(). */
   conn->rstart += frame_size;
+  *inline_len = len;
 
   return TRUE;
 }
@@ -1245,18 +1296,52 @@ connection_read_hello (MpelConnection   *conn,
   return TRUE;
 }
 
-/* Parses one payload and hands the frame on. Returns FALSE when the batch
- * must stop: the envelope was refused, or the handler said so. */
+/* A frame parsed in place: its values are slices of the read block. */
+typedef struct
+{
+  ReadBlock    *block;
+  const guint8 *data;
+} InlineFrame;
+
+static GBytes *
+slice_inline_frame (gpointer owner,
+                    gsize    offset,
+                    gsize    len)
+{
+  InlineFrame *inline_frame = owner;
+
+  return g_bytes_new_with_free_func (inline_frame->data + offset, len,
+                                     read_block_unref, read_block_ref (inline_frame->block));
+}
+
+/* Parses one frame and hands it on: @payload (taken) when it came in a
+ * shared buffer, otherwise the @inline_len bytes just before rstart in the
+ * read buffer. Returns FALSE when the batch must stop: the envelope was
+ * refused, or the handler said so. */
 static gboolean
 connection_deliver (MpelConnection *conn,
-                    GBytes         *payload)
+                    GBytes         *payload,
+                    gsize           inline_len)
 {
   GError *error = NULL;
   MpelFrame frame;
+  InlineFrame inline_frame = { NULL, NULL };
   gboolean ok;
 
-  ok = mpel_envelope_parse (payload, &frame, &error);
-  g_bytes_unref (payload);
+  if (payload != NULL)
+    {
+      ok = mpel_envelope_parse (payload, &frame, &error);
+      g_bytes_unref (payload);
+    }
+  else
+    {
+      /* The block stays while the frame is (its name points into it), even
+       * if a handler closes the connection. */
+      inline_frame.block = read_block_ref (conn->rblock);
+      inline_frame.data = conn->rbuf + conn->rstart - MPEL_ALIGN8 (inline_len);
+      ok = _mpel_envelope_parse_data (inline_frame.data, inline_len, slice_inline_frame, &inline_frame,
+                                      &frame, &error);
+    }
   if (!ok && conn->recovered)
     {
       /* Last words that do not parse: the peer died in a state we cannot
@@ -1264,10 +1349,12 @@ connection_deliver (MpelConnection *conn,
       g_debug ("Ignoring the rest of a peer’s last words: %s", error->message);
       g_error_free (error);
       conn->rstart = conn->rend;
+      g_clear_pointer (&inline_frame.block, read_block_unref);
       return TRUE;
     }
   if (!ok)
     {
+      g_clear_pointer (&inline_frame.block, read_block_unref);
       mpel_connection_fail (conn, error);
       return FALSE;
     }
@@ -1275,12 +1362,14 @@ connection_deliver (MpelConnection *conn,
   if (frame.kind == MPEL_FRAME_HELLO && !connection_read_hello (conn, &frame, &error))
     {
       mpel_frame_clear (&frame);
+      g_clear_pointer (&inline_frame.block, read_block_unref);
       mpel_connection_fail (conn, error);
       return FALSE;
     }
 
   ok = conn->frame_func (conn, &frame, conn->user_data);
   mpel_frame_clear (&frame);
+  g_clear_pointer (&inline_frame.block, read_block_unref);
 
   /* The frames already read are handed on in the next dispatch. */
   if (!ok && !conn->closed)
@@ -1370,18 +1459,30 @@ connection_process (MpelConnection *conn,
     {
       GError *error = NULL;
       GBytes *payload = NULL;
+      gsize inline_len = 0;
       gsize needed = 0;
 
-      if (next_frame (conn, &payload, &needed, &error))
+      if (next_frame (conn, &payload, &inline_len, &needed, &error))
         {
           /* A descriptor that only manages shared buffers */
-          if (payload == NULL)
+          if (payload == NULL && inline_len == 0)
             continue;
 
-          if (!connection_deliver (conn, payload))
+          if (!connection_deliver (conn, payload, inline_len))
             return;
 
-          if (deadline != 0 && (++n_frames & 7) == 0 && g_get_monotonic_time () >= deadline)
+          /* What the handlers queued (the app's next calls, the worker's
+           * answers) leaves while the batch goes on, so that the peer
+           * works while this side still decodes. */
+          if ((++n_frames & (FLUSH_EVERY_FRAMES - 1)) == 0 && !conn->closed && !conn->want_write &&
+              conn->wend - conn->wstart >= FLUSH_MIN_BYTES)
+            {
+              connection_write (conn);
+              if (conn->closed)
+                return;
+            }
+
+          if (deadline != 0 && (n_frames & 7) == 0 && g_get_monotonic_time () >= deadline)
             {
               if (!conn->closed)
                 throttle (conn);

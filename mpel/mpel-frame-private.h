@@ -53,7 +53,7 @@ typedef struct
   const char *name;   /* points into payload; valid while the frame is */
   GVariant   *body;   /* nullable */
   GVariant   *meta;   /* nullable: an empty a{sv} is NULL */
-  GBytes     *payload;
+  GBytes     *payload;  /* NULL when parsed in place */
 } MpelFrame;
 
 /* Where each part of one envelope goes, computed once for the values it
@@ -87,7 +87,19 @@ void        mpel_envelope_write          (guint8                   *dest,
 gboolean    mpel_envelope_parse          (GBytes                   *payload,
                                           MpelFrame                *frame,
                                           GError                  **error);
+typedef GBytes *(*MpelSliceFunc)          (gpointer                  owner,
+                                          gsize                     offset,
+                                          gsize                     len);
+gboolean    _mpel_envelope_parse_data    (const guint8             *data,
+                                          gsize                     size,
+                                          MpelSliceFunc             slice,
+                                          gpointer                  owner,
+                                          MpelFrame                *frame,
+                                          GError                  **error);
 void        mpel_frame_clear             (MpelFrame                *frame);
+GVariant   *_mpel_vardict_lookup         (GVariant                 *dict,
+                                          const char               *key,
+                                          const GVariantType       *type);
 
 /* @name and @body may be NULL; the layout refers to them (or to the
  * values that stand for them) and is valid while they are. */

@@ -387,13 +387,14 @@ _mpel_protocol_error (GError     **error,
 /* Parses the v at [a2, e2): the last NUL separates the value from its
  * type. Sets frame->body. */
 static gboolean
-parse_body (GBytes     *payload,
-            gsize       a2,
-            gsize       e2,
-            MpelFrame  *frame,
-            GError    **error)
+parse_body (const guint8    *data,
+            MpelSliceFunc    slice,
+            gpointer         owner,
+            gsize            a2,
+            gsize            e2,
+            MpelFrame       *frame,
+            GError         **error)
 {
-  const guint8 *data = g_bytes_get_data (payload, NULL);
   const guint8 *nul = NULL;
   const char *type_start;
   const char *type_end = NULL;
@@ -421,11 +422,19 @@ parse_body (GBytes     *payload,
   if (!g_variant_type_is_definite ((const GVariantType *) type_start))
     return _mpel_protocol_error (error, _("the body's type is not definite"));
 
-  body_bytes = g_bytes_new_from_bytes (payload, a2, nul - (data + a2));
+  body_bytes = slice (owner, a2, nul - (data + a2));
   frame->body = g_variant_ref_sink (g_variant_new_from_bytes ((const GVariantType *) type_start,
                                                               body_bytes, FALSE));
 
   return TRUE;
+}
+
+static GBytes *
+slice_payload (gpointer owner,
+               gsize    offset,
+               gsize    len)
+{
+  return g_bytes_new_from_bytes (owner, offset, len);
 }
 
 /* Parses an envelope received from the peer. Nothing in it is trusted:
@@ -436,12 +445,33 @@ mpel_envelope_parse (GBytes     *payload,
                      MpelFrame  *frame,
                      GError    **error)
 {
-  const guint8 *data;
-  gsize size, w, end, e1, a2, e2, a3;
+  gsize size;
+  const guint8 *data = g_bytes_get_data (payload, &size);
+
+  if (!_mpel_envelope_parse_data (data, size, slice_payload, payload, frame, error))
+    return FALSE;
+
+  frame->payload = g_bytes_ref (payload);
+
+  return TRUE;
+}
+
+/* mpel_envelope_parse() over @size bytes at @data, which the caller keeps
+ * alive while the frame is (frame->name points into them; frame->payload is
+ * NULL). The body and meta are made over @slice (@owner, offset, length),
+ * which gives bytes that keep their memory alive. */
+gboolean
+_mpel_envelope_parse_data (const guint8   *data,
+                           gsize           size,
+                           MpelSliceFunc   slice,
+                           gpointer        owner,
+                           MpelFrame      *frame,
+                           GError        **error)
+{
+  gsize w, end, e1, a2, e2, a3;
 
   memset (frame, 0, sizeof *frame);
 
-  data = g_bytes_get_data (payload, &size);
   if (size < 16 + 1 + 4 + 2)
     return _mpel_protocol_error (error, _("the envelope is too short"));
   if (((guintptr) data & 7) != 0)
@@ -467,12 +497,12 @@ mpel_envelope_parse (GBytes     *payload,
       !g_utf8_validate ((const char *) data + 16, e1 - 17, NULL))
     return _mpel_protocol_error (error, _("the target name is not a valid string"));
 
-  if (!parse_body (payload, a2, e2, frame, error))
+  if (!parse_body (data, slice, owner, a2, e2, frame, error))
     return FALSE;
 
   if (end > a3)
     {
-      g_autoptr(GBytes) meta_bytes = g_bytes_new_from_bytes (payload, a3, end - a3);
+      g_autoptr(GBytes) meta_bytes = slice (owner, a3, end - a3);
 
       frame->meta = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT,
                                                                   meta_bytes, FALSE));
@@ -482,7 +512,6 @@ mpel_envelope_parse (GBytes     *payload,
   memcpy (&frame->flags, data + 4, 4);
   memcpy (&frame->id, data + 8, 8);
   frame->name = (const char *) data + 16;
-  frame->payload = g_bytes_ref (payload);
 
   if (frame->kind < MPEL_FRAME_HELLO || frame->kind > MPEL_FRAME_STOP)
     {
@@ -493,6 +522,93 @@ mpel_envelope_parse (GBytes     *payload,
     }
 
   return TRUE;
+}
+
+/* The value of @key in the a{sv} @dict when it is of @type (definite),
+ * or NULL: g_variant_lookup_value() (the first entry with that key) without
+ * a GVariant per entry, key and box. The bytes come from the peer and are
+ * checked as they are read; the value is handed to GVariant as untrusted
+ * data over a slice of @dict's bytes, as the frame's own values are. */
+GVariant *
+_mpel_vardict_lookup (GVariant           *dict,
+                      const char         *key,
+                      const GVariantType *type)
+{
+  const guint8 *data = g_variant_get_data (dict);
+  gsize size = g_variant_get_size (dict);
+  const char *type_string = g_variant_type_peek_string (type);
+  gsize type_len = g_variant_type_get_string_length (type);
+  gsize key_len = strlen (key);
+  gsize w, table, n, start;
+
+  g_assert (g_variant_is_of_type (dict, G_VARIANT_TYPE_VARDICT));
+  g_assert (g_variant_type_is_definite (type));
+
+  if (size == 0 || data == NULL || ((guintptr) data & 7) != 0)
+    return NULL;
+
+  /* An array of variable-size elements: each one's end, in a table at the
+   * end whose start the last entry of the table gives. */
+  w = offset_size_for_total (size);
+  if (size < w)
+    return NULL;
+  table = read_le (data + size - w, w);
+  if (table > size || (size - table) % w != 0)
+    return NULL;
+  n = (size - table) / w;
+
+  start = 0;
+  for (gsize i = 0; i < n; i++)
+    {
+      gsize end = read_le (data + table + i * w, w);
+      const guint8 *entry = data + start;
+      gsize entry_size, we, key_end, vs, ve;
+      const guint8 *nul = NULL;
+
+      if (end < start || end > table)
+        return NULL;
+      entry_size = end - start;
+
+      /* {sv}: the key, NUL-terminated; the variant at the next multiple of
+       * 8; the key's end in the entry's last bytes. */
+      we = offset_size_for_total (entry_size);
+      if (entry_size < we)
+        return NULL;
+      key_end = read_le (entry + entry_size - we, we);
+      if (key_end == 0 || key_end > entry_size - we)
+        return NULL;
+
+      if (key_end == key_len + 1 && memcmp (entry, key, key_len + 1) == 0)
+        {
+          g_autoptr(GBytes) bytes = NULL;
+          g_autoptr(GBytes) value = NULL;
+
+          vs = MPEL_ALIGN8 (key_end);
+          ve = entry_size - we;
+          if (vs > ve)
+            return NULL;
+
+          /* A variant: the value, a NUL, its type. */
+          for (gsize j = ve; j > vs; j--)
+            if (entry[j - 1] == '\0')
+              {
+                nul = entry + j - 1;
+                break;
+              }
+          if (nul == NULL || (gsize) (entry + ve - (nul + 1)) != type_len ||
+              memcmp (nul + 1, type_string, type_len) != 0)
+            return NULL;
+
+          bytes = g_variant_get_data_as_bytes (dict);
+          value = g_bytes_new_from_bytes (bytes, start + vs, nul - (entry + vs));
+
+          return g_variant_ref_sink (g_variant_new_from_bytes (type, value, FALSE));
+        }
+
+      start = MPEL_ALIGN8 (end);
+    }
+
+  return NULL;
 }
 
 void

@@ -613,7 +613,7 @@ handle_call (MpelWorker *self,
     }
 
   if (frame->meta != NULL)
-    kwargs = g_variant_lookup_value (frame->meta, "kwargs", G_VARIANT_TYPE_VARDICT);
+    kwargs = _mpel_vardict_lookup (frame->meta, "kwargs", G_VARIANT_TYPE_VARDICT);
 
   /* A method call on a remote object (see doc/protocol.md): the handle
    * travels as the kwarg "mpel.object", which no handler sees. */

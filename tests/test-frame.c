@@ -256,6 +256,108 @@ test_envelope_mutations (void)
   g_assert_cmpuint (n_refused, >, 0);
 }
 
+/* A meta of @n_before u entries, then "kwargs" (an a{sv} with one ay of
+ * @len bytes) unless @kwargs_type is NULL (then none), then @n_after. */
+static GVariant *
+make_kwargs_meta (guint       n_before,
+                  const char *kwargs_type,
+                  gsize       len,
+                  guint       n_after)
+{
+  GVariantBuilder builder;
+  g_autofree guint8 *blob = g_malloc0 (len);
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+  for (guint i = 0; i < n_before; i++)
+    g_variant_builder_add (&builder, "{sv}", i % 2 ? "kwarg" : "kwargss", g_variant_new_uint32 (i));
+  if (g_strcmp0 (kwargs_type, "a{sv}") == 0)
+    {
+      GVariantBuilder inner;
+
+      g_variant_builder_init (&inner, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&inner, "{sv}", "blob",
+                             g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, blob, len, 1));
+      g_variant_builder_add (&inner, "{sv}", "n", g_variant_new_int32 (-5));
+      g_variant_builder_add (&builder, "{sv}", "kwargs", g_variant_builder_end (&inner));
+    }
+  else if (kwargs_type != NULL)
+    g_variant_builder_add (&builder, "{sv}", "kwargs", g_variant_new_string ("not a dict"));
+  for (guint i = 0; i < n_after; i++)
+    g_variant_builder_add (&builder, "{sv}", "kwargs", g_variant_new_uint32 (i));
+
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
+}
+
+/* The hand-written lookup finds what g_variant_lookup_value () finds, in
+ * bytes from the peer, across the framing-offset size boundaries. */
+static void
+test_vardict_lookup_matches_glib (void)
+{
+  const gsize lengths[] = { 0, 1, 180, 250, 65400, 65600 };
+  const char *types[] = { "a{sv}", "s", NULL };
+
+  for (guint l = 0; l < G_N_ELEMENTS (lengths); l++)
+    for (guint t = 0; t < G_N_ELEMENTS (types); t++)
+      for (guint before = 0; before < 3; before++)
+        for (guint after = 0; after < 2; after++)
+          {
+            g_autoptr(GVariant) tree = make_kwargs_meta (before, types[t], lengths[l], after);
+            g_autoptr(GBytes) bytes = aligned_bytes (g_variant_get_data (tree), g_variant_get_size (tree));
+            g_autoptr(GVariant) meta = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT,
+                                                                                    bytes, FALSE));
+            g_autoptr(GVariant) expected = g_variant_lookup_value (meta, "kwargs", G_VARIANT_TYPE_VARDICT);
+            g_autoptr(GVariant) found = _mpel_vardict_lookup (meta, "kwargs", G_VARIANT_TYPE_VARDICT);
+            g_autoptr(GVariant) none = _mpel_vardict_lookup (meta, "kwarg", G_VARIANT_TYPE_VARDICT);
+
+            if (expected == NULL)
+              g_assert_null (found);
+            else
+              {
+                g_assert_nonnull (found);
+                g_assert_true (g_variant_equal (found, expected));
+              }
+            g_assert_null (none);
+          }
+}
+
+/* Random damage to a meta gives NULL or a value GLib can read; never a
+ * read out of bounds (valgrind checks). */
+static void
+test_vardict_lookup_mutations (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20261201);
+  g_autoptr(GVariant) tree = make_kwargs_meta (2, "a{sv}", 40, 1);
+  gsize size = g_variant_get_size (tree);
+  guint n_found = 0;
+
+  for (guint i = 0; i < 20000; i++)
+    {
+      g_autofree guint8 *bad = g_memdup2 (g_variant_get_data (tree), size);
+      gsize bad_size = g_rand_boolean (rand) ? size : (gsize) g_rand_int_range (rand, 0, size + 1);
+      guint n_flips = g_rand_int_range (rand, 1, 4);
+      g_autoptr(GBytes) bytes = NULL;
+      g_autoptr(GVariant) meta = NULL;
+      g_autoptr(GVariant) found = NULL;
+
+      for (guint f = 0; f < n_flips; f++)
+        bad[g_rand_int_range (rand, 0, size)] = g_rand_int_range (rand, 0, 256);
+      bytes = aligned_bytes (bad, bad_size);
+      meta = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT, bytes, FALSE));
+      found = _mpel_vardict_lookup (meta, "kwargs", G_VARIANT_TYPE_VARDICT);
+      if (found != NULL)
+        {
+          g_autofree char *printed = g_variant_print (found, TRUE);
+
+          g_assert_true (g_variant_is_of_type (found, G_VARIANT_TYPE_VARDICT));
+          g_assert_nonnull (printed);
+          n_found++;
+        }
+    }
+
+  /* Most damage misses the kwargs entry. */
+  g_assert_cmpuint (n_found, >, 0);
+}
+
 static void
 test_error_round_trip (void)
 {
@@ -281,6 +383,8 @@ main (int   argc,
   g_test_add_func ("/Mpel/Frame/call-meta/matches-glib", test_call_meta_matches_glib);
   g_test_add_func ("/Mpel/Frame/envelope/mutations", test_envelope_mutations);
   g_test_add_func ("/Mpel/Frame/error/round-trip", test_error_round_trip);
+  g_test_add_func ("/Mpel/Frame/vardict-lookup/matches-glib", test_vardict_lookup_matches_glib);
+  g_test_add_func ("/Mpel/Frame/vardict-lookup/mutations", test_vardict_lookup_mutations);
 
   return g_test_run ();
 }

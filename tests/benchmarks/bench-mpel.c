@@ -15,7 +15,9 @@
  *   --allocs             allocations per event (LD_PRELOAD of
  *                        bench-count-alloc.so, G_SLICE=always-malloc)
  *   --misc               start-up and the worker pool
- *   --pipelined-only N   for callgrind.sh
+ *   --pipelined-only N   for callgrind.sh (with MPEL_BENCH_KWARGS=1 in the
+ *                        environment, every event carries the kwargs row's
+ *                        a{sv})
  *
  * The worker is the default host ($MPEL_WORKER) with the test module
  * ($MPEL_TEST_MODULE). Prints one JSON object on stdout. Every result is
@@ -969,7 +971,7 @@ main (int   argc,
 
       begin_phase ("pipelined only", 3600);
       g_variant_unref (call_sync (loop, "mpel.ping", NULL));
-      rate = pipelined_calls_per_s (loop, n);
+      rate = pipelined_calls_per_s_with (loop, n, g_getenv ("MPEL_BENCH_KWARGS") != NULL);
       /* Let the worker exit by itself (under callgrind it must live to
        * write its profile) before this process exits. */
       g_signal_connect (loop, "worker-exited", G_CALLBACK (on_worker_exited), &exited);
