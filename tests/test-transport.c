@@ -24,7 +24,21 @@ typedef enum
   MODE_STDIO,     /* sh -c 'exec mpel-worker --stdio …' */
   MODE_FLATPAK,   /* flatpak-spawn-sim --host mpel-worker --stdio … */
   MODE_SANDBOX,   /* a socket pair, in bubblewrap */
+  MODE_SSH,       /* ssh -p PORT 127.0.0.1 mpel-worker --stdio …, to our sshd */
 } Mode;
+
+/* A private sshd on 127.0.0.1, started once by main() when openssh-server
+ * is installed: a throwaway host key and user key, its own config. */
+typedef struct
+{
+  GSubprocess *sshd;
+  char *dir;
+  char *key;
+  char *port;
+  char *skip_reason;
+} Sshd;
+
+static Sshd sshd;
 
 static const char *
 env (const char *name)
@@ -63,6 +77,20 @@ loop_new (Mode mode)
     {
       const char *argv[] = {
         sim, "--host", worker, "--stdio", "--module", module, "--module", transport_module, NULL
+      };
+
+      loop = mpel_loop_new_for_stream_argv (argv);
+    }
+  else if (mode == MODE_SSH)
+    {
+      g_autofree char *remote = g_strdup_printf ("exec %s --stdio --module %s --module %s",
+                                                 worker, module, transport_module);
+      const char *argv[] = {
+        "ssh", "-F", "/dev/null", "-i", sshd.key, "-p", sshd.port,
+        "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+        "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+        "-o", "ServerAliveInterval=5",
+        "127.0.0.1", remote, NULL
       };
 
       loop = mpel_loop_new_for_stream_argv (argv);
@@ -133,6 +161,11 @@ skip_without_bwrap (void)
 static gboolean
 skip_mode (Mode mode)
 {
+  if (mode == MODE_SSH && sshd.sshd == NULL)
+    {
+      g_test_skip (sshd.skip_reason);
+      return TRUE;
+    }
   return mode == MODE_SANDBOX && skip_without_bwrap ();
 }
 
@@ -312,6 +345,8 @@ test_crash_restart (gconstpointer data)
       g_assert_nonnull (strstr (crash->message, "“sh” over stdio"));
       g_assert_nonnull (strstr (crash->message, "signal 9"));
     }
+  else if (mode == MODE_SSH)
+    g_assert_nonnull (strstr (crash->message, "ssh to “127.0.0.1”"));
   else if (mode == MODE_FLATPAK)
     {
       /* The wrapper's status says how its child died. */
@@ -599,20 +634,225 @@ add_mode_tests (const char *prefix,
     }
 }
 
+/* The connection drops under an event (its sshd session is killed): the
+ * event fails, naming the host, and the next one runs in a new worker. */
+static void
+test_ssh_dropped (void)
+{
+  g_autoptr(MpelLoop) loop = NULL;
+  g_autoptr(GPtrArray) errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *children_path = NULL;
+  g_autofree char *children = NULL;
+  g_auto(GStrv) pids = NULL;
+  const GError *dropped;
+
+  if (skip_mode (MODE_SSH))
+    return;
+  loop = loop_new (MODE_SSH);
+  mpel_loop_set_restart_policy (loop, MPEL_RESTART_POLICY_ON_CRASH);
+  g_signal_connect (loop, "output", G_CALLBACK (record_error), errors);
+
+  /* Connected and serving */
+  value = call (loop, "add_one", g_variant_new ("(i)", 1), &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&value, g_variant_unref);
+
+  mpel_loop_add_event (loop, "mpel.sleep", g_variant_new ("(u)", 60000));
+  /* The sessions are the children of our sshd. */
+  children_path = g_strdup_printf ("/proc/%s/task/%s/children",
+                                   g_subprocess_get_identifier (sshd.sshd),
+                                   g_subprocess_get_identifier (sshd.sshd));
+  g_assert_true (g_file_get_contents (children_path, &children, NULL, NULL));
+  pids = g_strsplit (g_strstrip (children), " ", -1);
+  g_assert_nonnull (pids[0]);
+  for (guint i = 0; pids[i] != NULL; i++)
+    kill ((pid_t) g_ascii_strtoll (pids[i], NULL, 10), SIGKILL);
+
+  test_iterate_until (errors->len == 1);
+  dropped = g_ptr_array_index (errors, 0);
+  g_test_message ("%s", dropped->message);
+  g_assert_error ((GError *) dropped, MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED);
+  g_assert_nonnull (strstr (dropped->message, "ssh to “127.0.0.1”"));
+  g_assert_nonnull (strstr (dropped->message, "“mpel.sleep”"));
+
+  value = call (loop, "add_one", g_variant_new ("(i)", 2), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int32 (value), ==, 3);
+
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+static gboolean
+run (const char * const  *argv,
+     GError             **error)
+{
+  g_autoptr(GSubprocess) process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, error);
+
+  return process != NULL && g_subprocess_wait_check (process, NULL, error);
+}
+
+static char *
+free_loopback_port (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any_port = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  if (socket == NULL || !g_socket_bind (socket, any_port, FALSE, NULL) ||
+      (bound = g_socket_get_local_address (socket, NULL)) == NULL)
+    return NULL;
+  return g_strdup_printf ("%u", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+}
+
+/* Starts our sshd, or says why not in sshd.skip_reason. */
+static void
+sshd_start (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *host_key = NULL;
+  g_autofree char *config = NULL;
+  g_autofree char *config_text = NULL;
+  g_autofree char *authorized = NULL;
+  g_autofree char *public_key = NULL;
+  g_autofree char *pub_path = NULL;
+  g_autoptr(GDataInputStream) log = NULL;
+  g_autofree char *sshd_path = g_find_program_in_path ("sshd");
+  g_autofree char *ssh_path = g_find_program_in_path ("ssh");
+
+  if (sshd_path == NULL && g_file_test ("/usr/sbin/sshd", G_FILE_TEST_IS_EXECUTABLE))
+    sshd_path = g_strdup ("/usr/sbin/sshd");
+  if (sshd_path == NULL || ssh_path == NULL)
+    {
+      sshd.skip_reason = g_strdup ("openssh-server or openssh-client is not installed");
+      return;
+    }
+  if (getuid () != 0 && !g_file_test ("/run/sshd", G_FILE_TEST_IS_DIR))
+    {
+      sshd.skip_reason = g_strdup ("sshd needs /run/sshd, which only root may make");
+      return;
+    }
+  g_mkdir_with_parents ("/run/sshd", 0755);
+
+  sshd.dir = g_dir_make_tmp ("mpel-sshd-XXXXXX", &error);
+  g_assert_no_error (error);
+  host_key = g_build_filename (sshd.dir, "host_key", NULL);
+  sshd.key = g_build_filename (sshd.dir, "user_key", NULL);
+  pub_path = g_strconcat (sshd.key, ".pub", NULL);
+  authorized = g_build_filename (sshd.dir, "authorized_keys", NULL);
+  config = g_build_filename (sshd.dir, "sshd_config", NULL);
+  sshd.port = free_loopback_port ();
+
+  {
+    const char *host_argv[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", host_key, NULL };
+    const char *user_argv[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", sshd.key, NULL };
+
+    if (sshd.port == NULL || !run (host_argv, &error) || !run (user_argv, &error) ||
+        !g_file_get_contents (pub_path, &public_key, NULL, &error) ||
+        !g_file_set_contents (authorized, public_key, -1, &error))
+      {
+        sshd.skip_reason = g_strdup_printf ("cannot set up sshd: %s", error ? error->message : "no port");
+        return;
+      }
+  }
+
+  config_text = g_strdup_printf ("Port %s\n"
+                                 "ListenAddress 127.0.0.1\n"
+                                 "HostKey %s\n"
+                                 "AuthorizedKeysFile %s\n"
+                                 "PidFile none\n"
+                                 "UsePAM no\n"
+                                 "StrictModes no\n"
+                                 "PermitRootLogin prohibit-password\n"
+                                 "PasswordAuthentication no\n"
+                                 "KbdInteractiveAuthentication no\n"
+                                 "AllowTcpForwarding no\n"
+                                 "X11Forwarding no\n"
+                                 "PrintMotd no\n",
+                                 sshd.port, host_key, authorized);
+  g_assert_true (g_file_set_contents (config, config_text, -1, NULL));
+
+  {
+    const char *argv[] = { sshd_path, "-D", "-e", "-f", config, NULL };
+    g_autofree char *line = NULL;
+
+    sshd.sshd = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+    if (sshd.sshd == NULL)
+      {
+        sshd.skip_reason = g_strdup_printf ("cannot start sshd: %s", error->message);
+        return;
+      }
+    /* It says when it listens (-e: its log on stderr); it ends at once
+     * when it cannot. */
+    log = g_data_input_stream_new (g_subprocess_get_stderr_pipe (sshd.sshd));
+    while ((line = g_data_input_stream_read_line (log, NULL, NULL, NULL)) != NULL &&
+           strstr (line, "Server listening") == NULL)
+      {
+        g_test_message ("sshd: %s", line);
+        g_free (line);
+      }
+    if (line == NULL)
+      {
+        sshd.skip_reason = g_strdup ("sshd did not start (see its log above)");
+        g_subprocess_force_exit (sshd.sshd);
+        g_clear_object (&sshd.sshd);
+      }
+  }
+}
+
+static void
+sshd_stop (void)
+{
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+
+  if (sshd.sshd != NULL)
+    {
+      g_subprocess_send_signal (sshd.sshd, SIGTERM);
+      g_subprocess_wait (sshd.sshd, NULL, NULL);
+      g_clear_object (&sshd.sshd);
+    }
+  if (sshd.dir != NULL && (dir = g_dir_open (sshd.dir, 0, NULL)) != NULL)
+    {
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (sshd.dir, name, NULL);
+
+          g_unlink (path);
+        }
+      g_rmdir (sshd.dir);
+    }
+  g_clear_pointer (&sshd.dir, g_free);
+  g_clear_pointer (&sshd.key, g_free);
+  g_clear_pointer (&sshd.port, g_free);
+  g_clear_pointer (&sshd.skip_reason, g_free);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  int status;
+
   g_test_init (&argc, &argv, NULL);
+  sshd_start ();
 
   add_mode_tests ("stdio", MODE_STDIO);
   add_mode_tests ("flatpak", MODE_FLATPAK);
   add_mode_tests ("sandbox", MODE_SANDBOX);
+  add_mode_tests ("ssh", MODE_SSH);
   g_test_add_func ("/Mpel/Transport/flatpak/pid", test_flatpak_pid);
+  g_test_add_func ("/Mpel/Transport/ssh/dropped", test_ssh_dropped);
   g_test_add_func ("/Mpel/Transport/sandbox/escapes", test_sandbox_escapes);
   g_test_add_func ("/Mpel/Transport/sandbox/without-bwrap", test_sandbox_without_bwrap);
   g_test_add_func ("/Mpel/Transport/spawn-backoff/missing-program", test_spawn_backoff);
   g_test_add_func ("/Mpel/Transport/spawn-backoff/startup-failure", test_startup_failure_backoff);
 
-  return g_test_run ();
+  status = g_test_run ();
+  sshd_stop ();
+
+  return status;
 }
