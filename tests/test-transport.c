@@ -18,6 +18,7 @@
 #include <glib/gstdio.h>
 
 #include "mpel-test-util.h"
+#include "mpel-wire-private.h"
 
 typedef enum
 {
@@ -684,6 +685,90 @@ test_ssh_dropped (void)
   g_assert_finalize_object (g_steal_pointer (&loop));
 }
 
+/* An app that speaks to mpel-worker over a raw socket, with a HELLO that
+ * declares @features (NULL: none at all, as apps before features did). It
+ * pings, and counts the bulk descriptors the worker sends before the
+ * answer: the worker's output buffer comes only to an app that declared
+ * last-words. */
+static guint
+count_lent_buffers (const char * const *features)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_autoptr(GSubprocess) worker = NULL;
+  g_autoptr(MpelConnection) conn = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
+  const char *argv[] = { env ("MPEL_WORKER"), NULL };
+  guint8 buf[65536];
+  gsize have = 0;
+  guint n_lent = 0;
+  gboolean answered = FALSE;
+  int sv[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+  g_subprocess_launcher_take_fd (launcher, sv[1], 3);
+  g_subprocess_launcher_setenv (launcher, "MPEL_FD", "3", TRUE);
+  worker = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+
+  conn = mpel_connection_new (sv[0], NULL, NULL, NULL, NULL);
+  g_variant_dict_insert (&dict, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
+  g_variant_dict_insert (&dict, "pid", "i", (gint32) getpid ());
+  g_variant_dict_insert (&dict, "max-frame", "u", (guint32) MPEL_DEFAULT_MAX_FRAME);
+  if (features != NULL)
+    g_variant_dict_insert (&dict, "features", "^as", features);
+  g_assert_true (mpel_connection_send (conn, MPEL_FRAME_HELLO, 0, 0, "old-app", g_variant_dict_end (&dict), NULL, &error));
+  g_assert_true (mpel_connection_send (conn, MPEL_FRAME_CALL, 0, 1, "mpel.ping", g_variant_new ("()"), NULL, &error));
+  g_assert_true (mpel_connection_flush_sync (conn, &error));
+  g_assert_no_error (error);
+
+  /* Raw frames, read past the connection, which is never dispatched */
+  while (!answered)
+    {
+      struct pollfd pfd = { .fd = sv[0], .events = POLLIN };
+      gssize n;
+
+      g_assert_cmpint (poll (&pfd, 1, TEST_DEADLINE_USEC / 1000), ==, 1);
+      n = recv (sv[0], buf + have, sizeof buf - have, MSG_CMSG_CLOEXEC);
+      g_assert_cmpint (n, >, 0);
+      have += n;
+
+      while (have >= MPEL_FRAME_HEADER_SIZE)
+        {
+          guint32 header[2];
+          gsize size;
+
+          memcpy (header, buf, sizeof header);
+          size = GUINT32_FROM_LE (header[0]) == 0
+                   ? MPEL_FRAME_HEADER_SIZE + MPEL_BULK_DESCRIPTOR_SIZE
+                   : MPEL_FRAME_HEADER_SIZE + MPEL_ALIGN8 (GUINT32_FROM_LE (header[0]));
+          if (have < size)
+            break;
+          if (GUINT32_FROM_LE (header[0]) == 0)
+            n_lent++;
+          else if (buf[MPEL_FRAME_HEADER_SIZE] == MPEL_FRAME_RETURN)
+            answered = TRUE;
+          memmove (buf, buf + size, have - size);
+          have -= size;
+        }
+    }
+
+  mpel_connection_close (conn);
+  g_assert_true (g_subprocess_wait (worker, NULL, NULL));
+  return n_lent;
+}
+
+static void
+test_hello_features (void)
+{
+  const char *all[] = { "fd-passing", "bulk", "last-words", "from-the-future", NULL };
+  const char *no_last_words[] = { "fd-passing", "bulk", NULL };
+
+  g_assert_cmpuint (count_lent_buffers (all), ==, 1);
+  g_assert_cmpuint (count_lent_buffers (no_last_words), ==, 0);
+  g_assert_cmpuint (count_lent_buffers (NULL), ==, 0);
+}
+
 static gboolean
 run (const char * const  *argv,
      GError             **error)
@@ -844,6 +929,7 @@ main (int   argc,
   add_mode_tests ("flatpak", MODE_FLATPAK);
   add_mode_tests ("sandbox", MODE_SANDBOX);
   add_mode_tests ("ssh", MODE_SSH);
+  g_test_add_func ("/Mpel/Transport/hello/features", test_hello_features);
   g_test_add_func ("/Mpel/Transport/flatpak/pid", test_flatpak_pid);
   g_test_add_func ("/Mpel/Transport/ssh/dropped", test_ssh_dropped);
   g_test_add_func ("/Mpel/Transport/sandbox/escapes", test_sandbox_escapes);
