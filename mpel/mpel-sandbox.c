@@ -7,9 +7,15 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#ifdef HAVE_LIBSECCOMP
+#include <seccomp.h>
+#endif
 
 #include <glib/gi18n-lib.h>
 
@@ -27,7 +33,9 @@
  * it was given: the socket reaches the worker as fd 3.
  *
  * Before bwrap runs, the child sets PR_SET_NO_NEW_PRIVS and rlimits on its
- * address space and CPU time, which the worker inherits. With bwrap not
+ * address space and CPU time, which the worker inherits; where libseccomp
+ * was there at build time, bwrap also installs a seccomp filter (--seccomp)
+ * that refuses the system calls a worker has no use for. With bwrap not
  * there, the worker does not start: never unconfined instead. */
 
 static const char * const etc_files[] = {
@@ -44,6 +52,74 @@ static const char * const root_links[] = {
 static const char * const path_variables[] = {
   "LD_LIBRARY_PATH", "GI_TYPELIB_PATH", "PYTHONPATH", "GJS_PATH",
 };
+
+/* The descriptor bwrap reads the seccomp program from (--seccomp) */
+#define SECCOMP_FD 4
+
+#ifdef HAVE_LIBSECCOMP
+/* What a worker has no business doing, refused with EPERM: debugging other
+ * processes, the kernel's keyring, modules and BPF, new namespaces, mounts,
+ * pushing input into a terminal. The namespaces already keep most of it
+ * from mattering; this narrows what a compromised worker can reach in the
+ * kernel, as Flatpak's and glycin's filters do. */
+static const int denied_syscalls[] = {
+  SCMP_SYS (ptrace), SCMP_SYS (process_vm_readv), SCMP_SYS (process_vm_writev),
+  SCMP_SYS (kcmp), SCMP_SYS (acct), SCMP_SYS (quotactl),
+  SCMP_SYS (add_key), SCMP_SYS (keyctl), SCMP_SYS (request_key),
+  SCMP_SYS (init_module), SCMP_SYS (finit_module), SCMP_SYS (delete_module),
+  SCMP_SYS (kexec_load), SCMP_SYS (kexec_file_load), SCMP_SYS (reboot),
+  SCMP_SYS (swapon), SCMP_SYS (swapoff), SCMP_SYS (bpf), SCMP_SYS (perf_event_open),
+  SCMP_SYS (userfaultfd), SCMP_SYS (unshare), SCMP_SYS (setns), SCMP_SYS (mount),
+  SCMP_SYS (umount2), SCMP_SYS (pivot_root), SCMP_SYS (chroot), SCMP_SYS (open_by_handle_at),
+  SCMP_SYS (syslog), SCMP_SYS (uselib),
+};
+
+/* A memfd with the BPF program, for bwrap's --seccomp, or -1 with @error */
+static int
+build_seccomp_program (GError **error)
+{
+  scmp_filter_ctx ctx = seccomp_init (SCMP_ACT_ALLOW);
+  int fd = -1;
+  int r = 0;
+
+  if (ctx == NULL)
+    r = -ENOMEM;
+  for (guint i = 0; r == 0 && i < G_N_ELEMENTS (denied_syscalls); i++)
+    {
+      /* Some do not exist on every architecture. */
+      if (denied_syscalls[i] < 0)
+        continue;
+      r = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), denied_syscalls[i], 0);
+    }
+  /* TIOCSTI: typing into the terminal the app runs in */
+  if (r == 0)
+    r = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), SCMP_SYS (ioctl), 1,
+                          SCMP_A1 (SCMP_CMP_MASKED_EQ, 0xffffffffu, 0x5412 /* TIOCSTI */));
+  if (r == 0)
+    {
+      fd = memfd_create ("mpel-seccomp", MFD_CLOEXEC);
+      if (fd < 0)
+        r = -errno;
+    }
+  if (r == 0)
+    r = seccomp_export_bpf (ctx, fd);
+  if (r == 0 && lseek (fd, 0, SEEK_SET) < 0)
+    r = -errno;
+  if (ctx != NULL)
+    seccomp_release (ctx);
+
+  if (r != 0)
+    {
+      if (fd >= 0)
+        close (fd);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (-r),
+                   _("Could not make the sandbox’s seccomp filter: %s"), g_strerror (-r));
+      return -1;
+    }
+
+  return fd;
+}
+#endif
 
 static void
 sandbox_child_setup (gpointer user_data)
@@ -170,6 +246,7 @@ _mpel_sandbox_prepare (MpelSandbox           sandbox,
   g_autoptr(GPtrArray) args = NULL;
   g_autofree char *bwrap = NULL;
   g_autofree char *program = NULL;
+  int seccomp_fd = -1;
 
   if (sandbox == MPEL_SANDBOX_NONE)
     {
@@ -193,6 +270,12 @@ _mpel_sandbox_prepare (MpelSandbox           sandbox,
       return FALSE;
     }
 
+#ifdef HAVE_LIBSECCOMP
+  seccomp_fd = build_seccomp_program (error);
+  if (seccomp_fd < 0)
+    return FALSE;
+#endif
+
   args = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (args, g_steal_pointer (&bwrap));
   g_ptr_array_add (args, g_strdup ("--unshare-all"));
@@ -206,6 +289,12 @@ _mpel_sandbox_prepare (MpelSandbox           sandbox,
   g_ptr_array_add (args, g_strdup ("--proc"));
   g_ptr_array_add (args, g_strdup ("/proc"));
   add_worker_paths (args, argv, program);
+  if (seccomp_fd >= 0)
+    {
+      g_subprocess_launcher_take_fd (launcher, seccomp_fd, SECCOMP_FD);
+      g_ptr_array_add (args, g_strdup ("--seccomp"));
+      g_ptr_array_add (args, g_strdup_printf ("%d", SECCOMP_FD));
+    }
   g_ptr_array_add (args, g_strdup ("--chdir"));
   g_ptr_array_add (args, g_strdup ("/"));
   g_ptr_array_add (args, g_strdup ("--setenv"));

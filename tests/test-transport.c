@@ -507,6 +507,10 @@ test_sandbox_escapes (void)
   assert_refused (loop, "write_file", g_variant_new ("(s)", "/usr/mpel-escape"));
   assert_refused (loop, "write_file", g_variant_new ("(s)", env ("MPEL_TEST_MODULE")));
   assert_refused (loop, "connect_tcp", g_variant_new ("(u)", (guint32) port));
+#ifdef HAVE_LIBSECCOMP
+  /* The seccomp filter */
+  assert_refused (loop, "userfaultfd", g_variant_new ("()"));
+#endif
 
   /* The private /tmp was not ours. */
   g_assert_false (g_file_test ("/tmp/inside", G_FILE_TEST_EXISTS));
