@@ -1286,6 +1286,12 @@ read_some (MpelConnection  *conn,
       return -2;
     }
 
+  conn->n_received += n;
+
+  /* read() fills no control message. */
+  if (conn->stream)
+    return n;
+
   for (struct cmsghdr *cmsg = CMSG_FIRSTHDR (&msg); cmsg != NULL; cmsg = CMSG_NXTHDR (&msg, cmsg))
     {
       if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS)
@@ -1302,11 +1308,6 @@ read_some (MpelConnection  *conn,
             }
         }
     }
-
-  conn->n_received += n;
-
-  if (conn->stream)
-    return n;
 
   if ((msg.msg_flags & MSG_CTRUNC) != 0 || conn->rfds->len > MPEL_MAX_QUEUED_FDS)
     {

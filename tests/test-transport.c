@@ -9,6 +9,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -429,13 +430,18 @@ test_flatpak_pid (void)
 
   /* Stopping the loop ends the worker behind the wrapper too. */
   worker_pidfd = syscall (SYS_pidfd_open, g_variant_get_int32 (value), 0);
-  g_assert_cmpint (worker_pidfd, >=, 0);
+  /* valgrind 3.19 knows no pidfd_open: that part is then not checked. */
+  if (worker_pidfd < 0)
+    g_test_message ("pidfd_open: %s: not checking that the worker ended", g_strerror (errno));
   mpel_loop_stop (loop);
   test_iterate_until (!mpel_loop_is_running (loop));
   g_assert_finalize_object (g_steal_pointer (&loop));
-  g_unix_fd_add (worker_pidfd, G_IO_IN, on_fd_ready, &worker_exited);
-  test_iterate_until (worker_exited);
-  close (worker_pidfd);
+  if (worker_pidfd >= 0)
+    {
+      g_unix_fd_add (worker_pidfd, G_IO_IN, on_fd_ready, &worker_exited);
+      test_iterate_until (worker_exited);
+      close (worker_pidfd);
+    }
 }
 
 
@@ -797,6 +803,12 @@ free_loopback_port (void)
   return g_strdup_printf ("%u", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
 }
 
+static void
+sshd_child_setup (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
 /* Starts our sshd, or says why not in sshd.skip_reason. */
 static void
 sshd_start (void)
@@ -868,7 +880,12 @@ sshd_start (void)
     const char *argv[] = { sshd_path, "-D", "-e", "-f", config, NULL };
     g_autofree char *line = NULL;
 
-    sshd.sshd = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+    g_autoptr(GSubprocessLauncher) launcher =
+      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+
+    /* Our sshd does not outlive a test that aborts. */
+    g_subprocess_launcher_set_child_setup (launcher, sshd_child_setup, NULL, NULL);
+    sshd.sshd = g_subprocess_launcher_spawnv (launcher, argv, &error);
     if (sshd.sshd == NULL)
       {
         sshd.skip_reason = g_strdup_printf ("cannot start sshd: %s", error->message);
