@@ -973,7 +973,10 @@ mpel_loop_is_running (MpelLoop *self)
  * @self: a #MpelLoop
  * @index: a worker index
  *
- * Gets the process id of a worker.
+ * Gets the process id of a worker: of the process the loop spawned, which
+ * over [property@Mpel.Loop:transport] %MPEL_TRANSPORT_STDIO is the command
+ * (ssh, flatpak-spawn) rather than the worker, and under
+ * [property@Mpel.Loop:sandbox] %MPEL_SANDBOX_STRICT is bwrap.
  *
  * Returns: the process id of worker @index, or 0 if it is not running
  */

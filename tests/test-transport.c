@@ -456,8 +456,9 @@ assert_refused (MpelLoop   *loop,
   g_autoptr(GError) error = NULL;
   g_autofree char *what = g_variant_print (args, FALSE);
 
+  /* Kept past the call, for the message: the loop takes its own ref. */
   g_variant_ref_sink (args);
-  value = call (loop, target, g_variant_ref (args), &error);
+  value = call (loop, target, args, &error);
   g_variant_unref (args);
   if (error == NULL)
     g_error ("%s %s was allowed in the sandbox", target, what);
