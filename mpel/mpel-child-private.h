@@ -82,6 +82,7 @@ struct _MpelChild
   char                     *label;        /* "pid N", and where a stream leads */
   char                     *where;        /* where a stream leads, or NULL */
   MpelTransport             transport;
+  gboolean                  hello_pid_is_ours; /* a local child, in our pid namespace */
   gboolean                  has_modules;  /* the default host, given modules */
   guint                     handshake_timeout;
   guint                     kill_timeout; /* when it was killed as stuck */

@@ -494,7 +494,7 @@ on_frame (MpelConnection *conn,
   if (!_mpel_peer_check_hello (conn, MPEL_PEER_APP, frame, &pid))
     return FALSE;
 
-  if (child->pid == 0 && pid > 0 && child->transport == MPEL_TRANSPORT_SOCKET)
+  if (child->pid == 0 && pid > 0 && child->hello_pid_is_ours)
     {
       child->pid = pid;
       child_update_label (child);
@@ -714,6 +714,10 @@ _mpel_child_spawn (const MpelChildSpawn      *spawn,
   child->index = index;
   child->has_modules = spawn->has_modules;
   child->transport = spawn->transport;
+  /* Over a stream the worker may be on another machine, in a sandbox in
+   * its own pid namespace: its HELLO's pid is not one of ours. */
+  child->hello_pid_is_ours = spawn->transport == MPEL_TRANSPORT_SOCKET &&
+                             spawn->sandbox == MPEL_SANDBOX_NONE;
   child->context = g_main_context_ref (context);
   child->handshake_timeout = spawn->handshake_timeout;
   child->argv_string = g_strjoinv (" ", (char **) spawn->argv);
