@@ -5,6 +5,7 @@
 
 #pragma once
 
+#include "mpel-types.h"
 #include "mpel-event-private.h"
 #include "mpel-queue-private.h"
 #include "mpel-wire-private.h"
@@ -31,6 +32,16 @@ typedef enum
 } MpelChildState;
 
 typedef struct _MpelChild MpelChild;
+
+/* What to spawn, and how */
+typedef struct
+{
+  const char * const *argv;
+  gboolean            has_modules;      /* the default host, given modules */
+  MpelTransport       transport;
+  MpelSandbox         sandbox;
+  guint               handshake_timeout;
+} MpelChildSpawn;
 
 /* What a child tells its owner. None runs once the owner let go. */
 typedef struct
@@ -68,6 +79,10 @@ struct _MpelChild
   GHashTable               *in_flight;    /* &event->id → MpelEvent (owned) */
   MpelQueue                 pinned;       /* events only this child may run */
   char                     *argv_string;  /* for start-up errors */
+  char                     *label;        /* "pid N", and where a stream leads */
+  char                     *where;        /* where a stream leads, or NULL */
+  MpelTransport             transport;
+  gboolean                  hello_pid_is_ours; /* a local child, in our pid namespace */
   gboolean                  has_modules;  /* the default host, given modules */
   guint                     handshake_timeout;
   guint                     kill_timeout; /* when it was killed as stuck */
@@ -83,11 +98,9 @@ struct _MpelChild
   gboolean                  crashed;      /* at death: a crash a restart may cure */
 };
 
-MpelChild  *_mpel_child_spawn           (const char * const        *argv,
-                                         gboolean                   has_modules,
+MpelChild  *_mpel_child_spawn           (const MpelChildSpawn      *spawn,
                                          GMainContext              *context,
                                          guint                      index,
-                                         guint                      handshake_timeout,
                                          const MpelChildCallbacks  *callbacks,
                                          gpointer                   owner,
                                          GError                   **error);
@@ -96,6 +109,7 @@ void        _mpel_child_unref           (MpelChild                 *child);
 void        _mpel_child_discard         (MpelChild                 *child);
 
 guint64     _mpel_child_get_serial      (MpelChild                 *child);
+const char *_mpel_child_get_label       (MpelChild                 *child);
 gboolean    _mpel_child_is_alive        (MpelChild                 *child);
 gboolean    _mpel_child_accepts_events  (MpelChild                 *child,
                                          gboolean                   hold_if_abandoned);

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 
 #include "mpel-child-private.h"
 #include "mpel-peer-private.h"
+#include "mpel-sandbox-private.h"
 #include "mpel-types.h"
 #include "mpel-util-private.h"
 
@@ -54,6 +56,8 @@ child_clear (gpointer data)
   g_clear_error (&child->reason);
   g_clear_pointer (&child->how, g_free);
   g_clear_pointer (&child->argv_string, g_free);
+  g_clear_pointer (&child->label, g_free);
+  g_clear_pointer (&child->where, g_free);
 }
 
 MpelChild *
@@ -72,6 +76,57 @@ guint64
 _mpel_child_get_serial (MpelChild *child)
 {
   return child->serial;
+}
+
+/* The host an ssh command line connects to: the first argument that is
+ * neither an option nor an option's value. */
+static const char *
+ssh_host (const char * const *argv)
+{
+  for (guint i = 1; argv[i] != NULL; i++)
+    {
+      const char *arg = argv[i];
+
+      if (arg[0] != '-')
+        return arg;
+      /* Options that take a value in the next argument */
+      if (arg[1] != '\0' && arg[2] == '\0' && strchr ("BbcDEeFIiJLlmOoPpQRSWw", arg[1]) != NULL)
+        i++;
+      if (argv[i] == NULL)
+        break;
+    }
+  return NULL;
+}
+
+/* Where a stream leads, for errors: "ssh to “HOST”", or the command. */
+static char *
+describe_stream (const char * const *argv)
+{
+  g_autofree char *base = g_path_get_basename (argv[0]);
+  const char *host;
+
+  if (g_str_equal (base, "ssh") && (host = ssh_host (argv)) != NULL)
+    return g_strdup_printf (_("ssh to “%s”"), host);
+  return g_strdup_printf (_("“%s” over stdio"), base);
+}
+
+/* What names the worker in errors: its local pid, and for a stream where
+ * it leads (the pid in its HELLO may be another machine's or another pid
+ * namespace's: it is neither named nor signalled). */
+static void
+child_update_label (MpelChild *child)
+{
+  g_free (child->label);
+  if (child->where != NULL)
+    child->label = g_strdup_printf (_("%s, local pid %d"), child->where, (int) child->pid);
+  else
+    child->label = g_strdup_printf (_("pid %d"), (int) child->pid);
+}
+
+const char *
+_mpel_child_get_label (MpelChild *child)
+{
+  return child->label;
 }
 
 /* Whether the process is there and its owner still holds it. */
@@ -316,13 +371,13 @@ child_explain_death (MpelChild *child,
 
   if (child->startup_error != NULL)
     child->reason = g_error_new (MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
-                                 _("Worker %u (pid %d) failed to start: %s"),
-                                 child->index, (int) child->pid, child->startup_error->message);
+                                 _("Worker %u (%s) failed to start: %s"),
+                                 child->index, child->label, child->startup_error->message);
   else if (child->protocol_error != NULL)
     child->reason = g_error_copy (child->protocol_error);
   else if (!clean)
     child->reason = g_error_new (MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED,
-                                 _("Worker %u (pid %d) %s"), child->index, (int) child->pid, child->how);
+                                 _("Worker %u (%s) %s"), child->index, child->label, child->how);
 }
 
 static void
@@ -392,8 +447,8 @@ on_connection_closed (MpelConnection *conn,
        * more: its owner fails its events now, and it is ended. */
       _mpel_child_ref (child);
       child->protocol_error = g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
-                                           _("Worker %u (pid %d): %s"),
-                                           child->index, (int) child->pid, error->message);
+                                           _("Worker %u (%s): %s"),
+                                           child->index, child->label, error->message);
       child_stop_taking (child);
       child->callbacks->broken (child, child->owner);
       if (child->state != MPEL_CHILD_DEAD)
@@ -439,8 +494,11 @@ on_frame (MpelConnection *conn,
   if (!_mpel_peer_check_hello (conn, MPEL_PEER_APP, frame, &pid))
     return FALSE;
 
-  if (child->pid == 0 && pid > 0)
-    child->pid = pid;
+  if (child->pid == 0 && pid > 0 && child->hello_pid_is_ours)
+    {
+      child->pid = pid;
+      child_update_label (child);
+    }
   child->greeted = TRUE;
   if (child->state == MPEL_CHILD_GREETING)
     child->state = MPEL_CHILD_READY;
@@ -485,22 +543,127 @@ handshake_expired_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* The ends of the channel: ours, and what the child gets (a socket as its
+ * fd 3, or two pipes as its stdin and stdout). */
+typedef struct
+{
+  int ours_in;
+  int ours_out;
+  int child_in;
+  int child_out;
+} ChannelFds;
+
+static void
+channel_fds_close (ChannelFds *fds)
+{
+  int *all[] = { &fds->ours_in, &fds->ours_out, &fds->child_in, &fds->child_out };
+
+  for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+    {
+      /* A socket is both ours_in and ours_out. */
+      if (*all[i] >= 0 && (i != 1 || fds->ours_out != fds->ours_in))
+        close (*all[i]);
+      *all[i] = -1;
+    }
+}
+
+static gboolean
+channel_fds_open (MpelTransport   transport,
+                  ChannelFds     *fds,
+                  GError        **error)
+{
+  int sv[2], to_child[2], from_child[2];
+
+  *fds = (ChannelFds) { -1, -1, -1, -1 };
+
+  if (transport == MPEL_TRANSPORT_SOCKET)
+    {
+      if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        goto fail;
+      *fds = (ChannelFds) { sv[0], sv[0], sv[1], -1 };
+      return TRUE;
+    }
+
+  if (pipe2 (to_child, O_CLOEXEC) < 0)
+    goto fail;
+  if (pipe2 (from_child, O_CLOEXEC) < 0)
+    {
+      close (to_child[0]);
+      close (to_child[1]);
+      goto fail;
+    }
+#ifdef F_SETPIPE_SZ
+  /* Fewer wake-ups for large payloads; the default (64 KiB) otherwise. */
+  fcntl (to_child[1], F_SETPIPE_SZ, 1024 * 1024);
+  fcntl (from_child[1], F_SETPIPE_SZ, 1024 * 1024);
+#endif
+  *fds = (ChannelFds) { from_child[0], to_child[1], to_child[0], from_child[1] };
+  return TRUE;
+
+fail:
+  {
+    int errsv = errno;
+
+    g_set_error (error, MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
+                 _("Could not make the channel to a worker: %s"), g_strerror (errsv));
+    return FALSE;
+  }
+}
+
+/* Gives the launcher the child's ends of the channel (it closes them in
+ * this process once it is finalized) and the environment that names them. */
+static void
+launcher_set_channel (GSubprocessLauncher *launcher,
+                      MpelTransport        transport,
+                      MpelSandbox          sandbox,
+                      ChannelFds          *fds)
+{
+  g_autofree char *parent_pid = g_strdup_printf ("%d", (int) getpid ());
+
+  if (transport == MPEL_TRANSPORT_SOCKET)
+    {
+      g_subprocess_launcher_take_fd (launcher, fds->child_in, 3);
+      g_subprocess_launcher_setenv (launcher, "MPEL_FD", "3", TRUE);
+      g_subprocess_launcher_unsetenv (launcher, "MPEL_STDIO");
+    }
+  else
+    {
+      g_subprocess_launcher_take_stdin_fd (launcher, fds->child_in);
+      g_subprocess_launcher_take_stdout_fd (launcher, fds->child_out);
+      g_subprocess_launcher_setenv (launcher, "MPEL_STDIO", "1", TRUE);
+      g_subprocess_launcher_unsetenv (launcher, "MPEL_FD");
+    }
+  fds->child_in = fds->child_out = -1;
+
+  /* Our pid means something to the worker only in our pid namespace, on
+   * our machine: a stream may lead elsewhere, a sandbox has its own. */
+  if (transport == MPEL_TRANSPORT_SOCKET && sandbox == MPEL_SANDBOX_NONE)
+    g_subprocess_launcher_setenv (launcher, "MPEL_PARENT_PID", parent_pid, TRUE);
+  else
+    g_subprocess_launcher_unsetenv (launcher, "MPEL_PARENT_PID");
+}
+
 static GSubprocess *
-launch (const char * const  *argv,
-        GMainContext        *context,
-        int                  child_fd,
-        GError             **error)
+launch (const MpelChildSpawn  *spawn,
+        GMainContext          *context,
+        ChannelFds            *fds,
+        GError               **error)
 {
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSubprocess) subprocess = NULL;
   g_autoptr(GError) local_error = NULL;
-  g_autofree char *parent_pid = g_strdup_printf ("%d", (int) getpid ());
+  g_auto(GStrv) argv = NULL;
   gboolean pushed = FALSE;
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  g_subprocess_launcher_take_fd (launcher, child_fd, 3);
-  g_subprocess_launcher_setenv (launcher, "MPEL_FD", "3", TRUE);
-  g_subprocess_launcher_setenv (launcher, "MPEL_PARENT_PID", parent_pid, TRUE);
+  launcher_set_channel (launcher, spawn->transport, spawn->sandbox, fds);
+
+  if (!_mpel_sandbox_prepare (spawn->sandbox, spawn->argv, launcher, &argv, &local_error))
+    {
+      g_set_error (error, MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
+                   _("Could not start worker “%s”: %s"), spawn->argv[0], local_error->message);
+      return NULL;
+    }
 
   /* The exit of the child is reported on the thread-default context at the
    * time of the call: make it ours. */
@@ -511,8 +674,8 @@ launch (const char * const  *argv,
       pushed = TRUE;
     }
 
-  subprocess = g_subprocess_launcher_spawnv (launcher, argv, &local_error);
-  /* Closes the child's end of the socket in this process. */
+  subprocess = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv, &local_error);
+  /* Closes the child's end of the channel in this process. */
   g_clear_object (&launcher);
 
   if (pushed)
@@ -525,30 +688,23 @@ launch (const char * const  *argv,
   return g_steal_pointer (&subprocess);
 }
 
-/* Spawns a worker with the socket of a new connection as its fd 3, and
- * queues our HELLO. The owner's callbacks run on @context. */
+/* Spawns a worker with a new connection to it — a socket as its fd 3, or
+ * its stdin and stdout — and queues our HELLO. The owner's callbacks run
+ * on @context. */
 MpelChild *
-_mpel_child_spawn (const char * const        *argv,
-                   gboolean                   has_modules,
+_mpel_child_spawn (const MpelChildSpawn      *spawn,
                    GMainContext              *context,
                    guint                      index,
-                   guint                      handshake_timeout,
                    const MpelChildCallbacks  *callbacks,
                    gpointer                   owner,
                    GError                   **error)
 {
   MpelChild *child;
+  ChannelFds fds;
   gboolean pushed = FALSE;
-  int sv[2];
 
-  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-    {
-      int errsv = errno;
-
-      g_set_error (error, MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
-                   _("Could not make a socket pair for a worker: %s"), g_strerror (errsv));
-      return NULL;
-    }
+  if (!channel_fds_open (spawn->transport, &fds, error))
+    return NULL;
 
   child = g_atomic_rc_box_new0 (MpelChild);
   child->state = MPEL_CHILD_SPAWNING;
@@ -556,17 +712,24 @@ _mpel_child_spawn (const char * const        *argv,
   child->owner = owner;
   child->callbacks = callbacks;
   child->index = index;
-  child->has_modules = has_modules;
+  child->has_modules = spawn->has_modules;
+  child->transport = spawn->transport;
+  /* Over a stream the worker may be on another machine, in a sandbox in
+   * its own pid namespace: its HELLO's pid is not one of ours. */
+  child->hello_pid_is_ours = spawn->transport == MPEL_TRANSPORT_SOCKET &&
+                             spawn->sandbox == MPEL_SANDBOX_NONE;
   child->context = g_main_context_ref (context);
-  child->handshake_timeout = handshake_timeout;
-  child->argv_string = g_strjoinv (" ", (char **) argv);
+  child->handshake_timeout = spawn->handshake_timeout;
+  child->argv_string = g_strjoinv (" ", (char **) spawn->argv);
+  if (spawn->transport == MPEL_TRANSPORT_STDIO)
+    child->where = describe_stream (spawn->argv);
   child->in_flight = g_hash_table_new (g_int64_hash, g_int64_equal);
   _mpel_queue_init (&child->pinned);
 
-  child->subprocess = launch (argv, context, sv[1], error);
+  child->subprocess = launch (spawn, context, &fds, error);
   if (child->subprocess == NULL)
     {
-      close (sv[0]);
+      channel_fds_close (&fds);
       child->owner = NULL;
       child->state = MPEL_CHILD_DEAD;
       _mpel_child_unref (child);
@@ -574,11 +737,16 @@ _mpel_child_spawn (const char * const        *argv,
     }
 
   /* NULL if GLib has already reaped a child that died at once; its HELLO,
-   * if it sent one, tells the pid then. */
+   * if it sent one, tells the pid then (over a socket only). */
   if (g_subprocess_get_identifier (child->subprocess) != NULL)
     child->pid = (GPid) g_ascii_strtoll (g_subprocess_get_identifier (child->subprocess), NULL, 10);
+  child_update_label (child);
   child->cancellable = g_cancellable_new ();
-  child->conn = mpel_connection_new (sv[0], context, on_frame, on_connection_closed, child);
+  if (spawn->transport == MPEL_TRANSPORT_SOCKET)
+    child->conn = mpel_connection_new (fds.ours_in, context, on_frame, on_connection_closed, child);
+  else
+    child->conn = mpel_connection_new_stream (fds.ours_in, fds.ours_out, context,
+                                              on_frame, on_connection_closed, child);
   mpel_connection_set_budget (child->conn, DISPATCH_BUDGET_USEC);
   mpel_connection_set_spin (child->conn, SPIN_USEC, awaits_answers);
   _mpel_peer_send_hello (child->conn);
@@ -595,11 +763,11 @@ _mpel_child_spawn (const char * const        *argv,
   if (pushed)
     g_main_context_pop_thread_default (context);
 
-  if (handshake_timeout > 0)
+  if (spawn->handshake_timeout > 0)
     {
       /* The child is alive while the source is: child_died(),
        * _mpel_child_discard() and child_clear() destroy it. */
-      child->handshake_source = g_timeout_source_new (handshake_timeout);
+      child->handshake_source = g_timeout_source_new (spawn->handshake_timeout);
       g_source_set_static_name (child->handshake_source, "[mpel] handshake");
       g_source_set_callback (child->handshake_source, handshake_expired_cb, child, NULL);
       g_source_attach (child->handshake_source, context);

@@ -15,6 +15,21 @@ G_BEGIN_DECLS
 
 typedef struct _MpelConnection MpelConnection;
 
+/* What a peer can do beyond frames over a byte stream, as HELLO's
+ * `features` names them. Each side uses a feature only when both have it. */
+typedef enum
+{
+  MPEL_FEATURE_NONE       = 0,
+  MPEL_FEATURE_FD_PASSING = 1 << 0,  /* "fd-passing": SCM_RIGHTS */
+  MPEL_FEATURE_BULK       = 1 << 1,  /* "bulk": sealed-memfd shared buffers */
+  MPEL_FEATURE_LAST_WORDS = 1 << 2,  /* "last-words": the worker's output buffer */
+} MpelFeatures;
+
+#define MPEL_FEATURES_SOCKET (MPEL_FEATURE_FD_PASSING | MPEL_FEATURE_BULK | MPEL_FEATURE_LAST_WORDS)
+/* What a HELLO without `features` stands for: a peer from before they
+ * were named, on a socket pair. */
+#define MPEL_FEATURES_LEGACY (MPEL_FEATURE_FD_PASSING | MPEL_FEATURE_BULK)
+
 /* Called for every decoded frame. Return FALSE to stop the batch, as after
  * mpel_connection_fail() or mpel_connection_close(); on a connection still
  * open, the frames already received then wait for the next dispatch. */
@@ -28,6 +43,15 @@ typedef void     (*MpelConnectionClosedFunc) (MpelConnection *conn,
                                               gpointer        user_data);
 
 MpelConnection *mpel_connection_new            (int                       fd,
+                                                GMainContext             *context,
+                                                MpelConnectionFrameFunc   frame_func,
+                                                MpelConnectionClosedFunc  closed_func,
+                                                gpointer                  user_data);
+/* A byte stream (pipes, a pty, ssh's stdio): plain read() and write(), no
+ * descriptors, no shared memory; every payload inline. @in_fd and @out_fd
+ * may be the same. Takes both. */
+MpelConnection *mpel_connection_new_stream     (int                       in_fd,
+                                                int                       out_fd,
                                                 GMainContext             *context,
                                                 MpelConnectionFrameFunc   frame_func,
                                                 MpelConnectionClosedFunc  closed_func,
@@ -67,6 +91,11 @@ void            mpel_connection_fail           (MpelConnection           *conn,
 void            mpel_connection_close          (MpelConnection           *conn);
 gboolean        mpel_connection_is_closed      (MpelConnection           *conn);
 gsize           mpel_connection_get_n_queued   (MpelConnection           *conn);
+GVariant       *mpel_features_to_variant       (MpelFeatures              features);
+MpelFeatures    mpel_connection_get_features   (MpelConnection           *conn);
+gboolean        mpel_connection_can_use        (MpelConnection           *conn,
+                                                MpelFeatures              feature);
+guint32         mpel_connection_get_max_frame  (MpelConnection           *conn);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpelConnection, mpel_connection_unref)
 

@@ -1,5 +1,6 @@
 /* mpel-connection.c: moves protocol v1 frames over a socket: its sources,
- * buffers, sendmsg() and recvmsg(), the dispatch budget and throttling
+ * buffers, sendmsg() and recvmsg(), the dispatch budget and throttling; or
+ * over a byte stream (two pipes, ssh's stdio) with read() and write() only
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -9,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -100,11 +102,24 @@ typedef struct
 struct _MpelConnection
 {
   grefcount ref_count;
+  /* Read from fd, write to out_fd: the same socket, or the two ends of a
+   * byte stream (watched for G_IO_OUT only while a write waits, through
+   * out_tag: a pipe whose reader is gone polls POLLERR whatever we ask). */
   int fd;
+  int out_fd;
   GMainContext *context;
   GSource *source;
   GSource *resume_source;
   gpointer fd_tag;
+  gpointer out_tag;
+
+  /* Ours, and the peer's as its HELLO gave them (MPEL_FEATURES_LEGACY on
+   * a socket until then) */
+  MpelFeatures features;
+  MpelFeatures peer_features;
+  /* The largest inline payload we take, and the peer takes */
+  gsize max_frame;
+  gsize peer_max_frame;
 
   MpelConnectionFrameFunc frame_func;
   MpelConnectionClosedFunc closed_func;
@@ -151,6 +166,8 @@ struct _MpelConnection
   guint spin_backoff;
   gint64 spin_missed_at;     /* when a spin gave up or was skipped, or 0 */
 
+  guint stream : 1;
+  guint out_is_socket : 1;
   guint closed : 1;
   guint eof : 1;
   guint throttled : 1;
@@ -193,7 +210,21 @@ connection_update_events (MpelConnection *conn)
     events |= G_IO_IN;
   if (conn->want_write && !conn->suspended)
     events |= G_IO_OUT;
-  g_source_modify_unix_fd (conn->source, conn->fd_tag, events);
+
+  if (conn->out_fd == conn->fd)
+    {
+      g_source_modify_unix_fd (conn->source, conn->fd_tag, events);
+      return;
+    }
+
+  g_source_modify_unix_fd (conn->source, conn->fd_tag, events & G_IO_IN);
+  if ((events & G_IO_OUT) != 0 && conn->out_tag == NULL)
+    conn->out_tag = g_source_add_unix_fd (conn->source, conn->out_fd, G_IO_OUT);
+  else if ((events & G_IO_OUT) == 0 && conn->out_tag != NULL)
+    {
+      g_source_remove_unix_fd (conn->source, conn->out_tag);
+      conn->out_tag = NULL;
+    }
 }
 
 /* Right after sending calls whose answers are awaited, watch the socket for
@@ -406,20 +437,42 @@ static GSourceFuncs resume_source_funcs = {
   .dispatch = resume_source_dispatch,
 };
 
-MpelConnection *
-mpel_connection_new (int                       fd,
-                     GMainContext             *context,
-                     MpelConnectionFrameFunc   frame_func,
-                     MpelConnectionClosedFunc  closed_func,
-                     gpointer                  user_data)
+static MpelConnection *
+connection_new (int                       fd,
+                int                       out_fd,
+                gboolean                  stream,
+                GMainContext             *context,
+                MpelConnectionFrameFunc   frame_func,
+                MpelConnectionClosedFunc  closed_func,
+                gpointer                  user_data)
 {
   MpelConnection *conn;
-
-  g_return_val_if_fail (fd >= 0, NULL);
+  struct stat st;
 
   conn = g_new0 (MpelConnection, 1);
   g_ref_count_init (&conn->ref_count);
   conn->fd = fd;
+  conn->out_fd = out_fd;
+  conn->stream = stream;
+  conn->out_is_socket = fstat (out_fd, &st) == 0 && S_ISSOCK (st.st_mode);
+  if (stream)
+    {
+      /* No shared buffers: every payload up to the message limit goes
+       * inline, both ways. Only peers that know streams speak over one. */
+      conn->features = MPEL_FEATURE_NONE;
+      conn->peer_features = MPEL_FEATURE_NONE;
+      conn->max_frame = MPEL_DEFAULT_MAX_MESSAGE;
+      conn->peer_max_frame = MPEL_DEFAULT_MAX_MESSAGE;
+      conn->max_inline = MPEL_DEFAULT_MAX_MESSAGE;
+    }
+  else
+    {
+      conn->features = MPEL_FEATURES_SOCKET;
+      conn->peer_features = MPEL_FEATURES_LEGACY;
+      conn->max_frame = MPEL_DEFAULT_MAX_FRAME;
+      conn->peer_max_frame = MPEL_DEFAULT_MAX_FRAME;
+      conn->max_inline = MPEL_DEFAULT_MEMFD_THRESHOLD;
+    }
   conn->context = context ? g_main_context_ref (context) : g_main_context_ref_thread_default ();
   conn->frame_func = frame_func;
   conn->closed_func = closed_func;
@@ -427,9 +480,10 @@ mpel_connection_new (int                       fd,
   conn->rfds = g_array_new (FALSE, FALSE, sizeof (int));
   conn->wfds = g_array_new (FALSE, FALSE, sizeof (int));
   conn->bulk = _mpel_bulk_new (queue_bulk_descriptor, conn);
-  conn->max_inline = MPEL_DEFAULT_MEMFD_THRESHOLD;
 
   g_unix_set_fd_nonblocking (fd, TRUE, NULL);
+  if (out_fd != fd)
+    g_unix_set_fd_nonblocking (out_fd, TRUE, NULL);
 
   conn->source = g_source_new (&connection_source_funcs, sizeof (ConnectionSource));
   ((ConnectionSource *) conn->source)->conn = conn;
@@ -451,6 +505,32 @@ mpel_connection_new (int                       fd,
   g_source_attach (conn->resume_source, conn->context);
 
   return conn;
+}
+
+MpelConnection *
+mpel_connection_new (int                       fd,
+                     GMainContext             *context,
+                     MpelConnectionFrameFunc   frame_func,
+                     MpelConnectionClosedFunc  closed_func,
+                     gpointer                  user_data)
+{
+  g_return_val_if_fail (fd >= 0, NULL);
+
+  return connection_new (fd, fd, FALSE, context, frame_func, closed_func, user_data);
+}
+
+MpelConnection *
+mpel_connection_new_stream (int                       in_fd,
+                            int                       out_fd,
+                            GMainContext             *context,
+                            MpelConnectionFrameFunc   frame_func,
+                            MpelConnectionClosedFunc  closed_func,
+                            gpointer                  user_data)
+{
+  g_return_val_if_fail (in_fd >= 0, NULL);
+  g_return_val_if_fail (out_fd >= 0, NULL);
+
+  return connection_new (in_fd, out_fd, TRUE, context, frame_func, closed_func, user_data);
 }
 
 MpelConnection *
@@ -503,6 +583,68 @@ mpel_connection_get_n_queued (MpelConnection *conn)
   return conn->wend - conn->wstart;
 }
 
+MpelFeatures
+mpel_connection_get_features (MpelConnection *conn)
+{
+  return conn->features;
+}
+
+/* Whether both ends have @feature (as far as we know: before the peer's
+ * HELLO, a socket's peer is taken to have the legacy features). */
+gboolean
+mpel_connection_can_use (MpelConnection *conn,
+                         MpelFeatures    feature)
+{
+  return (conn->features & conn->peer_features & feature) == feature;
+}
+
+/* The largest inline payload we take, for our HELLO's max-frame */
+guint32
+mpel_connection_get_max_frame (MpelConnection *conn)
+{
+  return (guint32) conn->max_frame;
+}
+
+static const struct {
+  MpelFeatures feature;
+  const char *name;
+} feature_names[] = {
+  { MPEL_FEATURE_FD_PASSING, "fd-passing" },
+  { MPEL_FEATURE_BULK, "bulk" },
+  { MPEL_FEATURE_LAST_WORDS, "last-words" },
+};
+
+/* HELLO's `features`, an `as`. Floating. */
+GVariant *
+mpel_features_to_variant (MpelFeatures features)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE_STRING_ARRAY);
+  for (guint i = 0; i < G_N_ELEMENTS (feature_names); i++)
+    if ((features & feature_names[i].feature) != 0)
+      g_variant_builder_add (&builder, "s", feature_names[i].name);
+
+  return g_variant_builder_end (&builder);
+}
+
+/* Names it does not know are a newer peer's: ignored. */
+static MpelFeatures
+features_from_variant (GVariant *strv)
+{
+  MpelFeatures features = MPEL_FEATURE_NONE;
+  GVariantIter iter;
+  const char *name;
+
+  g_variant_iter_init (&iter, strv);
+  while (g_variant_iter_next (&iter, "&s", &name))
+    for (guint i = 0; i < G_N_ELEMENTS (feature_names); i++)
+      if (strcmp (name, feature_names[i].name) == 0)
+        features |= feature_names[i].feature;
+
+  return features;
+}
+
 void
 mpel_connection_close (MpelConnection *conn)
 {
@@ -522,8 +664,12 @@ mpel_connection_close (MpelConnection *conn)
       g_clear_pointer (&conn->resume_source, g_source_unref);
     }
 
+  if (conn->out_fd != conn->fd)
+    close (conn->out_fd);
   close (conn->fd);
   conn->fd = -1;
+  conn->out_fd = -1;
+  conn->out_tag = NULL;
   close_fds (conn->rfds);
   close_fds (conn->wfds);
   _mpel_bulk_clear (conn->bulk);
@@ -706,6 +852,37 @@ send_inline (MpelConnection           *conn,
   conn->wend += sizeof header + padded;
 }
 
+/* A frame over the inline limit goes in a shared buffer when both ends have
+ * them, and inline up to what the peer takes otherwise (a byte stream:
+ * the same message limit, no memfd). */
+static gboolean
+send_layout (MpelConnection            *conn,
+             const MpelEnvelopeLayout  *layout,
+             guint8                     kind,
+             guint32                    flags,
+             guint64                    id,
+             GError                   **error)
+{
+  if (layout->total > conn->max_inline)
+    {
+      if (mpel_connection_can_use (conn, MPEL_FEATURE_BULK))
+        return send_bulk (conn, layout, kind, flags, id, error);
+
+      if (layout->total > conn->peer_max_frame)
+        {
+          g_set_error (error, MPEL_ERROR, MPEL_ERROR_TOO_LARGE,
+                       _("A message of %zu bytes is over the limit of %zu bytes"),
+                       layout->total, conn->peer_max_frame);
+          return FALSE;
+        }
+    }
+
+  send_inline (conn, layout, kind, flags, id);
+  output_commit (conn);
+
+  return TRUE;
+}
+
 /* Queues a frame. Floating @body and @meta are sunk and released. */
 gboolean
 mpel_connection_send (MpelConnection  *conn,
@@ -730,13 +907,7 @@ mpel_connection_send (MpelConnection  *conn,
 
   _mpel_envelope_layout (&layout, name, body, meta);
 
-  if (layout.total > conn->max_inline)
-    return send_bulk (conn, &layout, kind, flags, id, error);
-
-  send_inline (conn, &layout, kind, flags, id);
-  output_commit (conn);
-
-  return TRUE;
+  return send_layout (conn, &layout, kind, flags, id, error);
 }
 
 /* A CALL whose meta is written from its parts (see _mpel_call_meta_write()),
@@ -765,13 +936,53 @@ mpel_connection_send_call (MpelConnection  *conn,
 
   _mpel_envelope_layout_call (&layout, name, body, kwargs, timeout);
 
-  if (layout.total > conn->max_inline)
-    return send_bulk (conn, &layout, MPEL_FRAME_CALL, flags, id, error);
+  return send_layout (conn, &layout, MPEL_FRAME_CALL, flags, id, error);
+}
 
-  send_inline (conn, &layout, MPEL_FRAME_CALL, flags, id);
-  output_commit (conn);
+/* write() to a pipe whose reader is gone raises SIGPIPE, which would end
+ * an app that did not ignore it: block it for this thread around the
+ * write, and take back the one it raised (not one that was already
+ * pending). */
+static gssize
+write_stream (MpelConnection *conn,
+              const guint8   *data,
+              gsize           len)
+{
+  sigset_t block, old, pending;
+  gboolean was_pending;
+  gssize n;
+  int errsv;
 
-  return TRUE;
+  if (conn->out_is_socket)
+    {
+      do
+        n = send (conn->out_fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+      while (n < 0 && errno == EINTR);
+      return n;
+    }
+
+  sigemptyset (&block);
+  sigaddset (&block, SIGPIPE);
+  sigpending (&pending);
+  was_pending = sigismember (&pending, SIGPIPE);
+  pthread_sigmask (SIG_BLOCK, &block, &old);
+
+  do
+    n = write (conn->out_fd, data, len);
+  while (n < 0 && errno == EINTR);
+  errsv = errno;
+
+  if (n < 0 && errsv == EPIPE && !was_pending)
+    {
+      const struct timespec zero = { 0, 0 };
+
+      while (sigtimedwait (&block, NULL, &zero) < 0 && errno == EINTR)
+        ;
+    }
+  pthread_sigmask (SIG_SETMASK, &old, NULL);
+  errno = errsv;
+
+  return n;
 }
 
 /* Returns the number of bytes written, 0 when the socket is full, or -1
@@ -808,9 +1019,12 @@ write_some (MpelConnection  *conn,
       memcpy (CMSG_DATA (cmsg), conn->wfds->data, sizeof (int) * n_fds);
     }
 
-  do
-    n = sendmsg (conn->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-  while (n < 0 && errno == EINTR);
+  if (conn->stream)
+    n = write_stream (conn, conn->wbuf + conn->wstart, conn->wend - conn->wstart);
+  else
+    do
+      n = sendmsg (conn->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
 
   if (n < 0)
     {
@@ -910,7 +1124,7 @@ mpel_connection_flush_sync (MpelConnection  *conn,
         return FALSE;
       if (n == 0)
         {
-          struct pollfd pfd = { .fd = conn->fd, .events = POLLOUT };
+          struct pollfd pfd = { .fd = conn->out_fd, .events = POLLOUT };
 
           if (poll (&pfd, 1, -1) < 0 && errno != EINTR)
             {
@@ -949,6 +1163,7 @@ mpel_connection_share_output (MpelConnection  *conn,
 
   g_return_val_if_fail (!conn->closed, FALSE);
   g_return_val_if_fail (conn->out_region == NULL, FALSE);
+  g_return_val_if_fail (!conn->stream, FALSE);
   g_return_val_if_fail (queued <= LAST_WORDS_DATA_SIZE / 2, FALSE);
 
   fd = memfd_create ("mpel-last-words", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -1094,9 +1309,14 @@ read_some (MpelConnection  *conn,
   msg.msg_control = control.buf;
   msg.msg_controllen = sizeof control.buf;
 
-  do
-    n = recvmsg (conn->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
+  if (conn->stream)
+    do
+      n = read (conn->fd, iov.iov_base, iov.iov_len);
+    while (n < 0 && errno == EINTR);
+  else
+    do
+      n = recvmsg (conn->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
 
   if (n < 0)
     {
@@ -1104,13 +1324,19 @@ read_some (MpelConnection  *conn,
 
       if (errsv == EAGAIN || errsv == EWOULDBLOCK)
         return -1;
-      if (errsv == ECONNRESET)
+      if (errsv == ECONNRESET || errsv == EIO)
         return 0;
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
                    _("Could not read from the peer: %s"), g_strerror (errsv));
       return -2;
     }
+
+  conn->n_received += n;
+
+  /* read() fills no control message. */
+  if (conn->stream)
+    return n;
 
   for (struct cmsghdr *cmsg = CMSG_FIRSTHDR (&msg); cmsg != NULL; cmsg = CMSG_NXTHDR (&msg, cmsg))
     {
@@ -1128,8 +1354,6 @@ read_some (MpelConnection  *conn,
             }
         }
     }
-
-  conn->n_received += n;
 
   if ((msg.msg_flags & MSG_CTRUNC) != 0 || conn->rfds->len > MPEL_MAX_QUEUED_FDS)
     {
@@ -1203,6 +1427,8 @@ next_frame (MpelConnection  *conn,
       int fd = -1;
 
       *needed = MPEL_FRAME_HEADER_SIZE + MPEL_BULK_DESCRIPTOR_SIZE;
+      if ((conn->features & (MPEL_FEATURE_BULK | MPEL_FEATURE_LAST_WORDS)) == 0)
+        return _mpel_protocol_error (error, _("the peer sent a shared buffer over a connection without them"));
       if (n_fds > 1)
         return _mpel_protocol_error (error, _("a bulk descriptor announces more than one descriptor"));
       if (have < *needed)
@@ -1231,7 +1457,20 @@ next_frame (MpelConnection  *conn,
       if (GUINT32_FROM_LE (words[1]) == MPEL_BULK_FLAG_LAST_WORDS)
         {
           *payload = NULL;
+          if ((conn->features & MPEL_FEATURE_LAST_WORDS) == 0)
+            {
+              if (fd >= 0)
+                close (fd);
+              return _mpel_protocol_error (error, _("the peer lent its output buffer, which this end did not offer to take"));
+            }
           return connection_take_last_words (conn, fd, bulk_len, error);
+        }
+
+      if ((conn->features & MPEL_FEATURE_BULK) == 0)
+        {
+          if (fd >= 0)
+            close (fd);
+          return _mpel_protocol_error (error, _("the peer sent a shared buffer over a connection without them"));
         }
 
       return _mpel_bulk_receive (conn->bulk, GUINT32_FROM_LE (words[0]), GUINT32_FROM_LE (words[1]),
@@ -1241,11 +1480,11 @@ next_frame (MpelConnection  *conn,
   if (n_fds != 0)
     return _mpel_protocol_error (error, _("a frame announces descriptors in a way protocol 1 does not allow"));
 
-  if (len > (gsize) MPEL_DEFAULT_MAX_FRAME)
+  if (len > conn->max_frame)
     {
       g_set_error (error, MPEL_ERROR, MPEL_ERROR_PROTOCOL,
                    _("Protocol error: a frame of %zu bytes is over the limit of %zu bytes"),
-                   len, (gsize) MPEL_DEFAULT_MAX_FRAME);
+                   len, conn->max_frame);
       return FALSE;
     }
 
@@ -1269,18 +1508,29 @@ throttle (MpelConnection *conn)
   g_source_set_ready_time (conn->resume_source, 0);
 }
 
-/* The peer's HELLO says how large a frame it takes: anything larger goes
- * to it in a shared buffer. A peer that takes almost nothing would have
- * every message go through a memfd, or fail as too large: refused. */
+/* The peer's HELLO says how large a frame it takes — anything larger goes
+ * to it in a shared buffer, or fails when there are none — and what it can
+ * do (`features`; a HELLO without them is a socket peer's from before they
+ * were named). A peer that takes almost nothing would have every message
+ * go through a memfd, or fail as too large: refused. */
 static gboolean
 connection_read_hello (MpelConnection   *conn,
                        const MpelFrame  *frame,
                        GError          **error)
 {
+  g_autoptr(GVariant) features = NULL;
   guint32 max_frame;
 
-  if (frame->body != NULL && g_variant_is_of_type (frame->body, G_VARIANT_TYPE_VARDICT) &&
-      g_variant_lookup (frame->body, "max-frame", "u", &max_frame))
+  if (frame->body == NULL || !g_variant_is_of_type (frame->body, G_VARIANT_TYPE_VARDICT))
+    return TRUE;
+
+  features = g_variant_lookup_value (frame->body, "features", G_VARIANT_TYPE_STRING_ARRAY);
+  if (features != NULL)
+    conn->peer_features = features_from_variant (features);
+  else
+    conn->peer_features = conn->stream ? MPEL_FEATURE_NONE : MPEL_FEATURES_LEGACY;
+
+  if (g_variant_lookup (frame->body, "max-frame", "u", &max_frame))
     {
       if (max_frame < MPEL_MIN_MAX_FRAME)
         {
@@ -1290,8 +1540,12 @@ connection_read_hello (MpelConnection   *conn,
                        max_frame, (guint) MPEL_MIN_MAX_FRAME);
           return FALSE;
         }
-      conn->max_inline = MIN (MPEL_DEFAULT_MEMFD_THRESHOLD, max_frame);
+      conn->peer_max_frame = MIN (max_frame, MPEL_DEFAULT_MAX_MESSAGE);
     }
+
+  conn->max_inline = mpel_connection_can_use (conn, MPEL_FEATURE_BULK)
+                       ? MIN (MPEL_DEFAULT_MEMFD_THRESHOLD, conn->peer_max_frame)
+                       : conn->peer_max_frame;
 
   return TRUE;
 }
@@ -1410,9 +1664,12 @@ connection_fill (MpelConnection *conn,
                  gboolean       *drained)
 {
   GError *error = NULL;
+  gsize have = conn->rend - conn->rstart;
   gssize n;
 
-  ensure_read_space (conn, MAX (needed, READ_CHUNK / 4));
+  /* Room for the rest of the frame: a large inline frame (a byte stream's)
+   * comes in many reads, and must not be moved at every one. */
+  ensure_read_space (conn, MAX (needed > have ? needed - have : 0, READ_CHUNK / 4));
 
   n = read_some (conn, &error);
   if (n == -2)

@@ -94,6 +94,8 @@ child_greeted (MpelChild *child,
 {
   MpelLoop *self = owner;
 
+  self->n_spawn_failures = 0;
+  g_clear_error (&self->spawn_error);
   if (self->start_tasks->len > 0)
     _mpel_loop_check_start_tasks (self);
 }
@@ -151,8 +153,8 @@ fail_child_events (MpelLoop  *self,
   else
     {
       g_autoptr(GError) gone = g_error_new (MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED,
-                                            _("Worker %u (pid %d) %s"),
-                                            child->index, (int) child->pid, child->how);
+                                            _("Worker %u (%s) %s"),
+                                            child->index, _mpel_child_get_label (child), child->how);
 
       _mpel_loop_fail_in_flight (self, child, _mpel_loop_crash_error, child->how);
       _mpel_loop_fail_events (self, pinned, _mpel_loop_copy_error, child, gone);
@@ -232,6 +234,8 @@ child_exited (MpelChild *child,
 
   if (child->reason != NULL && (!child->greeted || child->startup_error != NULL))
     _mpel_loop_fail_start_tasks (self, child->reason);
+  if (child->reason != NULL && !child->greeted && child->startup_error != NULL)
+    _mpel_loop_note_spawn_failure (self, child->reason);
 
   g_signal_emit (self, _mpel_loop_signals[WORKER_EXITED], 0, child->index, child->reason);
   _mpel_loop_run_child_hooks (self, child, child->reason);
@@ -277,8 +281,8 @@ handle_startup_error (MpelLoop  *self,
    * exits next, and is not restarted. */
   _mpel_child_fail_startup (child, cause->message);
   error = g_error_new (MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
-                       _("Worker %u (pid %d) failed to start: %s"),
-                       child->index, (int) child->pid, cause->message);
+                       _("Worker %u (%s) failed to start: %s"),
+                       child->index, _mpel_child_get_label (child), cause->message);
   child->past_startup = TRUE;
   _mpel_loop_fail_in_flight (self, child, _mpel_loop_copy_error, error);
   _mpel_loop_fail_start_tasks (self, error);
@@ -460,6 +464,8 @@ build_argv (MpelLoop *self)
     host = MPEL_LIBEXECDIR "/mpel-worker";
 
   g_strv_builder_add (builder, host);
+  if (self->transport == MPEL_TRANSPORT_STDIO)
+    g_strv_builder_add (builder, "--stdio");
   for (guint i = 0; self->modules != NULL && self->modules[i] != NULL; i++)
     {
       g_strv_builder_add (builder, "--module");
@@ -467,6 +473,58 @@ build_argv (MpelLoop *self)
     }
 
   return g_strv_builder_end (builder);
+}
+
+/* What a spawn back-off is for: the same command, the same way. */
+static char *
+build_spawn_key (MpelLoop *self)
+{
+  g_auto(GStrv) argv = build_argv (self);
+  g_autofree char *joined = g_strjoinv ("\n", argv);
+
+  return g_strdup_printf ("%d %d %s", self->transport, self->sandbox, joined);
+}
+
+/* A worker could not be spawned, or died before it said HELLO: the next
+ * spawns of the same command wait, as restarts do, rather than fork on
+ * every push (issue 9). */
+void
+_mpel_loop_note_spawn_failure (MpelLoop     *self,
+                               const GError *error)
+{
+  g_autofree char *key = build_spawn_key (self);
+  guint delay;
+
+  if (g_strcmp0 (key, self->spawn_key) != 0)
+    self->n_spawn_failures = 0;
+  g_free (self->spawn_key);
+  self->spawn_key = g_steal_pointer (&key);
+  g_clear_error (&self->spawn_error);
+  self->spawn_error = g_error_copy (error);
+
+  delay = MIN (RESTART_BASE_MSEC << MIN (self->n_spawn_failures, 16), RESTART_MAX_MSEC);
+  self->n_spawn_failures++;
+  self->spawn_retry_at = g_get_monotonic_time () + (gint64) delay * 1000;
+}
+
+static gboolean
+spawn_backing_off (MpelLoop  *self,
+                   GError   **error)
+{
+  g_autofree char *key = NULL;
+  gint64 now = g_get_monotonic_time ();
+
+  if (self->spawn_error == NULL || now >= self->spawn_retry_at)
+    return FALSE;
+
+  key = build_spawn_key (self);
+  if (g_strcmp0 (key, self->spawn_key) != 0)
+    return FALSE;
+
+  g_set_error (error, MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED,
+               _("%s (not tried again for another %u ms)"), self->spawn_error->message,
+               (guint) ((self->spawn_retry_at - now + 999) / 1000));
+  return TRUE;
 }
 
 MpelChild *
@@ -477,9 +535,28 @@ _mpel_loop_spawn_child (MpelLoop  *self,
   g_auto(GStrv) argv = build_argv (self);
   gboolean has_modules = (self->argv == NULL || self->argv[0] == NULL) &&
                          self->modules != NULL && self->modules[0] != NULL;
+  g_autoptr(GError) local_error = NULL;
+  MpelChild *child;
 
-  return _mpel_child_spawn ((const char * const *) argv, has_modules, self->context, index,
-                            self->handshake_timeout, &child_callbacks, self, error);
+  MpelChildSpawn spawn = {
+    .argv = (const char * const *) argv,
+    .has_modules = has_modules,
+    .transport = self->transport,
+    .sandbox = self->sandbox,
+    .handshake_timeout = self->handshake_timeout,
+  };
+
+  if (spawn_backing_off (self, error))
+    return NULL;
+
+  child = _mpel_child_spawn (&spawn, self->context, index, &child_callbacks, self, &local_error);
+  if (child == NULL)
+    {
+      _mpel_loop_note_spawn_failure (self, local_error);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+    }
+
+  return child;
 }
 
 /* Restarts */

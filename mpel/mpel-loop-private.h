@@ -90,6 +90,8 @@ struct _MpelLoop
   guint              max_restarts;
   guint              kill_timeout;
   guint              handshake_timeout;
+  MpelTransport      transport;
+  MpelSandbox        sandbox;
 
   GPtrArray         *children;    /* MpelChild* by index, NULL for a dead one */
   MpelQueue          queue;       /* queued events, by priority */
@@ -98,6 +100,12 @@ struct _MpelLoop
   GPtrArray         *waiters;     /* GTask of wait_async */
   GArray            *restarts;    /* gint64 monotonic times */
   GPtrArray         *restart_sources;
+  /* Spawn back-off: the last failure to start a worker of this command,
+   * and when it may be tried again */
+  GError            *spawn_error;
+  char              *spawn_key;
+  guint              n_spawn_failures;
+  gint64             spawn_retry_at;
   GPtrArray         *start_tasks; /* GTask of start_async */
   GSource           *start_check_source;
   GSource           *spawn_source; /* start_async's remaining workers */
@@ -128,6 +136,8 @@ enum {
   PROP_MAX_RESTARTS,
   PROP_KILL_TIMEOUT,
   PROP_HANDSHAKE_TIMEOUT,
+  PROP_TRANSPORT,
+  PROP_SANDBOX,
   PROP_RUNNING,
   PROP_N_PENDING,
   N_PROPS
@@ -203,6 +213,8 @@ MpelChild *_mpel_loop_least_loaded        (MpelLoop          *self);
 MpelChild *_mpel_loop_spawn_child         (MpelLoop          *self,
                                            guint              index,
                                            GError           **error);
+void       _mpel_loop_note_spawn_failure  (MpelLoop          *self,
+                                           const GError      *error);
 void       _mpel_loop_spawn_failed        (MpelLoop          *self,
                                            const GError      *error);
 void       _mpel_loop_run_child_hooks     (MpelLoop          *self,

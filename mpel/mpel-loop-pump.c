@@ -390,8 +390,8 @@ _mpel_loop_crash_error (MpelChild *child,
   const char *how = data;
 
   return g_error_new (MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED,
-                      _("Worker %u (pid %d) %s while running “%s”"),
-                      child->index, (int) child->pid, how, mpel_event_get_target (event));
+                      _("Worker %u (%s) %s while running “%s”"),
+                      child->index, _mpel_child_get_label (child), how, mpel_event_get_target (event));
 }
 
 /* Life cycle */

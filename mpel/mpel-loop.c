@@ -90,6 +90,8 @@ mpel_loop_finalize (GObject *object)
   g_assert (self->spawn_source == NULL);
 
   g_clear_pointer (&self->argv, g_strfreev);
+  g_clear_error (&self->spawn_error);
+  g_clear_pointer (&self->spawn_key, g_free);
   g_clear_pointer (&self->modules, g_strfreev);
   g_clear_pointer (&self->children, g_ptr_array_unref);
   _mpel_queue_clear (&self->queue);
@@ -148,6 +150,14 @@ mpel_loop_get_property (GObject    *object,
       g_value_set_uint (value, self->handshake_timeout);
       break;
 
+    case PROP_TRANSPORT:
+      g_value_set_enum (value, self->transport);
+      break;
+
+    case PROP_SANDBOX:
+      g_value_set_enum (value, self->sandbox);
+      break;
+
     case PROP_RUNNING:
       g_value_set_boolean (value, mpel_loop_is_running (self));
       break;
@@ -197,6 +207,14 @@ mpel_loop_set_property (GObject      *object,
 
     case PROP_KILL_TIMEOUT:
       mpel_loop_set_kill_timeout (self, g_value_get_uint (value));
+      break;
+
+    case PROP_TRANSPORT:
+      mpel_loop_set_transport (self, g_value_get_enum (value));
+      break;
+
+    case PROP_SANDBOX:
+      mpel_loop_set_sandbox (self, g_value_get_enum (value));
       break;
 
     case PROP_HANDSHAKE_TIMEOUT:
@@ -268,6 +286,35 @@ mpel_loop_class_init (MpelLoopClass *klass)
   _mpel_loop_properties[PROP_RESTART_POLICY] =
     g_param_spec_enum ("restart-policy", NULL, NULL,
                        MPEL_TYPE_RESTART_POLICY, MPEL_RESTART_POLICY_NEVER,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * MpelLoop:transport:
+   *
+   * How the loop talks to its workers: over a socket pair (the default),
+   * or over the stdin and stdout of [property@Mpel.Loop:argv], which may
+   * then reach a worker on another machine or outside a Flatpak sandbox
+   * (`mpel-worker --stdio`). Without an argv, the default worker host is
+   * started with `--stdio`. Takes effect at the next spawn. See
+   * [Transports](transports.html).
+   */
+  _mpel_loop_properties[PROP_TRANSPORT] =
+    g_param_spec_enum ("transport", NULL, NULL,
+                       MPEL_TYPE_TRANSPORT, MPEL_TRANSPORT_SOCKET,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * MpelLoop:sandbox:
+   *
+   * How workers are confined. With %MPEL_SANDBOX_STRICT each worker runs
+   * under bubblewrap (`bwrap`), and a worker fails to start with
+   * %MPEL_ERROR_SPAWN_FAILED when bubblewrap is not installed or cannot
+   * run: it never runs unconfined instead. Takes effect at the next spawn.
+   * See [Transports](transports.html).
+   */
+  _mpel_loop_properties[PROP_SANDBOX] =
+    g_param_spec_enum ("sandbox", NULL, NULL,
+                       MPEL_TYPE_SANDBOX, MPEL_SANDBOX_NONE,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
   /**
@@ -488,6 +535,32 @@ mpel_loop_get_default (void)
 }
 
 /**
+ * mpel_loop_new_for_stream_argv:
+ * @argv: (array zero-terminated=1): a command that runs a worker and
+ *   connects its stdin and stdout to the worker's channel
+ *
+ * Makes a loop whose workers are reached through the stdin and stdout of
+ * @argv ([property@Mpel.Loop:transport] %MPEL_TRANSPORT_STDIO): for
+ * example `ssh HOST mpel-worker --stdio --module PATH`, or
+ * `flatpak-spawn --host mpel-worker --stdio --module PATH`. Killing a
+ * worker means ending that command: the pid a worker gives in its HELLO
+ * may be on another machine, or in another pid namespace, and is never
+ * signalled. See [Transports](transports.html).
+ *
+ * Returns: (transfer full): a new #MpelLoop
+ */
+MpelLoop *
+mpel_loop_new_for_stream_argv (const char * const *argv)
+{
+  g_return_val_if_fail (argv != NULL && argv[0] != NULL, NULL);
+
+  return g_object_new (MPEL_TYPE_LOOP,
+                       "argv", argv,
+                       "transport", MPEL_TRANSPORT_STDIO,
+                       NULL);
+}
+
+/**
  * mpel_loop_get_argv:
  * @self: a #MpelLoop
  *
@@ -597,6 +670,80 @@ mpel_loop_set_n_workers (MpelLoop *self,
 
   self->n_workers = n_workers;
   g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_N_WORKERS]);
+}
+
+/**
+ * mpel_loop_get_transport:
+ * @self: a #MpelLoop
+ *
+ * Gets how the loop talks to its workers.
+ *
+ * Returns: the transport
+ */
+MpelTransport
+mpel_loop_get_transport (MpelLoop *self)
+{
+  g_return_val_if_fail (MPEL_IS_LOOP (self), MPEL_TRANSPORT_SOCKET);
+
+  return self->transport;
+}
+
+/**
+ * mpel_loop_set_transport:
+ * @self: a #MpelLoop
+ * @transport: the transport
+ *
+ * Sets how the loop talks to the workers it spawns from now on.
+ */
+void
+mpel_loop_set_transport (MpelLoop      *self,
+                         MpelTransport  transport)
+{
+  g_return_if_fail (MPEL_IS_LOOP (self));
+  g_return_if_fail (transport == MPEL_TRANSPORT_SOCKET || transport == MPEL_TRANSPORT_STDIO);
+
+  if (self->transport == transport)
+    return;
+
+  self->transport = transport;
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_TRANSPORT]);
+}
+
+/**
+ * mpel_loop_get_sandbox:
+ * @self: a #MpelLoop
+ *
+ * Gets how workers are confined.
+ *
+ * Returns: the sandbox
+ */
+MpelSandbox
+mpel_loop_get_sandbox (MpelLoop *self)
+{
+  g_return_val_if_fail (MPEL_IS_LOOP (self), MPEL_SANDBOX_NONE);
+
+  return self->sandbox;
+}
+
+/**
+ * mpel_loop_set_sandbox:
+ * @self: a #MpelLoop
+ * @sandbox: the sandbox
+ *
+ * Sets how the workers spawned from now on are confined.
+ */
+void
+mpel_loop_set_sandbox (MpelLoop    *self,
+                       MpelSandbox  sandbox)
+{
+  g_return_if_fail (MPEL_IS_LOOP (self));
+  g_return_if_fail (sandbox == MPEL_SANDBOX_NONE || sandbox == MPEL_SANDBOX_STRICT);
+
+  if (self->sandbox == sandbox)
+    return;
+
+  self->sandbox = sandbox;
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_SANDBOX]);
 }
 
 /**
@@ -826,7 +973,10 @@ mpel_loop_is_running (MpelLoop *self)
  * @self: a #MpelLoop
  * @index: a worker index
  *
- * Gets the process id of a worker.
+ * Gets the process id of a worker: of the process the loop spawned, which
+ * over [property@Mpel.Loop:transport] %MPEL_TRANSPORT_STDIO is the command
+ * (ssh, flatpak-spawn) rather than the worker, and under
+ * [property@Mpel.Loop:sandbox] %MPEL_SANDBOX_STRICT is bwrap.
  *
  * Returns: the process id of worker @index, or 0 if it is not running
  */
@@ -937,8 +1087,8 @@ push_pinned (MpelLoop  *self,
     {
       _mpel_loop_fail_later (self, event,
                        g_error_new (MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED,
-                                    _("Worker %u (pid %d), which “%s” is pinned to, is gone"),
-                                    child->index, (int) child->pid, mpel_event_get_target (event)));
+                                    _("Worker %u (%s), which “%s” is pinned to, is gone"),
+                                    child->index, _mpel_child_get_label (child), mpel_event_get_target (event)));
       return;
     }
 

@@ -25,7 +25,19 @@ MpelLoop           *mpel_loop_new                 (void);
 MPEL_AVAILABLE_IN_ALL
 MpelLoop           *mpel_loop_new_for_argv        (const char * const  *argv);
 MPEL_AVAILABLE_IN_ALL
+MpelLoop           *mpel_loop_new_for_stream_argv (const char * const  *argv);
+MPEL_AVAILABLE_IN_ALL
 MpelLoop           *mpel_loop_get_default         (void);
+MPEL_AVAILABLE_IN_ALL
+MpelTransport       mpel_loop_get_transport       (MpelLoop            *self);
+MPEL_AVAILABLE_IN_ALL
+void                mpel_loop_set_transport       (MpelLoop            *self,
+                                                   MpelTransport        transport);
+MPEL_AVAILABLE_IN_ALL
+MpelSandbox         mpel_loop_get_sandbox         (MpelLoop            *self);
+MPEL_AVAILABLE_IN_ALL
+void                mpel_loop_set_sandbox         (MpelLoop            *self,
+                                                   MpelSandbox          sandbox);
 MPEL_AVAILABLE_IN_ALL
 const char * const *mpel_loop_get_argv            (MpelLoop            *self);
 MPEL_AVAILABLE_IN_ALL

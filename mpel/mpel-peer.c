@@ -52,7 +52,9 @@ _mpel_peer_send_hello (MpelConnection *conn)
 
   g_variant_dict_insert (&dict, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
   g_variant_dict_insert (&dict, "pid", "i", (gint32) getpid ());
-  g_variant_dict_insert (&dict, "max-frame", "u", (guint32) MPEL_DEFAULT_MAX_FRAME);
+  g_variant_dict_insert (&dict, "max-frame", "u", mpel_connection_get_max_frame (conn));
+  g_variant_dict_insert_value (&dict, "features",
+                               mpel_features_to_variant (mpel_connection_get_features (conn)));
   body = g_variant_ref_sink (g_variant_dict_end (&dict));
   mpel_connection_send (conn, MPEL_FRAME_HELLO, 0, 0, g_get_prgname (), body, NULL, NULL);
 }

@@ -75,6 +75,41 @@ typedef enum
 } MpelRestartPolicy;
 
 /**
+ * MpelTransport:
+ * @MPEL_TRANSPORT_SOCKET: a socket pair, the worker's fd 3: file
+ *   descriptors and shared memory for large payloads; the worker is a local
+ *   child process
+ * @MPEL_TRANSPORT_STDIO: the command's stdin and stdout, a plain byte
+ *   stream: every payload inline, no file descriptors, no shared memory;
+ *   the command may reach the worker anywhere (`ssh HOST mpel-worker
+ *   --stdio`, `flatpak-spawn --host mpel-worker --stdio`)
+ *
+ * How [class@Mpel.Loop] talks to its workers. See
+ * [Transports](transports.html).
+ */
+typedef enum
+{
+  MPEL_TRANSPORT_SOCKET,
+  MPEL_TRANSPORT_STDIO,
+} MpelTransport;
+
+/**
+ * MpelSandbox:
+ * @MPEL_SANDBOX_NONE: the worker runs as the app does
+ * @MPEL_SANDBOX_STRICT: the worker runs under bubblewrap: no network, a
+ *   read-only view of the system and of its own program and modules, a
+ *   private `/tmp`, no new privileges, limits on memory and CPU time
+ *
+ * How [class@Mpel.Loop] confines its workers. See
+ * [Transports](transports.html).
+ */
+typedef enum
+{
+  MPEL_SANDBOX_NONE,
+  MPEL_SANDBOX_STRICT,
+} MpelSandbox;
+
+/**
  * MpelEventState:
  * @MPEL_EVENT_STATE_QUEUED: the event waits to be sent to a worker
  * @MPEL_EVENT_STATE_RUNNING: the event was sent and has not ended yet

@@ -22,9 +22,12 @@ main (int   argc,
   g_autoptr(MpelWorker) worker = NULL;
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) modules = NULL;
+  gboolean stdio = FALSE;
   GOptionEntry entries[] = {
     { "module", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, &modules,
       N_("Load the handlers of plugin PATH"), N_("PATH") },
+    { "stdio", 0, 0, G_OPTION_ARG_NONE, &stdio,
+      N_("Talk to the app over stdin and stdout (ssh, flatpak-spawn); what the worker prints goes to stderr"), NULL },
     G_OPTION_ENTRY_NULL
   };
 
@@ -44,6 +47,11 @@ main (int   argc,
       g_printerr ("mpel-worker: %s\n", error->message);
       return 2;
     }
+
+  /* mpel_worker_run() takes it from there, and only when no socket was
+   * given: a loop's MPEL_FD wins. */
+  if (stdio)
+    g_setenv ("MPEL_STDIO", "1", TRUE);
 
   worker = mpel_worker_new ();
   g_object_set (worker, "modules", modules, NULL);

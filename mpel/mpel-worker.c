@@ -727,9 +727,18 @@ on_frame (MpelConnection *conn,
 
   if (!self->hello_received)
     {
+      g_autoptr(GError) share_error = NULL;
+
       if (!_mpel_peer_check_hello (conn, MPEL_PEER_WORKER, frame, NULL))
         return FALSE;
       self->hello_received = TRUE;
+
+      /* Our last words survive us (see handle_call()) when the app said it
+       * takes them; without, or without a memfd, the answers leave before
+       * every handler instead. */
+      if (mpel_connection_can_use (conn, MPEL_FEATURE_LAST_WORDS) &&
+          !mpel_connection_share_output (conn, &share_error))
+        g_debug ("No shared output buffer: %s", share_error->message);
       return TRUE;
     }
 
@@ -766,17 +775,64 @@ on_closed (MpelConnection *conn,
   worker_quit (self, error ? g_error_copy (error) : NULL);
 }
 
+/* Over stdin and stdout (`MPEL_STDIO=1`: ssh, flatpak-spawn): they become
+ * the channel, so fd 1 is pointed at stderr — what the worker and its
+ * handlers print must not end up in the app's frames — and fd 0 at
+ * /dev/null. */
+static gboolean
+get_stdio (int     *out_in_fd,
+           int     *out_out_fd,
+           GError **error)
+{
+  int in_fd, out_fd, null_fd;
+
+  fflush (stdout);
+  in_fd = fcntl (STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+  out_fd = fcntl (STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+  null_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (in_fd < 0 || out_fd < 0 || null_fd < 0 ||
+      dup2 (STDERR_FILENO, STDOUT_FILENO) < 0 || dup2 (null_fd, STDIN_FILENO) < 0)
+    {
+      int errsv = errno;
+
+      if (in_fd >= 0)
+        close (in_fd);
+      if (out_fd >= 0)
+        close (out_fd);
+      if (null_fd >= 0)
+        close (null_fd);
+      g_set_error (error, MPEL_ERROR, MPEL_ERROR_FAILED,
+                   _("Could not take stdin and stdout as the channel to the app: %s"),
+                   g_strerror (errsv));
+      return FALSE;
+    }
+  close (null_fd);
+
+  *out_in_fd = in_fd;
+  *out_out_fd = out_fd;
+  return TRUE;
+}
+
+/* Sets *out_fd (a socket), or *out_fd and *out_stdout_fd (a byte stream). */
 static gboolean
 get_fd (int     *out_fd,
+        int     *out_stdout_fd,
         GError **error)
 {
   const char *str = g_getenv ("MPEL_FD");
   guint64 value = 0;
 
+  *out_stdout_fd = -1;
+  if (str == NULL && g_strcmp0 (g_getenv ("MPEL_STDIO"), "1") == 0)
+    {
+      g_unsetenv ("MPEL_STDIO");
+      return get_stdio (out_fd, out_stdout_fd, error);
+    }
+
   if (str == NULL)
     {
       g_set_error_literal (error, MPEL_ERROR, MPEL_ERROR_FAILED,
-                           _("MPEL_FD is not set: a worker must be started by an MpelLoop"));
+                           _("MPEL_FD is not set: a worker must be started by an MpelLoop, or with MPEL_STDIO=1 (mpel-worker --stdio)"));
       return FALSE;
     }
 
@@ -969,7 +1025,11 @@ load_modules (MpelWorker  *self,
  * @error: return location for an error
  *
  * Serves the app that started this process, over the socket named by the
- * `MPEL_FD` environment variable, on the thread-default main context,
+ * `MPEL_FD` environment variable — or, when that is not set and
+ * `MPEL_STDIO` is `1`, over stdin and stdout, for an app that reaches the
+ * worker through a byte stream ([enum@Mpel.Transport]; stdout then becomes
+ * the channel and fd 1 is pointed at stderr, so that what the process
+ * prints cannot corrupt it) — on the thread-default main context,
  * until the app stops the worker ([method@Mpel.Loop.stop]) or goes away.
  * The worker never outlives the app: when the app dies, run() ends, and a
  * process whose handler keeps the main loop busy is killed half a second
@@ -988,12 +1048,12 @@ mpel_worker_run (MpelWorker  *self,
    * that type is left, and builds it again for the next one: keep an a{sv}
    * (the type of HELLO and of every meta) for the whole run. */
   g_autoptr(GVariant) keep_vardict = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
-  int fd;
+  int fd, stdout_fd;
 
   g_return_val_if_fail (MPEL_IS_WORKER (self), FALSE);
   g_return_val_if_fail (!self->serving, FALSE);
 
-  if (!get_fd (&fd, error))
+  if (!get_fd (&fd, &stdout_fd, error))
     return FALSE;
 
   /* Programs the handlers start must not hold the app's socket open. */
@@ -1012,7 +1072,10 @@ mpel_worker_run (MpelWorker  *self,
 
   context = g_main_context_ref_thread_default ();
   self->main_loop = g_main_loop_new (context, FALSE);
-  self->conn = mpel_connection_new (fd, context, on_frame, on_closed, self);
+  if (stdout_fd >= 0)
+    self->conn = mpel_connection_new_stream (fd, stdout_fd, context, on_frame, on_closed, self);
+  else
+    self->conn = mpel_connection_new (fd, context, on_frame, on_closed, self);
 
   /* HELLO goes only once the modules have loaded: a module whose init
    * crashes or exits ends the process before it said a word, which the app
@@ -1034,14 +1097,8 @@ mpel_worker_run (MpelWorker  *self,
       return FALSE;
     }
 
+  /* The output buffer is lent once the app's HELLO says it takes it. */
   _mpel_peer_send_hello (self->conn);
-  /* Our last words survive us (see handle_call()); without a memfd, the
-   * answers leave before every handler instead. */
-  if (!mpel_connection_share_output (self->conn, &startup_error))
-    {
-      g_debug ("No shared output buffer: %s", startup_error->message);
-      g_clear_error (&startup_error);
-    }
   self->queued_since = 0;
 
   g_signal_emit (self, signals[STARTUP], 0);
