@@ -240,6 +240,72 @@ gtype_of_tag (GITypeTag tag)
     }
 }
 
+/* Works out how a GI_TYPE_TAG_INTERFACE @type_info travels (an enum or
+ * flags, an object or interface, a GVariant or GBytes): FALSE if it does
+ * not. */
+static gboolean
+classify_interface (GITypeInfo *type_info,
+                    GType      *gtype,
+                    GITypeTag  *tag,
+                    Shape      *shape)
+{
+  g_autoptr(MpelGiInfo) iface = g_type_info_get_interface (type_info);
+  GType registered = GI_IS_REGISTERED_TYPE_INFO (iface)
+                       ? g_registered_type_info_get_g_type ((GIRegisteredTypeInfo *) iface)
+                       : G_TYPE_NONE;
+
+  switch (g_base_info_get_type (iface))
+    {
+    case GI_INFO_TYPE_ENUM:
+    case GI_INFO_TYPE_FLAGS:
+      *tag = g_enum_info_get_storage_type ((GIEnumInfo *) iface);
+      if (registered != G_TYPE_NONE && G_TYPE_IS_ENUM (registered))
+        *gtype = registered;
+      else if (registered != G_TYPE_NONE && G_TYPE_IS_FLAGS (registered))
+        *gtype = registered;
+      else
+        /* An enum without a GType travels as its number */
+        *gtype = gtype_of_tag (*tag);
+      return *gtype != G_TYPE_INVALID;
+
+    case GI_INFO_TYPE_OBJECT:
+    case GI_INFO_TYPE_INTERFACE:
+      if (registered == G_TYPE_NONE || !g_type_is_a (registered, G_TYPE_OBJECT))
+        return FALSE;
+      *gtype = registered;
+      *shape = SHAPE_POINTER;
+      return TRUE;
+
+    case GI_INFO_TYPE_STRUCT:
+    case GI_INFO_TYPE_BOXED:
+      if (g_type_info_is_pointer (type_info) &&
+          (registered == G_TYPE_VARIANT || registered == G_TYPE_BYTES))
+        {
+          *gtype = registered;
+          *shape = SHAPE_POINTER;
+          return TRUE;
+        }
+      return FALSE;
+
+    case GI_INFO_TYPE_INVALID:
+    case GI_INFO_TYPE_FUNCTION:
+    case GI_INFO_TYPE_CALLBACK:
+    case GI_INFO_TYPE_CONSTANT:
+    case GI_INFO_TYPE_INVALID_0:
+    case GI_INFO_TYPE_UNION:
+    case GI_INFO_TYPE_VALUE:
+    case GI_INFO_TYPE_SIGNAL:
+    case GI_INFO_TYPE_VFUNC:
+    case GI_INFO_TYPE_PROPERTY:
+    case GI_INFO_TYPE_FIELD:
+    case GI_INFO_TYPE_ARG:
+    case GI_INFO_TYPE_TYPE:
+    case GI_INFO_TYPE_UNRESOLVED:
+    default:
+      return FALSE;
+    }
+}
+
 /* Works out how @type_info travels: FALSE if it does not. */
 static gboolean
 classify_type (GITypeInfo *type_info,
@@ -262,63 +328,7 @@ classify_type (GITypeInfo *type_info,
     }
 
   if (t == GI_TYPE_TAG_INTERFACE)
-    {
-      g_autoptr(MpelGiInfo) iface = g_type_info_get_interface (type_info);
-      GType registered = GI_IS_REGISTERED_TYPE_INFO (iface)
-                           ? g_registered_type_info_get_g_type ((GIRegisteredTypeInfo *) iface)
-                           : G_TYPE_NONE;
-
-      switch (g_base_info_get_type (iface))
-        {
-        case GI_INFO_TYPE_ENUM:
-        case GI_INFO_TYPE_FLAGS:
-          *tag = g_enum_info_get_storage_type ((GIEnumInfo *) iface);
-          if (registered != G_TYPE_NONE && G_TYPE_IS_ENUM (registered))
-            *gtype = registered;
-          else if (registered != G_TYPE_NONE && G_TYPE_IS_FLAGS (registered))
-            *gtype = registered;
-          else
-            /* An enum without a GType travels as its number */
-            *gtype = gtype_of_tag (*tag);
-          return *gtype != G_TYPE_INVALID;
-
-        case GI_INFO_TYPE_OBJECT:
-        case GI_INFO_TYPE_INTERFACE:
-          if (registered == G_TYPE_NONE || !g_type_is_a (registered, G_TYPE_OBJECT))
-            return FALSE;
-          *gtype = registered;
-          *shape = SHAPE_POINTER;
-          return TRUE;
-
-        case GI_INFO_TYPE_STRUCT:
-        case GI_INFO_TYPE_BOXED:
-          if (g_type_info_is_pointer (type_info) &&
-              (registered == G_TYPE_VARIANT || registered == G_TYPE_BYTES))
-            {
-              *gtype = registered;
-              *shape = SHAPE_POINTER;
-              return TRUE;
-            }
-          return FALSE;
-
-        case GI_INFO_TYPE_INVALID:
-        case GI_INFO_TYPE_FUNCTION:
-        case GI_INFO_TYPE_CALLBACK:
-        case GI_INFO_TYPE_CONSTANT:
-        case GI_INFO_TYPE_INVALID_0:
-        case GI_INFO_TYPE_UNION:
-        case GI_INFO_TYPE_VALUE:
-        case GI_INFO_TYPE_SIGNAL:
-        case GI_INFO_TYPE_VFUNC:
-        case GI_INFO_TYPE_PROPERTY:
-        case GI_INFO_TYPE_FIELD:
-        case GI_INFO_TYPE_ARG:
-        case GI_INFO_TYPE_TYPE:
-        case GI_INFO_TYPE_UNRESOLVED:
-        default:
-          return FALSE;
-        }
-    }
+    return classify_interface (type_info, gtype, tag, shape);
 
   if (t == GI_TYPE_TAG_ARRAY && g_type_info_get_array_type (type_info) == GI_ARRAY_TYPE_C)
     {
