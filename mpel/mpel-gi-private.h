@@ -2,8 +2,9 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Only mpel-gi.c includes <girepository.h>: a port to girepository-2.0
- * stays in that one file.
+ * Only mpel-gi.c (types, objects, properties, getters) and mpel-gi-call.c
+ * (methods found and called) include <girepository.h>: a port to
+ * girepository-2.0 stays in those two files.
  */
 
 #pragma once
