@@ -666,24 +666,6 @@ schedule_restart (MpelLoop *self,
 
 /* Private API: the seams for remote objects */
 
-/* Pushes @event to run in @child only, as mpel_loop_push() otherwise does.
- * If @child is gone, or dies before the event runs, the event fails with
- * %MPEL_ERROR_WORKER_CRASHED rather than move to another process. */
-void
-_mpel_loop_push_pinned (MpelLoop  *self,
-                        MpelEvent *event,
-                        MpelChild *child)
-{
-  g_return_if_fail (MPEL_IS_LOOP (self));
-  g_return_if_fail (MPEL_IS_EVENT (event));
-  g_return_if_fail (child != NULL);
-  g_return_if_fail (!event->pushed);
-
-  g_clear_pointer (&event->pinned, _mpel_child_unref);
-  event->pinned = _mpel_child_ref (child);
-  mpel_loop_push (self, event);
-}
-
 /* Transfer none: the live child with the fewest events in flight or pinned
  * to it, starting the loop if needed; NULL with @error if there is none. */
 MpelChild *

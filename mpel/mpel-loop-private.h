@@ -46,6 +46,7 @@ void       _mpel_loop_set_notify_handler      (MpelLoop              *loop,
                                                GDestroyNotify         destroy);
 
 /* Between MpelLoop's own files: mpel-loop.c (the GObject and its API),
+ * mpel-loop-push.c (pushing and cancelling events),
  * mpel-loop-pump.c (the queue, the pump, ending events),
  * mpel-loop-children.c (worker processes, their frames, deaths and
  * restarts) and mpel-loop-wait.c (starting in steps, async calls, waiting).
