@@ -66,8 +66,8 @@
 
 G_DEFINE_FINAL_TYPE (MpelLoop, mpel_loop, G_TYPE_OBJECT)
 
-GParamSpec *_mpel_loop_properties[N_PROPS];
-guint _mpel_loop_signals[N_SIGNALS];
+GParamSpec *_mpel_loop_properties[LOOP_N_PROPS];
+guint _mpel_loop_signals[LOOP_N_SIGNALS];
 
 static void
 mpel_loop_dispose (GObject *object)
@@ -118,51 +118,51 @@ mpel_loop_get_property (GObject    *object,
 
   switch (prop_id)
     {
-    case PROP_ARGV:
+    case LOOP_PROP_ARGV:
       g_value_set_boxed (value, self->argv);
       break;
 
-    case PROP_MODULES:
+    case LOOP_PROP_MODULES:
       g_value_set_boxed (value, self->modules);
       break;
 
-    case PROP_N_WORKERS:
+    case LOOP_PROP_N_WORKERS:
       g_value_set_uint (value, self->n_workers);
       break;
 
-    case PROP_RESTART_POLICY:
+    case LOOP_PROP_RESTART_POLICY:
       g_value_set_enum (value, self->restart_policy);
       break;
 
-    case PROP_MAX_IN_FLIGHT:
+    case LOOP_PROP_MAX_IN_FLIGHT:
       g_value_set_uint (value, self->max_in_flight);
       break;
 
-    case PROP_MAX_RESTARTS:
+    case LOOP_PROP_MAX_RESTARTS:
       g_value_set_uint (value, self->max_restarts);
       break;
 
-    case PROP_KILL_TIMEOUT:
+    case LOOP_PROP_KILL_TIMEOUT:
       g_value_set_uint (value, self->kill_timeout);
       break;
 
-    case PROP_HANDSHAKE_TIMEOUT:
+    case LOOP_PROP_HANDSHAKE_TIMEOUT:
       g_value_set_uint (value, self->handshake_timeout);
       break;
 
-    case PROP_TRANSPORT:
+    case LOOP_PROP_TRANSPORT:
       g_value_set_enum (value, self->transport);
       break;
 
-    case PROP_SANDBOX:
+    case LOOP_PROP_SANDBOX:
       g_value_set_enum (value, self->sandbox);
       break;
 
-    case PROP_RUNNING:
+    case LOOP_PROP_RUNNING:
       g_value_set_boolean (value, mpel_loop_is_running (self));
       break;
 
-    case PROP_N_PENDING:
+    case LOOP_PROP_N_PENDING:
       g_value_set_uint (value, self->n_pending);
       break;
 
@@ -181,43 +181,43 @@ mpel_loop_set_property (GObject      *object,
 
   switch (prop_id)
     {
-    case PROP_ARGV:
+    case LOOP_PROP_ARGV:
       mpel_loop_set_argv (self, g_value_get_boxed (value));
       break;
 
-    case PROP_MODULES:
+    case LOOP_PROP_MODULES:
       mpel_loop_set_modules (self, g_value_get_boxed (value));
       break;
 
-    case PROP_N_WORKERS:
+    case LOOP_PROP_N_WORKERS:
       mpel_loop_set_n_workers (self, g_value_get_uint (value));
       break;
 
-    case PROP_RESTART_POLICY:
+    case LOOP_PROP_RESTART_POLICY:
       mpel_loop_set_restart_policy (self, g_value_get_enum (value));
       break;
 
-    case PROP_MAX_IN_FLIGHT:
+    case LOOP_PROP_MAX_IN_FLIGHT:
       mpel_loop_set_max_in_flight (self, g_value_get_uint (value));
       break;
 
-    case PROP_MAX_RESTARTS:
+    case LOOP_PROP_MAX_RESTARTS:
       mpel_loop_set_max_restarts (self, g_value_get_uint (value));
       break;
 
-    case PROP_KILL_TIMEOUT:
+    case LOOP_PROP_KILL_TIMEOUT:
       mpel_loop_set_kill_timeout (self, g_value_get_uint (value));
       break;
 
-    case PROP_TRANSPORT:
+    case LOOP_PROP_TRANSPORT:
       mpel_loop_set_transport (self, g_value_get_enum (value));
       break;
 
-    case PROP_SANDBOX:
+    case LOOP_PROP_SANDBOX:
       mpel_loop_set_sandbox (self, g_value_get_enum (value));
       break;
 
-    case PROP_HANDSHAKE_TIMEOUT:
+    case LOOP_PROP_HANDSHAKE_TIMEOUT:
       mpel_loop_set_handshake_timeout (self, g_value_get_uint (value));
       break;
 
@@ -246,7 +246,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * variable when set, which is how uninstalled tests run it). The program
    * must call [method@Mpel.Worker.run]. Takes effect at the next start.
    */
-  _mpel_loop_properties[PROP_ARGV] =
+  _mpel_loop_properties[LOOP_PROP_ARGV] =
     g_param_spec_boxed ("argv", NULL, NULL,
                         G_TYPE_STRV,
                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -258,7 +258,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * Used only when [property@Mpel.Loop:argv] is %NULL. Takes effect at the
    * next start.
    */
-  _mpel_loop_properties[PROP_MODULES] =
+  _mpel_loop_properties[LOOP_PROP_MODULES] =
     g_param_spec_boxed ("modules", NULL, NULL,
                         G_TYPE_STRV,
                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -270,7 +270,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * worker with the fewest events in flight; one worker runs its events in
    * the order it got them. Takes effect at the next start.
    */
-  _mpel_loop_properties[PROP_N_WORKERS] =
+  _mpel_loop_properties[LOOP_PROP_N_WORKERS] =
     g_param_spec_uint ("n-workers", NULL, NULL,
                        1, 1024, 1,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -283,7 +283,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * with %MPEL_ERROR_WORKER_CRASHED. Restarts back off exponentially and stop
    * after [property@Mpel.Loop:max-restarts] within a minute.
    */
-  _mpel_loop_properties[PROP_RESTART_POLICY] =
+  _mpel_loop_properties[LOOP_PROP_RESTART_POLICY] =
     g_param_spec_enum ("restart-policy", NULL, NULL,
                        MPEL_TYPE_RESTART_POLICY, MPEL_RESTART_POLICY_NEVER,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -298,7 +298,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * started with `--stdio`. Takes effect at the next spawn. See
    * [Transports](transports.html).
    */
-  _mpel_loop_properties[PROP_TRANSPORT] =
+  _mpel_loop_properties[LOOP_PROP_TRANSPORT] =
     g_param_spec_enum ("transport", NULL, NULL,
                        MPEL_TYPE_TRANSPORT, MPEL_TRANSPORT_SOCKET,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -312,7 +312,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * run: it never runs unconfined instead. Takes effect at the next spawn.
    * See [Transports](transports.html).
    */
-  _mpel_loop_properties[PROP_SANDBOX] =
+  _mpel_loop_properties[LOOP_PROP_SANDBOX] =
     g_param_spec_enum ("sandbox", NULL, NULL,
                        MPEL_TYPE_SANDBOX, MPEL_SANDBOX_NONE,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -323,7 +323,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * How many events may be sent and not yet answered, over all workers; the
    * others wait in the queue, by priority. 0 means no limit.
    */
-  _mpel_loop_properties[PROP_MAX_IN_FLIGHT] =
+  _mpel_loop_properties[LOOP_PROP_MAX_IN_FLIGHT] =
     g_param_spec_uint ("max-in-flight", NULL, NULL,
                        0, G_MAXUINT, 1024,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -334,7 +334,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * With [enum@Mpel.RestartPolicy].ON_CRASH, how many restarts are allowed
    * within a minute before the loop gives up.
    */
-  _mpel_loop_properties[PROP_MAX_RESTARTS] =
+  _mpel_loop_properties[LOOP_PROP_MAX_RESTARTS] =
     g_param_spec_uint ("max-restarts", NULL, NULL,
                        0, G_MAXUINT, 5,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -349,7 +349,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * replacement does not count against [property@Mpel.Loop:max-restarts].
    * 0, the default, never kills.
    */
-  _mpel_loop_properties[PROP_KILL_TIMEOUT] =
+  _mpel_loop_properties[LOOP_PROP_KILL_TIMEOUT] =
     g_param_spec_uint ("kill-timeout", NULL, NULL,
                        0, G_MAXUINT, 0,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -362,7 +362,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * killed, and its events fail with %MPEL_ERROR_SPAWN_FAILED naming the
    * timeout. 0 waits for ever; the default is 5000.
    */
-  _mpel_loop_properties[PROP_HANDSHAKE_TIMEOUT] =
+  _mpel_loop_properties[LOOP_PROP_HANDSHAKE_TIMEOUT] =
     g_param_spec_uint ("handshake-timeout", NULL, NULL,
                        0, G_MAXUINT, HANDSHAKE_TIMEOUT_MSEC,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -372,7 +372,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    *
    * Whether the loop has workers running or starting.
    */
-  _mpel_loop_properties[PROP_RUNNING] =
+  _mpel_loop_properties[LOOP_PROP_RUNNING] =
     g_param_spec_boolean ("running", NULL, NULL,
                           FALSE,
                           (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
@@ -383,12 +383,12 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * How many events were added and have not ended yet. Notified when it
    * drops to 0.
    */
-  _mpel_loop_properties[PROP_N_PENDING] =
+  _mpel_loop_properties[LOOP_PROP_N_PENDING] =
     g_param_spec_uint ("n-pending", NULL, NULL,
                        0, G_MAXUINT, 0,
                        (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
-  g_object_class_install_properties (object_class, N_PROPS, _mpel_loop_properties);
+  g_object_class_install_properties (object_class, LOOP_N_PROPS, _mpel_loop_properties);
 
   /**
    * MpelLoop::output:
@@ -406,7 +406,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    *
    * Returns: %TRUE to stop other handlers from being invoked
    */
-  _mpel_loop_signals[OUTPUT] =
+  _mpel_loop_signals[LOOP_SIGNAL_OUTPUT] =
     g_signal_new ("output",
                   G_TYPE_FROM_CLASS (klass),
                   G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED,
@@ -414,7 +414,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
                   g_signal_accumulator_true_handled, NULL,
                   _mpel_marshal_BOOLEAN__OBJECT,
                   G_TYPE_BOOLEAN, 1, MPEL_TYPE_EVENT);
-  g_signal_set_va_marshaller (_mpel_loop_signals[OUTPUT],
+  g_signal_set_va_marshaller (_mpel_loop_signals[LOOP_SIGNAL_OUTPUT],
                               G_TYPE_FROM_CLASS (klass),
                               _mpel_marshal_BOOLEAN__OBJECTv);
 
@@ -427,7 +427,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * Emitted for every item a handler streams with
    * [method@Mpel.Invocation.yield], detailed by the event's target.
    */
-  _mpel_loop_signals[ITEM] =
+  _mpel_loop_signals[LOOP_SIGNAL_ITEM] =
     g_signal_new ("item",
                   G_TYPE_FROM_CLASS (klass),
                   G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED,
@@ -435,7 +435,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
                   NULL, NULL,
                   _mpel_marshal_VOID__OBJECT_VARIANT,
                   G_TYPE_NONE, 2, MPEL_TYPE_EVENT, G_TYPE_VARIANT);
-  g_signal_set_va_marshaller (_mpel_loop_signals[ITEM],
+  g_signal_set_va_marshaller (_mpel_loop_signals[LOOP_SIGNAL_ITEM],
                               G_TYPE_FROM_CLASS (klass),
                               _mpel_marshal_VOID__OBJECT_VARIANTv);
 
@@ -449,7 +449,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * Emitted when a worker process has ended, after its events have failed.
    * Not emitted for workers that [method@Mpel.Loop.close] ends.
    */
-  _mpel_loop_signals[WORKER_EXITED] =
+  _mpel_loop_signals[LOOP_SIGNAL_WORKER_EXITED] =
     g_signal_new ("worker-exited",
                   G_TYPE_FROM_CLASS (klass),
                   G_SIGNAL_RUN_LAST,
@@ -457,7 +457,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
                   NULL, NULL,
                   _mpel_marshal_VOID__UINT_BOXED,
                   G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_ERROR);
-  g_signal_set_va_marshaller (_mpel_loop_signals[WORKER_EXITED],
+  g_signal_set_va_marshaller (_mpel_loop_signals[LOOP_SIGNAL_WORKER_EXITED],
                               G_TYPE_FROM_CLASS (klass),
                               _mpel_marshal_VOID__UINT_BOXEDv);
 }
@@ -593,7 +593,7 @@ mpel_loop_set_argv (MpelLoop           *self,
   g_return_if_fail (_mpel_loop_caller_owns_context (self));
 
   if (_mpel_set_strv (&self->argv, argv))
-    g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_ARGV]);
+    g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_ARGV]);
 }
 
 /**
@@ -628,7 +628,7 @@ mpel_loop_set_modules (MpelLoop           *self,
   g_return_if_fail (_mpel_loop_caller_owns_context (self));
 
   if (_mpel_set_strv (&self->modules, modules))
-    g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_MODULES]);
+    g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_MODULES]);
 }
 
 /**
@@ -669,7 +669,7 @@ mpel_loop_set_n_workers (MpelLoop *self,
     return;
 
   self->n_workers = n_workers;
-  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_N_WORKERS]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_N_WORKERS]);
 }
 
 /**
@@ -706,7 +706,7 @@ mpel_loop_set_transport (MpelLoop      *self,
     return;
 
   self->transport = transport;
-  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_TRANSPORT]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_TRANSPORT]);
 }
 
 /**
@@ -743,7 +743,7 @@ mpel_loop_set_sandbox (MpelLoop    *self,
     return;
 
   self->sandbox = sandbox;
-  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_SANDBOX]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_SANDBOX]);
 }
 
 /**
@@ -780,7 +780,7 @@ mpel_loop_set_restart_policy (MpelLoop          *self,
     return;
 
   self->restart_policy = policy;
-  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_RESTART_POLICY]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_RESTART_POLICY]);
 }
 
 /**
@@ -817,7 +817,7 @@ mpel_loop_set_max_in_flight (MpelLoop *self,
     return;
 
   self->max_in_flight = max_in_flight;
-  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_MAX_IN_FLIGHT]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_MAX_IN_FLIGHT]);
   _mpel_loop_pump (self);
 }
 
@@ -855,7 +855,7 @@ mpel_loop_set_max_restarts (MpelLoop *self,
     return;
 
   self->max_restarts = max_restarts;
-  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_MAX_RESTARTS]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_MAX_RESTARTS]);
 }
 
 /**
@@ -894,7 +894,7 @@ mpel_loop_set_kill_timeout (MpelLoop *self,
     return;
 
   self->kill_timeout = kill_timeout_msec;
-  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_KILL_TIMEOUT]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_KILL_TIMEOUT]);
 }
 
 /**
@@ -933,7 +933,7 @@ mpel_loop_set_handshake_timeout (MpelLoop *self,
     return;
 
   self->handshake_timeout = handshake_timeout_msec;
-  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_HANDSHAKE_TIMEOUT]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_HANDSHAKE_TIMEOUT]);
 }
 
 /**
