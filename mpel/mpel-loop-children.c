@@ -211,7 +211,7 @@ loop_ran_out (MpelLoop     *self,
   if (self->state != LOOP_IDLE)
     {
       self->state = LOOP_IDLE;
-      g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_RUNNING]);
+      g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_RUNNING]);
     }
 }
 
@@ -237,7 +237,7 @@ child_exited (MpelChild *child,
   if (child->reason != NULL && !child->greeted && child->startup_error != NULL)
     _mpel_loop_note_spawn_failure (self, child->reason);
 
-  g_signal_emit (self, _mpel_loop_signals[WORKER_EXITED], 0, child->index, child->reason);
+  g_signal_emit (self, _mpel_loop_signals[LOOP_SIGNAL_WORKER_EXITED], 0, child->index, child->reason);
   _mpel_loop_run_child_hooks (self, child, child->reason);
 
   reason = restart_after_death (self, child);
@@ -305,7 +305,7 @@ handle_item (MpelLoop  *self,
   if (event->state < MPEL_EVENT_STATE_DONE)
     {
       _mpel_event_emit_item (event, frame->body);
-      g_signal_emit (self, _mpel_loop_signals[ITEM], event->target, event, frame->body);
+      g_signal_emit (self, _mpel_loop_signals[LOOP_SIGNAL_ITEM], event->target, event, frame->body);
     }
 
   return TRUE;
@@ -579,7 +579,7 @@ _mpel_loop_spawn_failed (MpelLoop     *self,
     {
       _mpel_loop_fail_queue (self, error);
       self->state = LOOP_IDLE;
-      g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_RUNNING]);
+      g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_RUNNING]);
     }
 }
 
@@ -665,24 +665,6 @@ schedule_restart (MpelLoop *self,
 }
 
 /* Private API: the seams for remote objects */
-
-/* Pushes @event to run in @child only, as mpel_loop_push() otherwise does.
- * If @child is gone, or dies before the event runs, the event fails with
- * %MPEL_ERROR_WORKER_CRASHED rather than move to another process. */
-void
-_mpel_loop_push_pinned (MpelLoop  *self,
-                        MpelEvent *event,
-                        MpelChild *child)
-{
-  g_return_if_fail (MPEL_IS_LOOP (self));
-  g_return_if_fail (MPEL_IS_EVENT (event));
-  g_return_if_fail (child != NULL);
-  g_return_if_fail (!event->pushed);
-
-  g_clear_pointer (&event->pinned, _mpel_child_unref);
-  event->pinned = _mpel_child_ref (child);
-  mpel_loop_push (self, event);
-}
 
 /* Transfer none: the live child with the fewest events in flight or pinned
  * to it, starting the loop if needed; NULL with @error if there is none. */

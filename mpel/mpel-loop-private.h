@@ -46,6 +46,7 @@ void       _mpel_loop_set_notify_handler      (MpelLoop              *loop,
                                                GDestroyNotify         destroy);
 
 /* Between MpelLoop's own files: mpel-loop.c (the GObject and its API),
+ * mpel-loop-push.c (pushing and cancelling events),
  * mpel-loop-pump.c (the queue, the pump, ending events),
  * mpel-loop-children.c (worker processes, their frames, deaths and
  * restarts) and mpel-loop-wait.c (starting in steps, async calls, waiting).
@@ -127,27 +128,27 @@ struct _MpelLoop
 
 
 enum {
-  PROP_0,
-  PROP_ARGV,
-  PROP_MODULES,
-  PROP_N_WORKERS,
-  PROP_RESTART_POLICY,
-  PROP_MAX_IN_FLIGHT,
-  PROP_MAX_RESTARTS,
-  PROP_KILL_TIMEOUT,
-  PROP_HANDSHAKE_TIMEOUT,
-  PROP_TRANSPORT,
-  PROP_SANDBOX,
-  PROP_RUNNING,
-  PROP_N_PENDING,
-  N_PROPS
+  LOOP_PROP_0,
+  LOOP_PROP_ARGV,
+  LOOP_PROP_MODULES,
+  LOOP_PROP_N_WORKERS,
+  LOOP_PROP_RESTART_POLICY,
+  LOOP_PROP_MAX_IN_FLIGHT,
+  LOOP_PROP_MAX_RESTARTS,
+  LOOP_PROP_KILL_TIMEOUT,
+  LOOP_PROP_HANDSHAKE_TIMEOUT,
+  LOOP_PROP_TRANSPORT,
+  LOOP_PROP_SANDBOX,
+  LOOP_PROP_RUNNING,
+  LOOP_PROP_N_PENDING,
+  LOOP_N_PROPS
 };
 
 enum {
-  OUTPUT,
-  ITEM,
-  WORKER_EXITED,
-  N_SIGNALS
+  LOOP_SIGNAL_OUTPUT,
+  LOOP_SIGNAL_ITEM,
+  LOOP_SIGNAL_WORKER_EXITED,
+  LOOP_N_SIGNALS
 };
 
 
@@ -165,8 +166,8 @@ _mpel_loop_caller_owns_context (MpelLoop *self)
   return g_thread_self () == self->owner_thread || g_main_context_is_owner (self->context);
 }
 
-extern GParamSpec *_mpel_loop_properties[N_PROPS];
-extern guint _mpel_loop_signals[N_SIGNALS];
+extern GParamSpec *_mpel_loop_properties[LOOP_N_PROPS];
+extern guint _mpel_loop_signals[LOOP_N_SIGNALS];
 
 typedef GError *(*MpelLoopErrorFunc) (MpelChild *child,
                                       MpelEvent *event,

@@ -53,7 +53,7 @@ emit_ended (MpelLoop  *self,
 
   if (event->state == MPEL_EVENT_STATE_FAILED ||
       (event->state == MPEL_EVENT_STATE_DONE && (event->flags & MPEL_EVENT_FLAGS_NO_REPLY) == 0))
-    g_signal_emit (self, _mpel_loop_signals[OUTPUT], event->target, event, &handled);
+    g_signal_emit (self, _mpel_loop_signals[LOOP_SIGNAL_OUTPUT], event->target, event, &handled);
 
   task = g_steal_pointer (&event->task);
   if (task != NULL)
@@ -94,7 +94,7 @@ _mpel_loop_end_event (MpelLoop       *self,
 
       if (self->n_pending == 0)
         {
-          g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_N_PENDING]);
+          g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_N_PENDING]);
           complete_waiters (self);
         }
     }
@@ -519,5 +519,5 @@ _mpel_loop_close_internal (MpelLoop *self,
     }
 
   if (was_running && !disposing)
-    g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_RUNNING]);
+    g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_RUNNING]);
 }

@@ -45,7 +45,7 @@ _mpel_loop_start_internal (MpelLoop  *self,
   g_array_set_size (self->restarts, 0);
 
   self->state = LOOP_RUNNING;
-  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_RUNNING]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_RUNNING]);
 
   _mpel_loop_pump (self);
 
@@ -117,7 +117,7 @@ loop_start_in_steps (MpelLoop  *self,
     }
 
   self->state = LOOP_RUNNING;
-  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_RUNNING]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_RUNNING]);
 
   _mpel_loop_pump (self);
 

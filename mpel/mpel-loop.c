@@ -66,8 +66,8 @@
 
 G_DEFINE_FINAL_TYPE (MpelLoop, mpel_loop, G_TYPE_OBJECT)
 
-GParamSpec *_mpel_loop_properties[N_PROPS];
-guint _mpel_loop_signals[N_SIGNALS];
+GParamSpec *_mpel_loop_properties[LOOP_N_PROPS];
+guint _mpel_loop_signals[LOOP_N_SIGNALS];
 
 static void
 mpel_loop_dispose (GObject *object)
@@ -118,51 +118,51 @@ mpel_loop_get_property (GObject    *object,
 
   switch (prop_id)
     {
-    case PROP_ARGV:
+    case LOOP_PROP_ARGV:
       g_value_set_boxed (value, self->argv);
       break;
 
-    case PROP_MODULES:
+    case LOOP_PROP_MODULES:
       g_value_set_boxed (value, self->modules);
       break;
 
-    case PROP_N_WORKERS:
+    case LOOP_PROP_N_WORKERS:
       g_value_set_uint (value, self->n_workers);
       break;
 
-    case PROP_RESTART_POLICY:
+    case LOOP_PROP_RESTART_POLICY:
       g_value_set_enum (value, self->restart_policy);
       break;
 
-    case PROP_MAX_IN_FLIGHT:
+    case LOOP_PROP_MAX_IN_FLIGHT:
       g_value_set_uint (value, self->max_in_flight);
       break;
 
-    case PROP_MAX_RESTARTS:
+    case LOOP_PROP_MAX_RESTARTS:
       g_value_set_uint (value, self->max_restarts);
       break;
 
-    case PROP_KILL_TIMEOUT:
+    case LOOP_PROP_KILL_TIMEOUT:
       g_value_set_uint (value, self->kill_timeout);
       break;
 
-    case PROP_HANDSHAKE_TIMEOUT:
+    case LOOP_PROP_HANDSHAKE_TIMEOUT:
       g_value_set_uint (value, self->handshake_timeout);
       break;
 
-    case PROP_TRANSPORT:
+    case LOOP_PROP_TRANSPORT:
       g_value_set_enum (value, self->transport);
       break;
 
-    case PROP_SANDBOX:
+    case LOOP_PROP_SANDBOX:
       g_value_set_enum (value, self->sandbox);
       break;
 
-    case PROP_RUNNING:
+    case LOOP_PROP_RUNNING:
       g_value_set_boolean (value, mpel_loop_is_running (self));
       break;
 
-    case PROP_N_PENDING:
+    case LOOP_PROP_N_PENDING:
       g_value_set_uint (value, self->n_pending);
       break;
 
@@ -181,43 +181,43 @@ mpel_loop_set_property (GObject      *object,
 
   switch (prop_id)
     {
-    case PROP_ARGV:
+    case LOOP_PROP_ARGV:
       mpel_loop_set_argv (self, g_value_get_boxed (value));
       break;
 
-    case PROP_MODULES:
+    case LOOP_PROP_MODULES:
       mpel_loop_set_modules (self, g_value_get_boxed (value));
       break;
 
-    case PROP_N_WORKERS:
+    case LOOP_PROP_N_WORKERS:
       mpel_loop_set_n_workers (self, g_value_get_uint (value));
       break;
 
-    case PROP_RESTART_POLICY:
+    case LOOP_PROP_RESTART_POLICY:
       mpel_loop_set_restart_policy (self, g_value_get_enum (value));
       break;
 
-    case PROP_MAX_IN_FLIGHT:
+    case LOOP_PROP_MAX_IN_FLIGHT:
       mpel_loop_set_max_in_flight (self, g_value_get_uint (value));
       break;
 
-    case PROP_MAX_RESTARTS:
+    case LOOP_PROP_MAX_RESTARTS:
       mpel_loop_set_max_restarts (self, g_value_get_uint (value));
       break;
 
-    case PROP_KILL_TIMEOUT:
+    case LOOP_PROP_KILL_TIMEOUT:
       mpel_loop_set_kill_timeout (self, g_value_get_uint (value));
       break;
 
-    case PROP_TRANSPORT:
+    case LOOP_PROP_TRANSPORT:
       mpel_loop_set_transport (self, g_value_get_enum (value));
       break;
 
-    case PROP_SANDBOX:
+    case LOOP_PROP_SANDBOX:
       mpel_loop_set_sandbox (self, g_value_get_enum (value));
       break;
 
-    case PROP_HANDSHAKE_TIMEOUT:
+    case LOOP_PROP_HANDSHAKE_TIMEOUT:
       mpel_loop_set_handshake_timeout (self, g_value_get_uint (value));
       break;
 
@@ -246,7 +246,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * variable when set, which is how uninstalled tests run it). The program
    * must call [method@Mpel.Worker.run]. Takes effect at the next start.
    */
-  _mpel_loop_properties[PROP_ARGV] =
+  _mpel_loop_properties[LOOP_PROP_ARGV] =
     g_param_spec_boxed ("argv", NULL, NULL,
                         G_TYPE_STRV,
                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -258,7 +258,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * Used only when [property@Mpel.Loop:argv] is %NULL. Takes effect at the
    * next start.
    */
-  _mpel_loop_properties[PROP_MODULES] =
+  _mpel_loop_properties[LOOP_PROP_MODULES] =
     g_param_spec_boxed ("modules", NULL, NULL,
                         G_TYPE_STRV,
                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -270,7 +270,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * worker with the fewest events in flight; one worker runs its events in
    * the order it got them. Takes effect at the next start.
    */
-  _mpel_loop_properties[PROP_N_WORKERS] =
+  _mpel_loop_properties[LOOP_PROP_N_WORKERS] =
     g_param_spec_uint ("n-workers", NULL, NULL,
                        1, 1024, 1,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -283,7 +283,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * with %MPEL_ERROR_WORKER_CRASHED. Restarts back off exponentially and stop
    * after [property@Mpel.Loop:max-restarts] within a minute.
    */
-  _mpel_loop_properties[PROP_RESTART_POLICY] =
+  _mpel_loop_properties[LOOP_PROP_RESTART_POLICY] =
     g_param_spec_enum ("restart-policy", NULL, NULL,
                        MPEL_TYPE_RESTART_POLICY, MPEL_RESTART_POLICY_NEVER,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -298,7 +298,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * started with `--stdio`. Takes effect at the next spawn. See
    * [Transports](transports.html).
    */
-  _mpel_loop_properties[PROP_TRANSPORT] =
+  _mpel_loop_properties[LOOP_PROP_TRANSPORT] =
     g_param_spec_enum ("transport", NULL, NULL,
                        MPEL_TYPE_TRANSPORT, MPEL_TRANSPORT_SOCKET,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -312,7 +312,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * run: it never runs unconfined instead. Takes effect at the next spawn.
    * See [Transports](transports.html).
    */
-  _mpel_loop_properties[PROP_SANDBOX] =
+  _mpel_loop_properties[LOOP_PROP_SANDBOX] =
     g_param_spec_enum ("sandbox", NULL, NULL,
                        MPEL_TYPE_SANDBOX, MPEL_SANDBOX_NONE,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -323,7 +323,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * How many events may be sent and not yet answered, over all workers; the
    * others wait in the queue, by priority. 0 means no limit.
    */
-  _mpel_loop_properties[PROP_MAX_IN_FLIGHT] =
+  _mpel_loop_properties[LOOP_PROP_MAX_IN_FLIGHT] =
     g_param_spec_uint ("max-in-flight", NULL, NULL,
                        0, G_MAXUINT, 1024,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -334,7 +334,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * With [enum@Mpel.RestartPolicy].ON_CRASH, how many restarts are allowed
    * within a minute before the loop gives up.
    */
-  _mpel_loop_properties[PROP_MAX_RESTARTS] =
+  _mpel_loop_properties[LOOP_PROP_MAX_RESTARTS] =
     g_param_spec_uint ("max-restarts", NULL, NULL,
                        0, G_MAXUINT, 5,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -349,7 +349,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * replacement does not count against [property@Mpel.Loop:max-restarts].
    * 0, the default, never kills.
    */
-  _mpel_loop_properties[PROP_KILL_TIMEOUT] =
+  _mpel_loop_properties[LOOP_PROP_KILL_TIMEOUT] =
     g_param_spec_uint ("kill-timeout", NULL, NULL,
                        0, G_MAXUINT, 0,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -362,7 +362,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * killed, and its events fail with %MPEL_ERROR_SPAWN_FAILED naming the
    * timeout. 0 waits for ever; the default is 5000.
    */
-  _mpel_loop_properties[PROP_HANDSHAKE_TIMEOUT] =
+  _mpel_loop_properties[LOOP_PROP_HANDSHAKE_TIMEOUT] =
     g_param_spec_uint ("handshake-timeout", NULL, NULL,
                        0, G_MAXUINT, HANDSHAKE_TIMEOUT_MSEC,
                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
@@ -372,7 +372,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    *
    * Whether the loop has workers running or starting.
    */
-  _mpel_loop_properties[PROP_RUNNING] =
+  _mpel_loop_properties[LOOP_PROP_RUNNING] =
     g_param_spec_boolean ("running", NULL, NULL,
                           FALSE,
                           (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
@@ -383,12 +383,12 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * How many events were added and have not ended yet. Notified when it
    * drops to 0.
    */
-  _mpel_loop_properties[PROP_N_PENDING] =
+  _mpel_loop_properties[LOOP_PROP_N_PENDING] =
     g_param_spec_uint ("n-pending", NULL, NULL,
                        0, G_MAXUINT, 0,
                        (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
-  g_object_class_install_properties (object_class, N_PROPS, _mpel_loop_properties);
+  g_object_class_install_properties (object_class, LOOP_N_PROPS, _mpel_loop_properties);
 
   /**
    * MpelLoop::output:
@@ -406,7 +406,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    *
    * Returns: %TRUE to stop other handlers from being invoked
    */
-  _mpel_loop_signals[OUTPUT] =
+  _mpel_loop_signals[LOOP_SIGNAL_OUTPUT] =
     g_signal_new ("output",
                   G_TYPE_FROM_CLASS (klass),
                   G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED,
@@ -414,7 +414,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
                   g_signal_accumulator_true_handled, NULL,
                   _mpel_marshal_BOOLEAN__OBJECT,
                   G_TYPE_BOOLEAN, 1, MPEL_TYPE_EVENT);
-  g_signal_set_va_marshaller (_mpel_loop_signals[OUTPUT],
+  g_signal_set_va_marshaller (_mpel_loop_signals[LOOP_SIGNAL_OUTPUT],
                               G_TYPE_FROM_CLASS (klass),
                               _mpel_marshal_BOOLEAN__OBJECTv);
 
@@ -427,7 +427,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * Emitted for every item a handler streams with
    * [method@Mpel.Invocation.yield], detailed by the event's target.
    */
-  _mpel_loop_signals[ITEM] =
+  _mpel_loop_signals[LOOP_SIGNAL_ITEM] =
     g_signal_new ("item",
                   G_TYPE_FROM_CLASS (klass),
                   G_SIGNAL_RUN_LAST | G_SIGNAL_DETAILED,
@@ -435,7 +435,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
                   NULL, NULL,
                   _mpel_marshal_VOID__OBJECT_VARIANT,
                   G_TYPE_NONE, 2, MPEL_TYPE_EVENT, G_TYPE_VARIANT);
-  g_signal_set_va_marshaller (_mpel_loop_signals[ITEM],
+  g_signal_set_va_marshaller (_mpel_loop_signals[LOOP_SIGNAL_ITEM],
                               G_TYPE_FROM_CLASS (klass),
                               _mpel_marshal_VOID__OBJECT_VARIANTv);
 
@@ -449,7 +449,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
    * Emitted when a worker process has ended, after its events have failed.
    * Not emitted for workers that [method@Mpel.Loop.close] ends.
    */
-  _mpel_loop_signals[WORKER_EXITED] =
+  _mpel_loop_signals[LOOP_SIGNAL_WORKER_EXITED] =
     g_signal_new ("worker-exited",
                   G_TYPE_FROM_CLASS (klass),
                   G_SIGNAL_RUN_LAST,
@@ -457,7 +457,7 @@ mpel_loop_class_init (MpelLoopClass *klass)
                   NULL, NULL,
                   _mpel_marshal_VOID__UINT_BOXED,
                   G_TYPE_NONE, 2, G_TYPE_UINT, G_TYPE_ERROR);
-  g_signal_set_va_marshaller (_mpel_loop_signals[WORKER_EXITED],
+  g_signal_set_va_marshaller (_mpel_loop_signals[LOOP_SIGNAL_WORKER_EXITED],
                               G_TYPE_FROM_CLASS (klass),
                               _mpel_marshal_VOID__UINT_BOXEDv);
 }
@@ -593,7 +593,7 @@ mpel_loop_set_argv (MpelLoop           *self,
   g_return_if_fail (_mpel_loop_caller_owns_context (self));
 
   if (_mpel_set_strv (&self->argv, argv))
-    g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_ARGV]);
+    g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_ARGV]);
 }
 
 /**
@@ -628,7 +628,7 @@ mpel_loop_set_modules (MpelLoop           *self,
   g_return_if_fail (_mpel_loop_caller_owns_context (self));
 
   if (_mpel_set_strv (&self->modules, modules))
-    g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_MODULES]);
+    g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_MODULES]);
 }
 
 /**
@@ -669,7 +669,7 @@ mpel_loop_set_n_workers (MpelLoop *self,
     return;
 
   self->n_workers = n_workers;
-  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_N_WORKERS]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_N_WORKERS]);
 }
 
 /**
@@ -706,7 +706,7 @@ mpel_loop_set_transport (MpelLoop      *self,
     return;
 
   self->transport = transport;
-  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_TRANSPORT]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_TRANSPORT]);
 }
 
 /**
@@ -743,7 +743,7 @@ mpel_loop_set_sandbox (MpelLoop    *self,
     return;
 
   self->sandbox = sandbox;
-  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_SANDBOX]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_SANDBOX]);
 }
 
 /**
@@ -780,7 +780,7 @@ mpel_loop_set_restart_policy (MpelLoop          *self,
     return;
 
   self->restart_policy = policy;
-  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_RESTART_POLICY]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_RESTART_POLICY]);
 }
 
 /**
@@ -817,7 +817,7 @@ mpel_loop_set_max_in_flight (MpelLoop *self,
     return;
 
   self->max_in_flight = max_in_flight;
-  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_MAX_IN_FLIGHT]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_MAX_IN_FLIGHT]);
   _mpel_loop_pump (self);
 }
 
@@ -855,7 +855,7 @@ mpel_loop_set_max_restarts (MpelLoop *self,
     return;
 
   self->max_restarts = max_restarts;
-  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_MAX_RESTARTS]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_MAX_RESTARTS]);
 }
 
 /**
@@ -894,7 +894,7 @@ mpel_loop_set_kill_timeout (MpelLoop *self,
     return;
 
   self->kill_timeout = kill_timeout_msec;
-  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_KILL_TIMEOUT]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_KILL_TIMEOUT]);
 }
 
 /**
@@ -933,7 +933,7 @@ mpel_loop_set_handshake_timeout (MpelLoop *self,
     return;
 
   self->handshake_timeout = handshake_timeout_msec;
-  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[PROP_HANDSHAKE_TIMEOUT]);
+  g_object_notify_by_pspec (G_OBJECT (self), _mpel_loop_properties[LOOP_PROP_HANDSHAKE_TIMEOUT]);
 }
 
 /**
@@ -1039,258 +1039,5 @@ mpel_loop_close (MpelLoop *self)
 
   g_object_ref (self);
   _mpel_loop_close_internal (self, FALSE);
-  g_object_unref (self);
-}
-
-/* From a handler that runs while the loop is being disposed ("retry on
- * failure"): the event ends at once, without the loop, which is going
- * away and has no main-context iteration left in which to fail it. */
-static gboolean
-release_cb (gpointer data)
-{
-  return G_SOURCE_REMOVE;
-}
-
-static void
-push_refused (MpelLoop  *self,
-              MpelEvent *event)
-{
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(GSource) release = g_idle_source_new ();
-
-  /* mpel_loop_add_event() returns the event unowned: keep it until the
-   * context runs again, as for any event that fails. */
-  g_source_set_static_name (release, "[mpel] refused event");
-  g_source_set_callback (release, release_cb, g_object_ref (event), g_object_unref);
-  g_source_attach (release, self->context);
-
-  _mpel_event_attach (event, NULL, 0);
-  _mpel_loop_event_clear_sources (event);
-  _mpel_event_finish (event, MPEL_EVENT_STATE_FAILED, NULL,
-                      g_error_new (MPEL_ERROR, MPEL_ERROR_CLOSED,
-                                   _("The loop is being disposed; “%s” was not run"),
-                                   mpel_event_get_target (event)));
-  task = g_steal_pointer (&event->task);
-  if (task != NULL)
-    g_task_return_error (task, g_error_copy (event->error));
-}
-
-/* An event pinned to a process runs there or nowhere: if the process is
- * gone, it fails as the process's own events did. */
-static void
-push_pinned (MpelLoop  *self,
-             MpelEvent *event)
-{
-  MpelChild *child = event->pinned;
-
-  if (!_mpel_child_is_alive (child) || child->owner != self)
-    {
-      _mpel_loop_fail_later (self, event,
-                       g_error_new (MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED,
-                                    _("Worker %u (%s), which “%s” is pinned to, is gone"),
-                                    child->index, _mpel_child_get_label (child), mpel_event_get_target (event)));
-      return;
-    }
-
-  _mpel_queue_push (&child->pinned, g_object_ref (event));
-  self->n_pinned++;
-  _mpel_loop_pump (self);
-}
-
-/**
- * mpel_loop_push:
- * @self: a #MpelLoop
- * @event: an event that has not been pushed before
- *
- * Adds @event, made with [ctor@Mpel.Event.new], to the queue, starting the
- * loop if it is not running. The loop keeps a reference until the event
- * ends. If the loop is stopping, or its workers cannot be spawned, the
- * event fails from the main context with %MPEL_ERROR_CLOSED or
- * %MPEL_ERROR_SPAWN_FAILED: it is never dropped silently. An event whose
- * target name is empty or not UTF-8, or whose keyword arguments were
- * refused (see [method@Mpel.Event.set_kwargs]), fails the same way with
- * %MPEL_ERROR_INVALID_ARGS, without starting the loop or reaching a worker.
- * An event pushed from a handler while the loop is being disposed fails at
- * once with %MPEL_ERROR_CLOSED, and nothing is started.
- */
-void
-mpel_loop_push (MpelLoop  *self,
-                MpelEvent *event)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_return_if_fail (MPEL_IS_LOOP (self));
-  g_return_if_fail (_mpel_loop_caller_owns_context (self));
-  g_return_if_fail (MPEL_IS_EVENT (event));
-  g_return_if_fail (!event->pushed);
-
-  if (self->state == LOOP_DISPOSED)
-    {
-      push_refused (self, event);
-      return;
-    }
-
-  _mpel_event_attach (event, self, self->next_id++);
-
-  /* Cancelled before it was pushed: it has ended already. */
-  if (event->state >= MPEL_EVENT_STATE_DONE)
-    {
-      g_autoptr(GTask) task = g_steal_pointer (&event->task);
-
-      _mpel_loop_event_clear_sources (event);
-      if (task != NULL)
-        g_task_return_error (task, g_error_copy (event->error));
-      return;
-    }
-
-  self->n_pending++;
-
-  if (event->timeout > 0)
-    {
-      event->timeout_source = g_timeout_source_new (event->timeout);
-      g_source_set_static_name (event->timeout_source, "[mpel] event timeout");
-      g_source_set_callback (event->timeout_source, _mpel_loop_event_timeout_cb, event, NULL);
-      g_source_attach (event->timeout_source, self->context);
-    }
-
-  /* Refused here, for this event alone: the worker would end the session
-   * over it, failing the events of others. */
-  if ((error = _mpel_event_check (event)) != NULL)
-    {
-      _mpel_loop_fail_later (self, event, g_steal_pointer (&error));
-      return;
-    }
-
-  if (self->state == LOOP_STOPPING)
-    {
-      _mpel_loop_fail_later (self, event,
-                       g_error_new (MPEL_ERROR, MPEL_ERROR_CLOSED,
-                                    _("The loop is stopping; “%s” was not run"),
-                                    mpel_event_get_target (event)));
-      return;
-    }
-
-  if (event->pinned != NULL)
-    {
-      push_pinned (self, event);
-      return;
-    }
-
-  if (self->state == LOOP_IDLE && !_mpel_loop_start_internal (self, &error))
-    {
-      _mpel_loop_fail_later (self, event, g_steal_pointer (&error));
-      return;
-    }
-
-  _mpel_queue_push (&self->queue, g_object_ref (event));
-  _mpel_loop_pump (self);
-}
-
-/**
- * mpel_loop_add_event:
- * @self: a #MpelLoop
- * @target: the name of the handler in the worker
- * @args: (nullable): the arguments: a tuple, or a single value that is
- *   wrapped into a one-element tuple, or %NULL for none
- *
- * Adds an event made of @target and @args; its result arrives
- * through [signal@Mpel.Loop::output]. A floating @args is sunk. Starts the
- * loop if it is not running.
- *
- * Returns: (transfer none): the event, which the loop keeps until it ends;
- *   take a reference to keep it longer
- */
-MpelEvent *
-mpel_loop_add_event (MpelLoop   *self,
-                     const char *target,
-                     GVariant   *args)
-{
-  /* Taken first, so that a refused call does not leak a floating value */
-  g_autoptr(GVariant) owned_args = args ? g_variant_ref_sink (args) : NULL;
-  MpelEvent *event;
-
-  g_return_val_if_fail (MPEL_IS_LOOP (self), NULL);
-  g_return_val_if_fail (_mpel_loop_caller_owns_context (self), NULL);
-  g_return_val_if_fail (target != NULL, NULL);
-
-  event = mpel_event_new (target, owned_args);
-  mpel_loop_push (self, event);
-  g_object_unref (event);
-
-  return event;
-}
-
-void
-_mpel_loop_cancel_event (MpelLoop  *self,
-                         MpelEvent *event,
-                         GError    *error)
-{
-  MpelEventState state;
-
-  g_assert (MPEL_IS_LOOP (self));
-
-  if (!_mpel_loop_caller_owns_context (self))
-    {
-      g_clear_error (&error);
-      g_return_if_fail (_mpel_loop_caller_owns_context (self));
-    }
-
-  state = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
-            ? MPEL_EVENT_STATE_CANCELLED : MPEL_EVENT_STATE_FAILED;
-
-  if (event->state >= MPEL_EVENT_STATE_DONE)
-    {
-      g_error_free (error);
-      return;
-    }
-
-  /* Handlers may drop the last reference to the loop, or to the event. */
-  g_object_ref (self);
-  g_object_ref (event);
-
-  if (event->deferred)
-    {
-      /* Its failure is on the way; the cancel is first. The idle skips it. */
-      _mpel_loop_end_event (self, event, state, NULL, error);
-    }
-  else if (event->state == MPEL_EVENT_STATE_QUEUED)
-    {
-      if (event->pinned != NULL)
-        {
-          _mpel_queue_remove (&event->pinned->pinned, event);
-          self->n_pinned--;
-        }
-      else
-        _mpel_queue_remove (&self->queue, event);
-      _mpel_loop_end_event (self, event, state, NULL, error);
-      g_object_unref (event);
-    }
-  else
-    {
-      MpelChild *child = event->child ? _mpel_child_ref (event->child) : NULL;
-
-      /* The worker still holds the event: tell it, and keep it in flight
-       * there until it answers, so that its load and the in-flight limit
-       * stay true. All of it before the event ends, since a handler may run
-       * a nested main loop in which the worker's answer arrives. */
-      if (child != NULL)
-        _mpel_child_cancel_event (child, event);
-
-      _mpel_loop_end_event (self, event, state, NULL, error);
-
-      /* Unless the worker answered, died or was let go meanwhile */
-      if (child != NULL && event->child == child && child->owner == self && self->kill_timeout > 0 &&
-          child->conn != NULL && !mpel_connection_is_closed (child->conn))
-        {
-          event->kill_source = g_timeout_source_new (self->kill_timeout);
-          g_source_set_static_name (event->kill_source, "[mpel] stuck worker");
-          g_source_set_callback (event->kill_source, _mpel_loop_kill_timeout_cb, event, NULL);
-          g_source_attach (event->kill_source, self->context);
-        }
-
-      g_clear_pointer (&child, _mpel_child_unref);
-    }
-
-  g_object_unref (event);
   g_object_unref (self);
 }
