@@ -108,6 +108,9 @@ loop_new (Mode mode)
 
   g_assert_cmpint (mpel_loop_get_transport (loop), ==,
                    mode == MODE_SANDBOX ? MPEL_TRANSPORT_SOCKET : MPEL_TRANSPORT_STDIO);
+  /* An ssh login or a sandbox set-up on a loaded 2-CPU machine can take
+   * longer than the default 5 s; these tests are not about the handshake. */
+  mpel_loop_set_handshake_timeout (loop, 60000);
   return loop;
 }
 
