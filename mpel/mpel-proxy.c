@@ -12,7 +12,8 @@
 #include "mpel-loop-private.h"
 #include "mpel-marshal.h"
 #include "mpel-peer-private.h"
-#include "mpel-proxy.h"
+#include "mpel-proxy-private.h"
+#include "mpel-proxy-registry-private.h"
 #include "mpel-util-private.h"
 #include "mpel-value.h"
 #include "mpel-worker-objects-private.h"
@@ -47,60 +48,18 @@
  * and the proxy becomes %MPEL_PROXY_STATE_FAILED; its last values stay
  * readable. See `doc/proxies.md`.
  */
-
-/* One per loop, as its qdata: the proxies by handle, the NOTIFY handler,
- * the death hook and the releases waiting to be sent. */
-typedef struct
-{
-  MpelLoop   *loop;          /* weak: the registry is the loop's */
-  GHashTable *proxies;       /* &handle → MpelProxy (weak) */
-  GHashTable *releases;      /* MpelChild (ref) → GArray of Release */
-  GSource    *release_source;
-  guint64     last_handle;
-  guint       died_hook;
-} Registry;
-
-typedef struct
-{
-  guint64 handle;
-  guint32 n_seen;
-} Release;
-
-typedef struct
-{
-  MpelLoop       *loop;
-  char           *remote_type;
-  char           *remote_name;
-  char          **properties;
-  char          **getters;
-  GVariant       *construct_values;
-  MpelProxyState  state;
-  GError         *error;
-
-  Registry       *registry;
-  MpelChild      *child;
-  guint64         handle;
-  GHashTable     *values;        /* name → GVariant */
-  GHashTable     *pending_sets;  /* name → count of sets in flight */
-  GHashTable     *confirmed;     /* name → GVariant: the worker's last word */
-  gboolean        released;
-  guint64         adopted;       /* the worker's handle, for new_for_handle */
-} MpelProxyPrivate;
-
 /* Written out rather than G_DEFINE_TYPE for its base_init: GObject does not
  * pass set_property and get_property down to subclasses, and a subclass
  * that sets none must get ours, which mirror its properties. */
 static gpointer mpel_proxy_parent_class;
-static gint mpel_proxy_private_offset;
+gint _mpel_proxy_private_offset;
 
 static void mpel_proxy_class_init (MpelProxyClass *klass);
 static void mpel_proxy_init       (MpelProxy      *self);
-
-static inline MpelProxyPrivate *
-mpel_proxy_get_instance_private (MpelProxy *self)
-{
-  return G_STRUCT_MEMBER_P (self, mpel_proxy_private_offset);
-}
+static void mpel_proxy_set_property (GObject      *object,
+                                     guint         prop_id,
+                                     const GValue *value,
+                                     GParamSpec   *pspec);
 
 enum {
   PROXY_PROP_0,
@@ -121,7 +80,7 @@ enum {
 
 static GParamSpec *proxy_properties[N_PROXY_PROPS];
 static guint proxy_signals[N_PROXY_SIGNALS];
-static GQuark registry_quark;
+
 /* Set while mpel_proxy_new_for_handle() constructs */
 typedef struct
 {
@@ -130,206 +89,6 @@ typedef struct
 } Adopting;
 static GPrivate adopting;
 static GQuark getters_quark;
-
-/* The registry */
-
-static void
-registry_free (gpointer data)
-{
-  Registry *registry = data;
-
-  /* Proxies keep their loop: none is left */
-  g_hash_table_unref (registry->proxies);
-  g_hash_table_unref (registry->releases);
-  if (registry->release_source != NULL)
-    {
-      g_source_destroy (registry->release_source);
-      g_source_unref (registry->release_source);
-    }
-  g_free (registry);
-}
-
-static void
-proxy_fail (MpelProxy *self,
-            GError    *error);
-
-static void
-registry_child_died (MpelLoop     *loop,
-                     MpelChild    *child,
-                     const GError *reason,
-                     gpointer      data)
-{
-  Registry *registry = data;
-  g_autoptr(GPtrArray) dead = g_ptr_array_new_with_free_func (g_object_unref);
-  GHashTableIter iter;
-  gpointer value;
-
-  g_hash_table_remove (registry->releases, child);
-
-  g_hash_table_iter_init (&iter, registry->proxies);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      MpelProxyPrivate *priv = mpel_proxy_get_instance_private (value);
-
-      if (priv->child == child)
-        g_ptr_array_add (dead, g_object_ref (value));
-    }
-
-  for (guint i = 0; i < dead->len; i++)
-    {
-      MpelProxy *proxy = dead->pdata[i];
-      MpelProxyPrivate *priv = mpel_proxy_get_instance_private (proxy);
-
-      g_hash_table_remove (registry->proxies, &priv->handle);
-      if (reason != NULL)
-        proxy_fail (proxy, g_error_copy (reason));
-      else
-        proxy_fail (proxy, g_error_new (MPEL_ERROR, MPEL_ERROR_CLOSED,
-                                        _("The worker that held the remote %s exited"),
-                                        priv->remote_type ? priv->remote_type : priv->remote_name));
-    }
-}
-
-static void mpel_proxy_set_property (GObject      *object,
-                                     guint         prop_id,
-                                     const GValue *value,
-                                     GParamSpec   *pspec);
-
-static gboolean proxy_apply_notify (MpelProxy  *self,
-                                    GVariant   *values,
-                                    GError    **error);
-
-static void
-registry_notify (MpelLoop   *loop,
-                 MpelChild  *child,
-                 guint64     handle,
-                 const char *name,
-                 GVariant   *body,
-                 gpointer    data)
-{
-  Registry *registry = data;
-  g_autoptr(GError) error = NULL;
-  MpelProxy *proxy;
-
-  if (body == NULL || !g_variant_is_of_type (body, G_VARIANT_TYPE_VARDICT))
-    {
-      _mpel_peer_protocol_error (child->conn, _("a NOTIFY for the object %" G_GUINT64_FORMAT " carries %s, not a{sv}"),
-                                 handle, body ? g_variant_get_type_string (body) : "nothing");
-      return;
-    }
-
-  proxy = g_hash_table_lookup (registry->proxies, &handle);
-  if (proxy == NULL)
-    {
-      /* A NOTIFY may cross the release of its object; one for a handle
-       * never given out is a lie. */
-      if (handle == 0 || handle > registry->last_handle)
-        _mpel_peer_protocol_error (child->conn, _("a NOTIFY names the object %" G_GUINT64_FORMAT ", which does not exist"),
-                                   handle);
-      return;
-    }
-
-  if (((MpelProxyPrivate *) mpel_proxy_get_instance_private (proxy))->child != child)
-    {
-      _mpel_peer_protocol_error (child->conn, _("a NOTIFY names the object %" G_GUINT64_FORMAT ", which another worker holds"),
-                                 handle);
-      return;
-    }
-
-  if (!proxy_apply_notify (proxy, body, &error))
-    _mpel_peer_protocol_error (child->conn, _("a NOTIFY for the object %" G_GUINT64_FORMAT ": %s"),
-                               handle, error->message);
-}
-
-static Registry *
-get_registry (MpelLoop *loop)
-{
-  Registry *registry;
-
-  if G_UNLIKELY (registry_quark == 0)
-    registry_quark = g_quark_from_static_string ("mpel-proxy-registry");
-
-  registry = g_object_get_qdata (G_OBJECT (loop), registry_quark);
-  if (registry != NULL)
-    return registry;
-
-  registry = g_new0 (Registry, 1);
-  registry->loop = loop;
-  registry->proxies = g_hash_table_new (g_int64_hash, g_int64_equal);
-  registry->releases = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) _mpel_child_unref,
-                                              (GDestroyNotify) g_array_unref);
-  registry->died_hook = _mpel_loop_add_child_died_hook (loop, registry_child_died, registry);
-  _mpel_loop_set_notify_handler (loop, registry_notify, registry, NULL);
-  g_object_set_qdata_full (G_OBJECT (loop), registry_quark, registry, registry_free);
-
-  return registry;
-}
-
-static gboolean
-registry_send_releases (gpointer data)
-{
-  Registry *registry = data;
-  GHashTableIter iter;
-  gpointer key, value;
-
-  g_clear_pointer (&registry->release_source, g_source_unref);
-
-  g_hash_table_iter_init (&iter, registry->releases);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    {
-      MpelChild *child = key;
-      GArray *list = value;
-      g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(tu)"));
-      g_autoptr(MpelEvent) event = NULL;
-
-      if (!_mpel_child_is_alive (child))
-        continue;
-
-      for (guint i = 0; i < list->len; i++)
-        {
-          Release *release = &g_array_index (list, Release, i);
-
-          g_variant_builder_add (&builder, "(tu)", release->handle, release->n_seen);
-        }
-
-      /* Batched, and nobody waits for the answer */
-      event = mpel_event_new ("mpel.object.release", g_variant_new ("(@a(tu))", g_variant_builder_end (&builder)));
-      mpel_event_set_flags (event, MPEL_EVENT_FLAGS_NO_REPLY);
-      _mpel_loop_push_pinned (registry->loop, event, child);
-    }
-  g_hash_table_remove_all (registry->releases);
-
-  return G_SOURCE_REMOVE;
-}
-
-static void
-registry_release (Registry  *registry,
-                  MpelChild *child,
-                  guint64    handle)
-{
-  Release release = { handle, 1 };
-  GArray *list;
-
-  g_hash_table_remove (registry->proxies, &handle);
-  if (child == NULL || !_mpel_child_is_alive (child))
-    return;
-
-  list = g_hash_table_lookup (registry->releases, child);
-  if (list == NULL)
-    {
-      list = g_array_new (FALSE, FALSE, sizeof (Release));
-      g_hash_table_insert (registry->releases, _mpel_child_ref (child), list);
-    }
-  g_array_append_val (list, release);
-
-  if (registry->release_source == NULL)
-    {
-      registry->release_source = g_idle_source_new ();
-      g_source_set_static_name (registry->release_source, "[mpel] proxy releases");
-      g_source_set_callback (registry->release_source, registry_send_releases, registry, NULL);
-      g_source_attach (registry->release_source, registry->loop->context);
-    }
-}
 
 /* Values */
 
@@ -448,10 +207,10 @@ proxy_apply_values (MpelProxy  *self,
   return TRUE;
 }
 
-static gboolean
-proxy_apply_notify (MpelProxy  *self,
-                    GVariant   *values,
-                    GError    **error)
+gboolean
+_mpel_proxy_apply_notify (MpelProxy  *self,
+                          GVariant   *values,
+                          GError    **error)
 {
   return proxy_apply_values (self, values, TRUE, error);
 }
@@ -469,9 +228,9 @@ proxy_set_state (MpelProxy      *self,
   g_object_notify_by_pspec (G_OBJECT (self), proxy_properties[PROP_STATE]);
 }
 
-static void
-proxy_fail (MpelProxy *self,
-            GError    *error)
+void
+_mpel_proxy_fail (MpelProxy *self,
+                  GError    *error)
 {
   MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
 
@@ -504,7 +263,7 @@ on_created (MpelEvent *event,
 
   if (mpel_event_get_state (event) != MPEL_EVENT_STATE_DONE)
     {
-      proxy_fail (self, g_error_copy (mpel_event_get_error (event)));
+      _mpel_proxy_fail (self, g_error_copy (mpel_event_get_error (event)));
       return;
     }
 
@@ -524,17 +283,17 @@ on_created (MpelEvent *event,
 
   if (values == NULL)
     {
-      proxy_fail (self, g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
-                                     _("The worker answered the creation of a remote %s with %s"),
-                                     priv->remote_type ? priv->remote_type
-                                       : priv->remote_name ? priv->remote_name : "object",
-                                     result ? g_variant_get_type_string (result) : "nothing"));
+      _mpel_proxy_fail (self, g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
+                                           _("The worker answered the creation of a remote %s with %s"),
+                                           priv->remote_type ? priv->remote_type
+                                             : priv->remote_name ? priv->remote_name : "object",
+                                           result ? g_variant_get_type_string (result) : "nothing"));
       return;
     }
 
   if (!proxy_apply_values (self, values, FALSE, &error))
     {
-      proxy_fail (self, g_steal_pointer (&error));
+      _mpel_proxy_fail (self, g_steal_pointer (&error));
       return;
     }
 
@@ -607,11 +366,11 @@ proxy_start (MpelProxy *self)
     child = priv->child;
   else if (!(child = _mpel_loop_pick_child (priv->loop, &error)))
     {
-      proxy_fail (self, g_steal_pointer (&error));
+      _mpel_proxy_fail (self, g_steal_pointer (&error));
       return;
     }
 
-  priv->registry = get_registry (priv->loop);
+  priv->registry = _mpel_proxy_registry_get (priv->loop);
   if (priv->child == NULL)
     priv->child = _mpel_child_ref (child);
   priv->handle = ++priv->registry->last_handle;
@@ -724,8 +483,8 @@ mpel_proxy_constructed (GObject *object)
       priv->adopted = adopt->handle;
       if (adopt->child == NULL || !_mpel_child_is_alive (adopt->child))
         {
-          proxy_fail (self, g_error_new_literal (MPEL_ERROR, MPEL_ERROR_CLOSED,
-                                                 _("The proxy has no remote object")));
+          _mpel_proxy_fail (self, g_error_new_literal (MPEL_ERROR, MPEL_ERROR_CLOSED,
+                                                       _("The proxy has no remote object")));
           return;
         }
       priv->child = _mpel_child_ref (adopt->child);
@@ -736,8 +495,8 @@ mpel_proxy_constructed (GObject *object)
   if (priv->loop == NULL || (priv->remote_type == NULL) == (priv->remote_name == NULL))
     {
       g_critical ("An MpelProxy needs a loop and either a remote-type or a remote-name");
-      proxy_fail (self, g_error_new_literal (MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
-                                             _("The proxy has neither a remote type nor a remote name")));
+      _mpel_proxy_fail (self, g_error_new_literal (MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                                   _("The proxy has neither a remote type nor a remote name")));
       return;
     }
 
@@ -990,7 +749,7 @@ mpel_proxy_class_intern_init (gpointer klass,
                               gpointer data)
 {
   mpel_proxy_parent_class = g_type_class_peek_parent (klass);
-  g_type_class_adjust_private_offset (klass, &mpel_proxy_private_offset);
+  g_type_class_adjust_private_offset (klass, &_mpel_proxy_private_offset);
   mpel_proxy_class_init (klass);
 }
 
@@ -1010,7 +769,7 @@ mpel_proxy_get_type (void)
       };
       GType type = g_type_register_static (G_TYPE_OBJECT, g_intern_static_string ("MpelProxy"), &info, 0);
 
-      mpel_proxy_private_offset = g_type_add_instance_private (type, sizeof (MpelProxyPrivate));
+      _mpel_proxy_private_offset = g_type_add_instance_private (type, sizeof (MpelProxyPrivate));
       g_once_init_leave (&type_id, type);
     }
 
@@ -1540,5 +1299,5 @@ mpel_proxy_release (MpelProxy *self)
     return;
 
   priv->released = TRUE;
-  registry_release (priv->registry, priv->child, priv->handle);
+  _mpel_proxy_registry_release (priv->registry, priv->child, priv->handle);
 }
