@@ -1,5 +1,6 @@
 /* mpel-proxy-private.h: what the parts of MpelProxy share — its private
- * struct, and the seams between mpel-proxy.c and mpel-proxy-registry.c
+ * struct, and the seams between mpel-proxy.c, mpel-proxy-registry.c and
+ * mpel-proxy-mirror.c
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -43,10 +44,10 @@ mpel_proxy_get_instance_private (MpelProxy *self)
 }
 
 /* mpel-proxy.c */
-void     _mpel_proxy_fail         (MpelProxy  *self,
-                                   GError     *error);
-gboolean _mpel_proxy_apply_notify (MpelProxy  *self,
-                                   GVariant   *values,
-                                   GError    **error);
+void _mpel_proxy_fail         (MpelProxy  *self,
+                               GError     *error);
+void _mpel_proxy_emit_changed (MpelProxy  *self,
+                               const char *name,
+                               GVariant   *value);
 
 G_END_DECLS

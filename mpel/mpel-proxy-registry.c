@@ -13,6 +13,7 @@
 
 #include "mpel-event-private.h"
 #include "mpel-peer-private.h"
+#include "mpel-proxy-mirror-private.h"
 #include "mpel-proxy-private.h"
 #include "mpel-proxy-registry-private.h"
 
