@@ -12,7 +12,9 @@
 #include "mpel-loop-private.h"
 #include "mpel-marshal.h"
 #include "mpel-peer-private.h"
-#include "mpel-proxy.h"
+#include "mpel-proxy-mirror-private.h"
+#include "mpel-proxy-private.h"
+#include "mpel-proxy-registry-private.h"
 #include "mpel-util-private.h"
 #include "mpel-value.h"
 #include "mpel-worker-objects-private.h"
@@ -48,59 +50,14 @@
  * readable. See `doc/proxies.md`.
  */
 
-/* One per loop, as its qdata: the proxies by handle, the NOTIFY handler,
- * the death hook and the releases waiting to be sent. */
-typedef struct
-{
-  MpelLoop   *loop;          /* weak: the registry is the loop's */
-  GHashTable *proxies;       /* &handle → MpelProxy (weak) */
-  GHashTable *releases;      /* MpelChild (ref) → GArray of Release */
-  GSource    *release_source;
-  guint64     last_handle;
-  guint       died_hook;
-} Registry;
-
-typedef struct
-{
-  guint64 handle;
-  guint32 n_seen;
-} Release;
-
-typedef struct
-{
-  MpelLoop       *loop;
-  char           *remote_type;
-  char           *remote_name;
-  char          **properties;
-  char          **getters;
-  GVariant       *construct_values;
-  MpelProxyState  state;
-  GError         *error;
-
-  Registry       *registry;
-  MpelChild      *child;
-  guint64         handle;
-  GHashTable     *values;        /* name → GVariant */
-  GHashTable     *pending_sets;  /* name → count of sets in flight */
-  GHashTable     *confirmed;     /* name → GVariant: the worker's last word */
-  gboolean        released;
-  guint64         adopted;       /* the worker's handle, for new_for_handle */
-} MpelProxyPrivate;
-
 /* Written out rather than G_DEFINE_TYPE for its base_init: GObject does not
  * pass set_property and get_property down to subclasses, and a subclass
  * that sets none must get ours, which mirror its properties. */
 static gpointer mpel_proxy_parent_class;
-static gint mpel_proxy_private_offset;
+gint _mpel_proxy_private_offset;
 
 static void mpel_proxy_class_init (MpelProxyClass *klass);
 static void mpel_proxy_init       (MpelProxy      *self);
-
-static inline MpelProxyPrivate *
-mpel_proxy_get_instance_private (MpelProxy *self)
-{
-  return G_STRUCT_MEMBER_P (self, mpel_proxy_private_offset);
-}
 
 enum {
   PROXY_PROP_0,
@@ -121,7 +78,7 @@ enum {
 
 static GParamSpec *proxy_properties[N_PROXY_PROPS];
 static guint proxy_signals[N_PROXY_SIGNALS];
-static GQuark registry_quark;
+
 /* Set while mpel_proxy_new_for_handle() constructs */
 typedef struct
 {
@@ -129,332 +86,8 @@ typedef struct
   guint64    handle;
 } Adopting;
 static GPrivate adopting;
-static GQuark getters_quark;
 
-/* The registry */
-
-static void
-registry_free (gpointer data)
-{
-  Registry *registry = data;
-
-  /* Proxies keep their loop: none is left */
-  g_hash_table_unref (registry->proxies);
-  g_hash_table_unref (registry->releases);
-  if (registry->release_source != NULL)
-    {
-      g_source_destroy (registry->release_source);
-      g_source_unref (registry->release_source);
-    }
-  g_free (registry);
-}
-
-static void
-proxy_fail (MpelProxy *self,
-            GError    *error);
-
-static void
-registry_child_died (MpelLoop     *loop,
-                     MpelChild    *child,
-                     const GError *reason,
-                     gpointer      data)
-{
-  Registry *registry = data;
-  g_autoptr(GPtrArray) dead = g_ptr_array_new_with_free_func (g_object_unref);
-  GHashTableIter iter;
-  gpointer value;
-
-  g_hash_table_remove (registry->releases, child);
-
-  g_hash_table_iter_init (&iter, registry->proxies);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      MpelProxyPrivate *priv = mpel_proxy_get_instance_private (value);
-
-      if (priv->child == child)
-        g_ptr_array_add (dead, g_object_ref (value));
-    }
-
-  for (guint i = 0; i < dead->len; i++)
-    {
-      MpelProxy *proxy = dead->pdata[i];
-      MpelProxyPrivate *priv = mpel_proxy_get_instance_private (proxy);
-
-      g_hash_table_remove (registry->proxies, &priv->handle);
-      if (reason != NULL)
-        proxy_fail (proxy, g_error_copy (reason));
-      else
-        proxy_fail (proxy, g_error_new (MPEL_ERROR, MPEL_ERROR_CLOSED,
-                                        _("The worker that held the remote %s exited"),
-                                        priv->remote_type ? priv->remote_type : priv->remote_name));
-    }
-}
-
-static void mpel_proxy_set_property (GObject      *object,
-                                     guint         prop_id,
-                                     const GValue *value,
-                                     GParamSpec   *pspec);
-
-static gboolean proxy_apply_notify (MpelProxy  *self,
-                                    GVariant   *values,
-                                    GError    **error);
-
-static void
-registry_notify (MpelLoop   *loop,
-                 MpelChild  *child,
-                 guint64     handle,
-                 const char *name,
-                 GVariant   *body,
-                 gpointer    data)
-{
-  Registry *registry = data;
-  g_autoptr(GError) error = NULL;
-  MpelProxy *proxy;
-
-  if (body == NULL || !g_variant_is_of_type (body, G_VARIANT_TYPE_VARDICT))
-    {
-      _mpel_peer_protocol_error (child->conn, _("a NOTIFY for the object %" G_GUINT64_FORMAT " carries %s, not a{sv}"),
-                                 handle, body ? g_variant_get_type_string (body) : "nothing");
-      return;
-    }
-
-  proxy = g_hash_table_lookup (registry->proxies, &handle);
-  if (proxy == NULL)
-    {
-      /* A NOTIFY may cross the release of its object; one for a handle
-       * never given out is a lie. */
-      if (handle == 0 || handle > registry->last_handle)
-        _mpel_peer_protocol_error (child->conn, _("a NOTIFY names the object %" G_GUINT64_FORMAT ", which does not exist"),
-                                   handle);
-      return;
-    }
-
-  if (((MpelProxyPrivate *) mpel_proxy_get_instance_private (proxy))->child != child)
-    {
-      _mpel_peer_protocol_error (child->conn, _("a NOTIFY names the object %" G_GUINT64_FORMAT ", which another worker holds"),
-                                 handle);
-      return;
-    }
-
-  if (!proxy_apply_notify (proxy, body, &error))
-    _mpel_peer_protocol_error (child->conn, _("a NOTIFY for the object %" G_GUINT64_FORMAT ": %s"),
-                               handle, error->message);
-}
-
-static Registry *
-get_registry (MpelLoop *loop)
-{
-  Registry *registry;
-
-  if G_UNLIKELY (registry_quark == 0)
-    registry_quark = g_quark_from_static_string ("mpel-proxy-registry");
-
-  registry = g_object_get_qdata (G_OBJECT (loop), registry_quark);
-  if (registry != NULL)
-    return registry;
-
-  registry = g_new0 (Registry, 1);
-  registry->loop = loop;
-  registry->proxies = g_hash_table_new (g_int64_hash, g_int64_equal);
-  registry->releases = g_hash_table_new_full (NULL, NULL, (GDestroyNotify) _mpel_child_unref,
-                                              (GDestroyNotify) g_array_unref);
-  registry->died_hook = _mpel_loop_add_child_died_hook (loop, registry_child_died, registry);
-  _mpel_loop_set_notify_handler (loop, registry_notify, registry, NULL);
-  g_object_set_qdata_full (G_OBJECT (loop), registry_quark, registry, registry_free);
-
-  return registry;
-}
-
-static gboolean
-registry_send_releases (gpointer data)
-{
-  Registry *registry = data;
-  GHashTableIter iter;
-  gpointer key, value;
-
-  g_clear_pointer (&registry->release_source, g_source_unref);
-
-  g_hash_table_iter_init (&iter, registry->releases);
-  while (g_hash_table_iter_next (&iter, &key, &value))
-    {
-      MpelChild *child = key;
-      GArray *list = value;
-      g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(tu)"));
-      g_autoptr(MpelEvent) event = NULL;
-
-      if (!_mpel_child_is_alive (child))
-        continue;
-
-      for (guint i = 0; i < list->len; i++)
-        {
-          Release *release = &g_array_index (list, Release, i);
-
-          g_variant_builder_add (&builder, "(tu)", release->handle, release->n_seen);
-        }
-
-      /* Batched, and nobody waits for the answer */
-      event = mpel_event_new ("mpel.object.release", g_variant_new ("(@a(tu))", g_variant_builder_end (&builder)));
-      mpel_event_set_flags (event, MPEL_EVENT_FLAGS_NO_REPLY);
-      _mpel_loop_push_pinned (registry->loop, event, child);
-    }
-  g_hash_table_remove_all (registry->releases);
-
-  return G_SOURCE_REMOVE;
-}
-
-static void
-registry_release (Registry  *registry,
-                  MpelChild *child,
-                  guint64    handle)
-{
-  Release release = { handle, 1 };
-  GArray *list;
-
-  g_hash_table_remove (registry->proxies, &handle);
-  if (child == NULL || !_mpel_child_is_alive (child))
-    return;
-
-  list = g_hash_table_lookup (registry->releases, child);
-  if (list == NULL)
-    {
-      list = g_array_new (FALSE, FALSE, sizeof (Release));
-      g_hash_table_insert (registry->releases, _mpel_child_ref (child), list);
-    }
-  g_array_append_val (list, release);
-
-  if (registry->release_source == NULL)
-    {
-      registry->release_source = g_idle_source_new ();
-      g_source_set_static_name (registry->release_source, "[mpel] proxy releases");
-      g_source_set_callback (registry->release_source, registry_send_releases, registry, NULL);
-      g_source_attach (registry->release_source, registry->loop->context);
-    }
-}
-
-/* Values */
-
-/* The pspec of a property a subclass declared, mirrored here, or NULL. */
-static GParamSpec *
-find_mirrored_pspec (MpelProxy  *self,
-                     const char *name)
-{
-  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (self), name);
-
-  /* Only a subclass that left set_property to us mirrors its properties */
-  if (pspec == NULL || pspec->owner_type == MPEL_TYPE_PROXY ||
-      !g_type_is_a (pspec->owner_type, MPEL_TYPE_PROXY) ||
-      G_OBJECT_CLASS (g_type_class_peek (pspec->owner_type))->set_property != mpel_proxy_set_property)
-    return NULL;
-
-  return pspec;
-}
-
-static gboolean
-is_mirrored_name (MpelProxy  *self,
-                  const char *name)
-{
-  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
-
-  return priv->properties == NULL ||
-         g_strv_contains ((const char * const *) priv->properties, name) ||
-         g_strv_contains ((const char * const *) priv->getters, name);
-}
-
-/* Stores @value under @name and tells of it if it changed. */
-static gboolean
-proxy_store (MpelProxy   *self,
-             const char  *name,
-             GVariant    *value,
-             GError     **error)
-{
-  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
-  GParamSpec *pspec = find_mirrored_pspec (self, name);
-  GVariant *old = g_hash_table_lookup (priv->values, name);
-  gboolean changed;
-
-  if (pspec != NULL)
-    {
-      g_auto(GValue) new_value = G_VALUE_INIT;
-      g_auto(GValue) old_value = G_VALUE_INIT;
-
-      if (!mpel_value_from_variant (value, pspec->value_type, &new_value, error))
-        return FALSE;
-      if (old == NULL || !mpel_value_from_variant (old, pspec->value_type, &old_value, NULL))
-        {
-          if (G_IS_VALUE (&old_value))
-            g_value_unset (&old_value);
-          g_value_init (&old_value, pspec->value_type);
-          g_param_value_set_default (pspec, &old_value);
-        }
-      changed = g_param_values_cmp (pspec, &new_value, &old_value) != 0;
-    }
-  else
-    changed = old == NULL || !g_variant_equal (old, value);
-
-  g_hash_table_replace (priv->values, g_strdup (name), g_variant_ref_sink (value));
-  if (!changed)
-    return TRUE;
-
-  if (pspec != NULL)
-    g_object_notify_by_pspec (G_OBJECT (self), pspec);
-  g_signal_emit (self, proxy_signals[CHANGED], g_quark_from_string (name), name, value);
-
-  return TRUE;
-}
-
-/* Values from the worker: what a local set still in flight covers is
- * left for that set's answer, so that a binding does not jitter. */
-static gboolean
-proxy_apply_values (MpelProxy  *self,
-                    GVariant   *values,
-                    gboolean    from_notify,
-                    GError    **error)
-{
-  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
-  g_autoptr(MpelProxy) hold = g_object_ref (self);
-  GVariantIter iter;
-  const char *name;
-  GVariant *value;
-
-  g_object_freeze_notify (G_OBJECT (self));
-  g_variant_iter_init (&iter, values);
-  while (g_variant_iter_next (&iter, "{&sv}", &name, &value))
-    {
-      g_autoptr(GVariant) owned = value;
-      g_autoptr(GError) local_error = NULL;
-
-      if (from_notify && !is_mirrored_name (self, name))
-        {
-          g_set_error (error, MPEL_ERROR, MPEL_ERROR_PROTOCOL,
-                       _("“%s” is not mirrored"), name);
-          g_object_thaw_notify (G_OBJECT (self));
-          return FALSE;
-        }
-
-      g_hash_table_replace (priv->confirmed, g_strdup (name), g_variant_ref (value));
-      if (GPOINTER_TO_UINT (g_hash_table_lookup (priv->pending_sets, name)) > 0)
-        continue;
-
-      if (!proxy_store (self, name, value, &local_error))
-        {
-          g_set_error (error, MPEL_ERROR, MPEL_ERROR_PROTOCOL,
-                       _("the value of “%s”: %s"), name, local_error->message);
-          g_object_thaw_notify (G_OBJECT (self));
-          return FALSE;
-        }
-    }
-  g_object_thaw_notify (G_OBJECT (self));
-
-  return TRUE;
-}
-
-static gboolean
-proxy_apply_notify (MpelProxy  *self,
-                    GVariant   *values,
-                    GError    **error)
-{
-  return proxy_apply_values (self, values, TRUE, error);
-}
+/* State */
 
 static void
 proxy_set_state (MpelProxy      *self,
@@ -469,9 +102,9 @@ proxy_set_state (MpelProxy      *self,
   g_object_notify_by_pspec (G_OBJECT (self), proxy_properties[PROP_STATE]);
 }
 
-static void
-proxy_fail (MpelProxy *self,
-            GError    *error)
+void
+_mpel_proxy_fail (MpelProxy *self,
+                  GError    *error)
 {
   MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
 
@@ -487,6 +120,14 @@ proxy_fail (MpelProxy *self,
 }
 
 /* Creation */
+
+void
+_mpel_proxy_emit_changed (MpelProxy  *self,
+                          const char *name,
+                          GVariant   *value)
+{
+  g_signal_emit (self, proxy_signals[CHANGED], g_quark_from_string (name), name, value);
+}
 
 static void
 on_created (MpelEvent *event,
@@ -504,7 +145,7 @@ on_created (MpelEvent *event,
 
   if (mpel_event_get_state (event) != MPEL_EVENT_STATE_DONE)
     {
-      proxy_fail (self, g_error_copy (mpel_event_get_error (event)));
+      _mpel_proxy_fail (self, g_error_copy (mpel_event_get_error (event)));
       return;
     }
 
@@ -524,73 +165,21 @@ on_created (MpelEvent *event,
 
   if (values == NULL)
     {
-      proxy_fail (self, g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
-                                     _("The worker answered the creation of a remote %s with %s"),
-                                     priv->remote_type ? priv->remote_type
-                                       : priv->remote_name ? priv->remote_name : "object",
-                                     result ? g_variant_get_type_string (result) : "nothing"));
+      _mpel_proxy_fail (self, g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
+                                           _("The worker answered the creation of a remote %s with %s"),
+                                           priv->remote_type ? priv->remote_type
+                                             : priv->remote_name ? priv->remote_name : "object",
+                                           result ? g_variant_get_type_string (result) : "nothing"));
       return;
     }
 
-  if (!proxy_apply_values (self, values, FALSE, &error))
+  if (!_mpel_proxy_apply_values (self, values, FALSE, &error))
     {
-      proxy_fail (self, g_steal_pointer (&error));
+      _mpel_proxy_fail (self, g_steal_pointer (&error));
       return;
     }
 
   proxy_set_state (self, MPEL_PROXY_STATE_READY);
-}
-
-static char **
-collect_strv (const char * const *given,
-              GPtrArray          *more)
-{
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-
-  if (given != NULL)
-    g_strv_builder_addv (builder, (const char **) given);
-  for (guint i = 0; more != NULL && i < more->len; i++)
-    if (given == NULL || !g_strv_contains (given, more->pdata[i]))
-      g_strv_builder_add (builder, more->pdata[i]);
-
-  return g_strv_builder_end (builder);
-}
-
-/* What the class declares: its own properties and getters, from the
- * subclasses of MpelProxy down. */
-static void
-resolve_declared (MpelProxy *self)
-{
-  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
-  g_autoptr(GPtrArray) props = g_ptr_array_new ();
-  g_autoptr(GPtrArray) getters = g_ptr_array_new ();
-  g_autofree GParamSpec **pspecs = NULL;
-  guint n_pspecs;
-  char **strv;
-
-  pspecs = g_object_class_list_properties (G_OBJECT_GET_CLASS (self), &n_pspecs);
-  for (guint i = 0; i < n_pspecs; i++)
-    if (find_mirrored_pspec (self, pspecs[i]->name) != NULL)
-      g_ptr_array_add (props, (gpointer) pspecs[i]->name);
-
-  for (GType t = G_OBJECT_TYPE (self); t != MPEL_TYPE_PROXY; t = g_type_parent (t))
-    {
-      GPtrArray *declared = getters_quark ? g_type_get_qdata (t, getters_quark) : NULL;
-
-      for (guint i = 0; declared != NULL && i < declared->len; i++)
-        g_ptr_array_add (getters, declared->pdata[i]);
-    }
-
-  if (props->len > 0)
-    {
-      strv = collect_strv ((const char * const *) priv->properties, props);
-      g_strfreev (priv->properties);
-      priv->properties = strv;
-    }
-
-  strv = collect_strv ((const char * const *) priv->getters, getters);
-  g_strfreev (priv->getters);
-  priv->getters = strv;
 }
 
 static void
@@ -607,11 +196,11 @@ proxy_start (MpelProxy *self)
     child = priv->child;
   else if (!(child = _mpel_loop_pick_child (priv->loop, &error)))
     {
-      proxy_fail (self, g_steal_pointer (&error));
+      _mpel_proxy_fail (self, g_steal_pointer (&error));
       return;
     }
 
-  priv->registry = get_registry (priv->loop);
+  priv->registry = _mpel_proxy_registry_get (priv->loop);
   if (priv->child == NULL)
     priv->child = _mpel_child_ref (child);
   priv->handle = ++priv->registry->last_handle;
@@ -666,44 +255,6 @@ proxy_push (MpelProxy *self,
   mpel_loop_push (priv->loop, event);
 }
 
-static void
-on_set_finished (MpelEvent *event,
-                 gpointer   data)
-{
-  MpelProxy *self = data;
-  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
-  const char *name = g_object_get_data (G_OBJECT (event), "mpel-proxy-name");
-  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (priv->pending_sets, name));
-  GVariant *result = mpel_event_get_result (event);
-
-  g_assert (n > 0);
-  if (n > 1)
-    {
-      g_hash_table_insert (priv->pending_sets, g_strdup (name), GUINT_TO_POINTER (n - 1));
-      return;
-    }
-  g_hash_table_remove (priv->pending_sets, name);
-
-  /* The last set's answer: the worker's value wins, also over a value
-   * it refused (the error goes to the loop's output) */
-  if (mpel_event_get_state (event) == MPEL_EVENT_STATE_DONE &&
-      result != NULL && g_variant_is_of_type (result, G_VARIANT_TYPE_VARIANT))
-    {
-      g_autoptr(GVariant) value = g_variant_get_variant (result);
-
-      g_hash_table_replace (priv->confirmed, g_strdup (name), g_variant_ref (value));
-    }
-
-  if (g_hash_table_lookup (priv->confirmed, name) != NULL)
-    {
-      g_autoptr(GVariant) value = g_variant_ref (g_hash_table_lookup (priv->confirmed, name));
-      g_autoptr(GError) error = NULL;
-
-      if (!proxy_store (self, name, value, &error))
-        g_warning ("The worker's value of “%s”: %s", name, error->message);
-    }
-}
-
 /* GObject */
 
 static void
@@ -714,7 +265,7 @@ mpel_proxy_constructed (GObject *object)
 
   G_OBJECT_CLASS (mpel_proxy_parent_class)->constructed (object);
 
-  resolve_declared (self);
+  _mpel_proxy_resolve_declared (self);
 
   if (g_private_get (&adopting) != NULL)
     {
@@ -724,8 +275,8 @@ mpel_proxy_constructed (GObject *object)
       priv->adopted = adopt->handle;
       if (adopt->child == NULL || !_mpel_child_is_alive (adopt->child))
         {
-          proxy_fail (self, g_error_new_literal (MPEL_ERROR, MPEL_ERROR_CLOSED,
-                                                 _("The proxy has no remote object")));
+          _mpel_proxy_fail (self, g_error_new_literal (MPEL_ERROR, MPEL_ERROR_CLOSED,
+                                                       _("The proxy has no remote object")));
           return;
         }
       priv->child = _mpel_child_ref (adopt->child);
@@ -736,8 +287,8 @@ mpel_proxy_constructed (GObject *object)
   if (priv->loop == NULL || (priv->remote_type == NULL) == (priv->remote_name == NULL))
     {
       g_critical ("An MpelProxy needs a loop and either a remote-type or a remote-name");
-      proxy_fail (self, g_error_new_literal (MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
-                                             _("The proxy has neither a remote type nor a remote name")));
+      _mpel_proxy_fail (self, g_error_new_literal (MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                                   _("The proxy has neither a remote type nor a remote name")));
       return;
     }
 
@@ -784,13 +335,7 @@ mpel_proxy_get_property (GObject    *object,
 
   if (pspec->owner_type != MPEL_TYPE_PROXY)
     {
-      GVariant *stored = g_hash_table_lookup (priv->values, pspec->name);
-      g_auto(GValue) converted = G_VALUE_INIT;
-
-      if (stored != NULL && mpel_value_from_variant (stored, pspec->value_type, &converted, NULL))
-        g_value_copy (&converted, value);
-      else
-        g_param_value_set_default (pspec, value);
+      _mpel_proxy_mirror_get (self, pspec, value);
       return;
     }
 
@@ -833,14 +378,7 @@ mpel_proxy_set_property (GObject      *object,
 
   if (pspec->owner_type != MPEL_TYPE_PROXY)
     {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GVariant) variant = mpel_value_to_variant (value, &error);
-
-      if (variant == NULL)
-        g_warning ("The property “%s” of %s does not cross to a worker: %s",
-                   pspec->name, G_OBJECT_TYPE_NAME (self), error->message);
-      else
-        mpel_proxy_set_value (self, pspec->name, variant);
+      _mpel_proxy_mirror_set (self, pspec, value);
       return;
     }
 
@@ -990,7 +528,7 @@ mpel_proxy_class_intern_init (gpointer klass,
                               gpointer data)
 {
   mpel_proxy_parent_class = g_type_class_peek_parent (klass);
-  g_type_class_adjust_private_offset (klass, &mpel_proxy_private_offset);
+  g_type_class_adjust_private_offset (klass, &_mpel_proxy_private_offset);
   mpel_proxy_class_init (klass);
 }
 
@@ -1010,7 +548,7 @@ mpel_proxy_get_type (void)
       };
       GType type = g_type_register_static (G_TYPE_OBJECT, g_intern_static_string ("MpelProxy"), &info, 0);
 
-      mpel_proxy_private_offset = g_type_add_instance_private (type, sizeof (MpelProxyPrivate));
+      _mpel_proxy_private_offset = g_type_add_instance_private (type, sizeof (MpelProxyPrivate));
       g_once_init_leave (&type_id, type);
     }
 
@@ -1162,16 +700,13 @@ mpel_proxy_class_add_getter (MpelProxyClass *klass,
   g_return_if_fail (MPEL_IS_PROXY_CLASS (klass));
   g_return_if_fail (getter != NULL);
 
-  if G_UNLIKELY (getters_quark == 0)
-    getters_quark = g_quark_from_static_string ("mpel-proxy-getters");
-
   type = G_TYPE_FROM_CLASS (klass);
-  declared = g_type_get_qdata (type, getters_quark);
+  declared = g_type_get_qdata (type, _mpel_proxy_getters_quark ());
   if (declared == NULL)
     {
       /* Types are never freed */
       declared = g_ptr_array_new ();
-      g_type_set_qdata (type, getters_quark, declared);
+      g_type_set_qdata (type, _mpel_proxy_getters_quark (), declared);
     }
   g_ptr_array_add (declared, (gpointer) g_intern_string (getter));
 }
@@ -1382,24 +917,15 @@ mpel_proxy_set_value (MpelProxy  *self,
                       const char *name,
                       GVariant   *value)
 {
-  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
   g_autoptr(GVariant) owned = NULL;
   g_autoptr(MpelEvent) event = NULL;
-  guint n;
 
   g_return_if_fail (MPEL_IS_PROXY (self));
   g_return_if_fail (name != NULL);
   g_return_if_fail (value != NULL);
 
   owned = g_variant_ref_sink (value);
-  n = GPOINTER_TO_UINT (g_hash_table_lookup (priv->pending_sets, name));
-  g_hash_table_insert (priv->pending_sets, g_strdup (name), GUINT_TO_POINTER (n + 1));
-  if (!proxy_store (self, name, owned, NULL))
-    g_warning ("The value of “%s” does not fit %s", name, G_OBJECT_TYPE_NAME (self));
-
-  event = mpel_event_new ("mpel.object.set", g_variant_new ("(tsv)", priv->handle, name, owned));
-  g_object_set_data_full (G_OBJECT (event), "mpel-proxy-name", g_strdup (name), g_free);
-  g_signal_connect_object (event, "finished", G_CALLBACK (on_set_finished), self, 0);
+  event = _mpel_proxy_begin_set (self, name, owned);
   proxy_push (self, event);
 }
 
@@ -1540,5 +1066,5 @@ mpel_proxy_release (MpelProxy *self)
     return;
 
   priv->released = TRUE;
-  registry_release (priv->registry, priv->child, priv->handle);
+  _mpel_proxy_registry_release (priv->registry, priv->child, priv->handle);
 }
