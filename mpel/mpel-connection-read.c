@@ -160,6 +160,72 @@ _mpel_connection_ensure_read_space (MpelConnection *conn,
     }
 }
 
+/* A frame of length 0 at rstart: a descriptor of a shared buffer, which
+ * carries a message (fills @payload), manages the buffers, or lends the
+ * peer's output (neither). Returns as next_frame() does. */
+static gboolean
+next_descriptor (MpelConnection  *conn,
+                 gsize            n_fds,
+                 GBytes         **payload,
+                 gsize           *needed,
+                 GError         **error)
+{
+  gsize have = conn->rend - conn->rstart;
+  guint32 words[4];
+  guint64 bulk_len;
+  int fd = -1;
+
+  *needed = MPEL_FRAME_HEADER_SIZE + MPEL_BULK_DESCRIPTOR_SIZE;
+  if ((conn->features & (MPEL_FEATURE_BULK | MPEL_FEATURE_LAST_WORDS)) == 0)
+    return _mpel_protocol_error (error, _("the peer sent a shared buffer over a connection without them"));
+  if (n_fds > 1)
+    return _mpel_protocol_error (error, _("a bulk descriptor announces more than one descriptor"));
+  if (have < *needed)
+    return FALSE;
+  if (n_fds == 1 && conn->rfds->len == 0)
+    {
+      /* Its descriptor died with the peer: the last words end here. */
+      if (conn->recovered)
+        {
+          conn->rstart = conn->rend;
+          return FALSE;
+        }
+      return _mpel_protocol_error (error, _("a frame announces a descriptor that did not arrive"));
+    }
+
+  memcpy (words, conn->rbuf + conn->rstart + MPEL_FRAME_HEADER_SIZE, sizeof words);
+  bulk_len = GUINT32_FROM_LE (words[2]) | ((guint64) GUINT32_FROM_LE (words[3]) << 32);
+  conn->rstart += *needed;
+
+  if (n_fds == 1)
+    {
+      fd = g_array_index (conn->rfds, int, 0);
+      g_array_remove_index (conn->rfds, 0);
+    }
+
+  if (GUINT32_FROM_LE (words[1]) == MPEL_BULK_FLAG_LAST_WORDS)
+    {
+      *payload = NULL;
+      if ((conn->features & MPEL_FEATURE_LAST_WORDS) == 0)
+        {
+          if (fd >= 0)
+            close (fd);
+          return _mpel_protocol_error (error, _("the peer lent its output buffer, which this end did not offer to take"));
+        }
+      return _mpel_connection_take_last_words (conn, fd, bulk_len, error);
+    }
+
+  if ((conn->features & MPEL_FEATURE_BULK) == 0)
+    {
+      if (fd >= 0)
+        close (fd);
+      return _mpel_protocol_error (error, _("the peer sent a shared buffer over a connection without them"));
+    }
+
+  return _mpel_bulk_receive (conn->bulk, GUINT32_FROM_LE (words[0]), GUINT32_FROM_LE (words[1]),
+                             bulk_len, fd, payload, error);
+}
+
 /* Decodes one whole frame at rstart. Returns TRUE when there was one: a
  * frame in the read buffer sets @inline_len (> 0), the length of the
  * payload that now ends, padded to 8, at rstart; one in a shared buffer
@@ -187,61 +253,7 @@ next_frame (MpelConnection  *conn,
   n_fds = GUINT32_FROM_LE (header[1]);
 
   if (len == 0)
-    {
-      guint32 words[4];
-      guint64 bulk_len;
-      int fd = -1;
-
-      *needed = MPEL_FRAME_HEADER_SIZE + MPEL_BULK_DESCRIPTOR_SIZE;
-      if ((conn->features & (MPEL_FEATURE_BULK | MPEL_FEATURE_LAST_WORDS)) == 0)
-        return _mpel_protocol_error (error, _("the peer sent a shared buffer over a connection without them"));
-      if (n_fds > 1)
-        return _mpel_protocol_error (error, _("a bulk descriptor announces more than one descriptor"));
-      if (have < *needed)
-        return FALSE;
-      if (n_fds == 1 && conn->rfds->len == 0)
-        {
-          /* Its descriptor died with the peer: the last words end here. */
-          if (conn->recovered)
-            {
-              conn->rstart = conn->rend;
-              return FALSE;
-            }
-          return _mpel_protocol_error (error, _("a frame announces a descriptor that did not arrive"));
-        }
-
-      memcpy (words, conn->rbuf + conn->rstart + MPEL_FRAME_HEADER_SIZE, sizeof words);
-      bulk_len = GUINT32_FROM_LE (words[2]) | ((guint64) GUINT32_FROM_LE (words[3]) << 32);
-      conn->rstart += *needed;
-
-      if (n_fds == 1)
-        {
-          fd = g_array_index (conn->rfds, int, 0);
-          g_array_remove_index (conn->rfds, 0);
-        }
-
-      if (GUINT32_FROM_LE (words[1]) == MPEL_BULK_FLAG_LAST_WORDS)
-        {
-          *payload = NULL;
-          if ((conn->features & MPEL_FEATURE_LAST_WORDS) == 0)
-            {
-              if (fd >= 0)
-                close (fd);
-              return _mpel_protocol_error (error, _("the peer lent its output buffer, which this end did not offer to take"));
-            }
-          return _mpel_connection_take_last_words (conn, fd, bulk_len, error);
-        }
-
-      if ((conn->features & MPEL_FEATURE_BULK) == 0)
-        {
-          if (fd >= 0)
-            close (fd);
-          return _mpel_protocol_error (error, _("the peer sent a shared buffer over a connection without them"));
-        }
-
-      return _mpel_bulk_receive (conn->bulk, GUINT32_FROM_LE (words[0]), GUINT32_FROM_LE (words[1]),
-                                 bulk_len, fd, payload, error);
-    }
+    return next_descriptor (conn, n_fds, payload, needed, error);
 
   if (n_fds != 0)
     return _mpel_protocol_error (error, _("a frame announces descriptors in a way protocol 1 does not allow"));
