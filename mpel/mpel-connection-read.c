@@ -26,7 +26,6 @@
 #define FLUSH_EVERY_FRAMES     32
 #define FLUSH_MIN_BYTES        2048
 
-
 static ReadBlock *
 read_block_new (gsize cap)
 {

@@ -19,7 +19,6 @@
 #include "mpel-types.h"
 #include "mpel-connection-internal.h"
 
-
 #define LAST_WORDS_HEADER_SIZE 64
 /* Room for the largest inline frame with descriptors beside it. */
 #define LAST_WORDS_DATA_SIZE   ((gsize) 1024 * 1024)
