@@ -807,6 +807,19 @@ free_loopback_port (void)
   return g_strdup_printf ("%u", g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
 }
 
+/* Reads sshd's log until its last holder closes it. sshd blocks in write()
+ * once the pipe is full, and then neither accepts nor ends on SIGTERM. */
+static gpointer
+sshd_drain_log (gpointer data)
+{
+  g_autoptr(GInputStream) log = data;
+  char buffer[4096];
+
+  while (g_input_stream_read (log, buffer, sizeof buffer, NULL, NULL) > 0)
+    ;
+  return NULL;
+}
+
 static void
 sshd_child_setup (gpointer user_data)
 {
@@ -909,7 +922,12 @@ sshd_start (void)
         sshd.skip_reason = g_strdup ("sshd did not start (see its log above)");
         g_subprocess_force_exit (sshd.sshd);
         g_clear_object (&sshd.sshd);
+        return;
       }
+    /* Not joined: the sessions sshd forked hold the pipe too. */
+    g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (log), FALSE);
+    g_thread_unref (g_thread_new ("sshd-log", sshd_drain_log,
+                                  g_object_ref (g_filter_input_stream_get_base_stream (G_FILTER_INPUT_STREAM (log)))));
   }
 }
 
