@@ -45,7 +45,7 @@ child_clear (gpointer data)
 
   _mpel_clear_source (&child->grace_source);
   _mpel_clear_source (&child->handshake_source);
-  g_clear_pointer (&child->conn, mpel_connection_unref);
+  g_clear_pointer (&child->conn, _mpel_connection_unref);
   g_clear_object (&child->subprocess);
   g_clear_object (&child->cancellable);
   g_clear_pointer (&child->context, g_main_context_unref);
@@ -143,7 +143,7 @@ _mpel_child_accepts_events (MpelChild *child,
 {
   if (child == NULL ||
       (child->state != MPEL_CHILD_GREETING && child->state != MPEL_CHILD_READY) ||
-      child->conn == NULL || mpel_connection_is_closed (child->conn))
+      child->conn == NULL || _mpel_connection_is_closed (child->conn))
     return FALSE;
 
   /* With kill-timeout, a worker that has not yet given back a cancelled
@@ -188,7 +188,7 @@ _mpel_child_send_event (MpelChild  *child,
     flags |= MPEL_FRAME_FLAGS_NO_REPLY;
 
   /* The meta (kwargs, timeout) is written from its parts, in place. */
-  if (!mpel_connection_send_call (child->conn, flags, event->id,
+  if (!_mpel_connection_send_call (child->conn, flags, event->id,
                                   g_quark_to_string (event->target), event->args,
                                   event->kwargs,
                                   event->timeout > 0 ? (guint32) event->timeout : 0,
@@ -273,8 +273,8 @@ _mpel_child_cancel_event (MpelChild *child,
                           MpelEvent *event)
 {
   child->n_abandoned++;
-  if (child->conn != NULL && !mpel_connection_is_closed (child->conn))
-    mpel_connection_send (child->conn, MPEL_FRAME_CANCEL, 0, event->id, NULL, NULL, NULL, NULL);
+  if (child->conn != NULL && !_mpel_connection_is_closed (child->conn))
+    _mpel_connection_send (child->conn, MPEL_FRAME_CANCEL, 0, event->id, NULL, NULL, NULL, NULL);
 }
 
 /* The worker did not give up @event within the grace period: it is stuck,
@@ -311,11 +311,11 @@ _mpel_child_send_stop (MpelChild *child)
 {
   if (child->state != MPEL_CHILD_GREETING && child->state != MPEL_CHILD_READY)
     return;
-  if (child->conn == NULL || mpel_connection_is_closed (child->conn))
+  if (child->conn == NULL || _mpel_connection_is_closed (child->conn))
     return;
 
   child->state = MPEL_CHILD_STOPPING;
-  mpel_connection_send (child->conn, MPEL_FRAME_STOP, 0, 0, NULL, NULL, NULL, NULL);
+  _mpel_connection_send (child->conn, MPEL_FRAME_STOP, 0, 0, NULL, NULL, NULL, NULL);
 }
 
 /* Death */
@@ -386,9 +386,9 @@ child_died (MpelChild *child,
 {
   /* What the worker sent before it died is still in the socket, perhaps:
    * results, or a protocol error. They come first. */
-  if (child->conn != NULL && !mpel_connection_is_closed (child->conn))
+  if (child->conn != NULL && !_mpel_connection_is_closed (child->conn))
     {
-      mpel_connection_drain (child->conn);
+      _mpel_connection_drain (child->conn);
       if (child->owner == NULL)
         return;
     }
@@ -400,7 +400,7 @@ child_died (MpelChild *child,
   _mpel_clear_source (&child->grace_source);
   _mpel_clear_source (&child->handshake_source);
   if (child->conn != NULL)
-    mpel_connection_close (child->conn);
+    _mpel_connection_close (child->conn);
   child->callbacks->exited (child, child->owner);
 }
 
@@ -488,7 +488,7 @@ on_frame (MpelConnection *conn,
       hold = _mpel_child_ref (child);
       return child->callbacks->frame (child, frame, child->owner) &&
              child->owner != NULL && child->state != MPEL_CHILD_DEAD &&
-             !mpel_connection_is_closed (conn);
+             !_mpel_connection_is_closed (conn);
     }
 
   if (!_mpel_peer_check_hello (conn, MPEL_PEER_APP, frame, &pid))
@@ -743,12 +743,12 @@ _mpel_child_spawn (const MpelChildSpawn      *spawn,
   child_update_label (child);
   child->cancellable = g_cancellable_new ();
   if (spawn->transport == MPEL_TRANSPORT_SOCKET)
-    child->conn = mpel_connection_new (fds.ours_in, context, on_frame, on_connection_closed, child);
+    child->conn = _mpel_connection_new (fds.ours_in, context, on_frame, on_connection_closed, child);
   else
-    child->conn = mpel_connection_new_stream (fds.ours_in, fds.ours_out, context,
+    child->conn = _mpel_connection_new_stream (fds.ours_in, fds.ours_out, context,
                                               on_frame, on_connection_closed, child);
-  mpel_connection_set_budget (child->conn, DISPATCH_BUDGET_USEC);
-  mpel_connection_set_spin (child->conn, SPIN_USEC, awaits_answers);
+  _mpel_connection_set_budget (child->conn, DISPATCH_BUDGET_USEC);
+  _mpel_connection_set_spin (child->conn, SPIN_USEC, awaits_answers);
   _mpel_peer_send_hello (child->conn);
   child->state = MPEL_CHILD_GREETING;
 
@@ -786,7 +786,7 @@ _mpel_child_discard (MpelChild *child)
   _mpel_clear_source (&child->handshake_source);
   _mpel_clear_source (&child->grace_source);
   if (child->conn != NULL)
-    mpel_connection_close (child->conn);
+    _mpel_connection_close (child->conn);
   if (child->state != MPEL_CHILD_DEAD && child->subprocess != NULL)
     g_subprocess_force_exit (child->subprocess);
   child->state = MPEL_CHILD_DEAD;

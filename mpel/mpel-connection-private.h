@@ -31,18 +31,18 @@ typedef enum
 #define MPEL_FEATURES_LEGACY (MPEL_FEATURE_FD_PASSING | MPEL_FEATURE_BULK)
 
 /* Called for every decoded frame. Return FALSE to stop the batch, as after
- * mpel_connection_fail() or mpel_connection_close(); on a connection still
+ * _mpel_connection_fail() or _mpel_connection_close(); on a connection still
  * open, the frames already received then wait for the next dispatch. */
 typedef gboolean (*MpelConnectionFrameFunc)  (MpelConnection *conn,
                                               MpelFrame      *frame,
                                               gpointer        user_data);
 /* Called once when the peer hangs up (error == NULL) or the connection
- * fails (protocol or I/O error). Not called after mpel_connection_close(). */
+ * fails (protocol or I/O error). Not called after _mpel_connection_close(). */
 typedef void     (*MpelConnectionClosedFunc) (MpelConnection *conn,
                                               const GError   *error,
                                               gpointer        user_data);
 
-MpelConnection *mpel_connection_new            (int                       fd,
+MpelConnection *_mpel_connection_new            (int                       fd,
                                                 GMainContext             *context,
                                                 MpelConnectionFrameFunc   frame_func,
                                                 MpelConnectionClosedFunc  closed_func,
@@ -50,21 +50,21 @@ MpelConnection *mpel_connection_new            (int                       fd,
 /* A byte stream (pipes, a pty, ssh's stdio): plain read() and write(), no
  * descriptors, no shared memory; every payload inline. @in_fd and @out_fd
  * may be the same. Takes both. */
-MpelConnection *mpel_connection_new_stream     (int                       in_fd,
+MpelConnection *_mpel_connection_new_stream     (int                       in_fd,
                                                 int                       out_fd,
                                                 GMainContext             *context,
                                                 MpelConnectionFrameFunc   frame_func,
                                                 MpelConnectionClosedFunc  closed_func,
                                                 gpointer                  user_data);
-MpelConnection *mpel_connection_ref            (MpelConnection           *conn);
-void            mpel_connection_unref          (MpelConnection           *conn);
-void            mpel_connection_set_budget     (MpelConnection           *conn,
+MpelConnection *_mpel_connection_ref            (MpelConnection           *conn);
+void            _mpel_connection_unref          (MpelConnection           *conn);
+void            _mpel_connection_set_budget     (MpelConnection           *conn,
                                                 gint64                    budget_usec);
-void            mpel_connection_set_spin       (MpelConnection           *conn,
+void            _mpel_connection_set_spin       (MpelConnection           *conn,
                                                 gint64                    spin_usec,
                                                 gboolean                (*want_spin) (MpelConnection *conn,
                                                                                       gpointer        user_data));
-gboolean        mpel_connection_send           (MpelConnection           *conn,
+gboolean        _mpel_connection_send           (MpelConnection           *conn,
                                                 guint8                    kind,
                                                 guint32                   flags,
                                                 guint64                   id,
@@ -72,7 +72,7 @@ gboolean        mpel_connection_send           (MpelConnection           *conn,
                                                 GVariant                 *body,
                                                 GVariant                 *meta,
                                                 GError                  **error);
-gboolean        mpel_connection_send_call      (MpelConnection           *conn,
+gboolean        _mpel_connection_send_call      (MpelConnection           *conn,
                                                 guint32                   flags,
                                                 guint64                   id,
                                                 const char               *name,
@@ -80,23 +80,23 @@ gboolean        mpel_connection_send_call      (MpelConnection           *conn,
                                                 GVariant                 *kwargs,
                                                 guint32                   timeout,
                                                 GError                  **error);
-void            mpel_connection_drain          (MpelConnection           *conn);
-gboolean        mpel_connection_flush_sync     (MpelConnection           *conn,
+void            _mpel_connection_drain          (MpelConnection           *conn);
+gboolean        _mpel_connection_flush_sync     (MpelConnection           *conn,
                                                 GError                  **error);
-gboolean        mpel_connection_share_output   (MpelConnection           *conn,
+gboolean        _mpel_connection_share_output   (MpelConnection           *conn,
                                                 GError                  **error);
-gboolean        mpel_connection_has_shared_output (MpelConnection        *conn);
-void            mpel_connection_fail           (MpelConnection           *conn,
+gboolean        _mpel_connection_has_shared_output (MpelConnection        *conn);
+void            _mpel_connection_fail           (MpelConnection           *conn,
                                                 GError                   *error);
-void            mpel_connection_close          (MpelConnection           *conn);
-gboolean        mpel_connection_is_closed      (MpelConnection           *conn);
-gsize           mpel_connection_get_n_queued   (MpelConnection           *conn);
-GVariant       *mpel_features_to_variant       (MpelFeatures              features);
-MpelFeatures    mpel_connection_get_features   (MpelConnection           *conn);
-gboolean        mpel_connection_can_use        (MpelConnection           *conn,
+void            _mpel_connection_close          (MpelConnection           *conn);
+gboolean        _mpel_connection_is_closed      (MpelConnection           *conn);
+gsize           _mpel_connection_get_n_queued   (MpelConnection           *conn);
+GVariant       *_mpel_features_to_variant       (MpelFeatures              features);
+MpelFeatures    _mpel_connection_get_features   (MpelConnection           *conn);
+gboolean        _mpel_connection_can_use        (MpelConnection           *conn,
                                                 MpelFeatures              feature);
-guint32         mpel_connection_get_max_frame  (MpelConnection           *conn);
+guint32         _mpel_connection_get_max_frame  (MpelConnection           *conn);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpelConnection, mpel_connection_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (MpelConnection, _mpel_connection_unref)
 
 G_END_DECLS

@@ -320,7 +320,7 @@ connection_read_hello (MpelConnection   *conn,
       conn->peer_max_frame = MIN (max_frame, MPEL_DEFAULT_MAX_MESSAGE);
     }
 
-  conn->max_inline = mpel_connection_can_use (conn, MPEL_FEATURE_BULK)
+  conn->max_inline = _mpel_connection_can_use (conn, MPEL_FEATURE_BULK)
                        ? MIN (MPEL_DEFAULT_MEMFD_THRESHOLD, conn->peer_max_frame)
                        : conn->peer_max_frame;
 
@@ -361,7 +361,7 @@ connection_deliver (MpelConnection *conn,
 
   if (payload != NULL)
     {
-      ok = mpel_envelope_parse (payload, &frame, &error);
+      ok = _mpel_envelope_parse (payload, &frame, &error);
       g_bytes_unref (payload);
     }
   else
@@ -386,20 +386,20 @@ connection_deliver (MpelConnection *conn,
   if (!ok)
     {
       g_clear_pointer (&inline_frame.block, _mpel_read_block_unref);
-      mpel_connection_fail (conn, error);
+      _mpel_connection_fail (conn, error);
       return FALSE;
     }
 
   if (frame.kind == MPEL_FRAME_HELLO && !connection_read_hello (conn, &frame, &error))
     {
-      mpel_frame_clear (&frame);
+      _mpel_frame_clear (&frame);
       g_clear_pointer (&inline_frame.block, _mpel_read_block_unref);
-      mpel_connection_fail (conn, error);
+      _mpel_connection_fail (conn, error);
       return FALSE;
     }
 
   ok = conn->frame_func (conn, &frame, conn->user_data);
-  mpel_frame_clear (&frame);
+  _mpel_frame_clear (&frame);
   g_clear_pointer (&inline_frame.block, _mpel_read_block_unref);
 
   /* The frames already read are handed on in the next dispatch. */
@@ -415,7 +415,7 @@ connection_has_stray_fds (MpelConnection *conn)
 {
   if (conn->rfds->len > 0 && conn->rend == conn->rstart)
     {
-      mpel_connection_fail (conn, g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
+      _mpel_connection_fail (conn, g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
                                                _("Protocol error: the peer passed file descriptors no frame announced")));
       return TRUE;
     }
@@ -426,7 +426,7 @@ static void
 connection_end_of_input (MpelConnection *conn)
 {
   if (conn->rend > conn->rstart && !conn->recovered)
-    mpel_connection_fail (conn, g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
+    _mpel_connection_fail (conn, g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
                                              _("Protocol error: the peer hung up in the middle of a frame")));
   else
     _mpel_connection_eof (conn);
@@ -451,7 +451,7 @@ connection_fill (MpelConnection *conn,
   n = read_some (conn, &error);
   if (n == -2)
     {
-      mpel_connection_fail (conn, error);
+      _mpel_connection_fail (conn, error);
       return FALSE;
     }
   if (n == -1)
@@ -534,7 +534,7 @@ _mpel_connection_process (MpelConnection *conn,
         }
       if (error != NULL)
         {
-          mpel_connection_fail (conn, error);
+          _mpel_connection_fail (conn, error);
           return;
         }
 

@@ -45,7 +45,7 @@ ensure_write_space (MpelConnection *conn,
       /* The region does not move, and what it holds must stay where the
        * header says: write it all out, then start over. Rare: it holds
        * a megabyte, and a batch's answers leave at the end of the batch. */
-      if (conn->wend > conn->wstart && !mpel_connection_flush_sync (conn, NULL))
+      if (conn->wend > conn->wstart && !_mpel_connection_flush_sync (conn, NULL))
         _mpel_connection_close_fds (conn->wfds);
       output_reset (conn);
       g_assert (needed <= conn->wcap);
@@ -155,7 +155,7 @@ send_layout (MpelConnection            *conn,
 {
   if (layout->total > conn->max_inline)
     {
-      if (mpel_connection_can_use (conn, MPEL_FEATURE_BULK))
+      if (_mpel_connection_can_use (conn, MPEL_FEATURE_BULK))
         return send_bulk (conn, layout, kind, flags, id, error);
 
       if (layout->total > conn->peer_max_frame)
@@ -175,7 +175,7 @@ send_layout (MpelConnection            *conn,
 
 /* Queues a frame. Floating @body and @meta are sunk and released. */
 gboolean
-mpel_connection_send (MpelConnection  *conn,
+_mpel_connection_send (MpelConnection  *conn,
                       guint8           kind,
                       guint32          flags,
                       guint64          id,
@@ -204,7 +204,7 @@ mpel_connection_send (MpelConnection  *conn,
  * with no a{sv} built for it. Floating @body and @kwargs are sunk and
  * released. */
 gboolean
-mpel_connection_send_call (MpelConnection  *conn,
+_mpel_connection_send_call (MpelConnection  *conn,
                            guint32          flags,
                            guint64          id,
                            const char      *name,
@@ -356,7 +356,7 @@ _mpel_connection_write (MpelConnection *conn)
               _mpel_connection_close_fds (conn->wfds);
               break;
             }
-          mpel_connection_fail (conn, error);
+          _mpel_connection_fail (conn, error);
           return;
         }
 
@@ -382,7 +382,7 @@ _mpel_connection_write (MpelConnection *conn)
 }
 
 gboolean
-mpel_connection_flush_sync (MpelConnection  *conn,
+_mpel_connection_flush_sync (MpelConnection  *conn,
                             GError         **error)
 {
   while (!conn->closed && conn->wend > conn->wstart)

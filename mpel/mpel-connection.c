@@ -174,7 +174,7 @@ connection_source_dispatch (GSource     *source,
   gboolean wrote = FALSE;
 
   /* A handler ran a main loop of its own (the source can recurse, see
-   * mpel_connection_new()): stop polling until the outer dispatch is back,
+   * _mpel_connection_new()): stop polling until the outer dispatch is back,
    * rather than decode frames under it or spin. */
   if (conn->in_dispatch)
     {
@@ -191,7 +191,7 @@ connection_source_dispatch (GSource     *source,
     g_source_set_ready_time (source, -1);
   revents = g_source_query_unix_fd (source, conn->fd_tag);
 
-  mpel_connection_ref (conn);
+  _mpel_connection_ref (conn);
   conn->in_dispatch = TRUE;
 
   if (!conn->closed && conn->wend > conn->wstart)
@@ -227,7 +227,7 @@ connection_source_dispatch (GSource     *source,
       g_source_set_ready_time (source, 0);
     }
 
-  mpel_connection_unref (conn);
+  _mpel_connection_unref (conn);
 
   return G_SOURCE_CONTINUE;
 }
@@ -346,7 +346,7 @@ connection_new (int                       fd,
 }
 
 MpelConnection *
-mpel_connection_new (int                       fd,
+_mpel_connection_new (int                       fd,
                      GMainContext             *context,
                      MpelConnectionFrameFunc   frame_func,
                      MpelConnectionClosedFunc  closed_func,
@@ -358,7 +358,7 @@ mpel_connection_new (int                       fd,
 }
 
 MpelConnection *
-mpel_connection_new_stream (int                       in_fd,
+_mpel_connection_new_stream (int                       in_fd,
                             int                       out_fd,
                             GMainContext             *context,
                             MpelConnectionFrameFunc   frame_func,
@@ -372,19 +372,19 @@ mpel_connection_new_stream (int                       in_fd,
 }
 
 MpelConnection *
-mpel_connection_ref (MpelConnection *conn)
+_mpel_connection_ref (MpelConnection *conn)
 {
   g_ref_count_inc (&conn->ref_count);
   return conn;
 }
 
 void
-mpel_connection_unref (MpelConnection *conn)
+_mpel_connection_unref (MpelConnection *conn)
 {
   if (!g_ref_count_dec (&conn->ref_count))
     return;
 
-  mpel_connection_close (conn);
+  _mpel_connection_close (conn);
   g_array_unref (conn->rfds);
   g_array_unref (conn->wfds);
   _mpel_bulk_free (conn->bulk);
@@ -393,14 +393,14 @@ mpel_connection_unref (MpelConnection *conn)
 }
 
 void
-mpel_connection_set_budget (MpelConnection *conn,
+_mpel_connection_set_budget (MpelConnection *conn,
                             gint64          budget_usec)
 {
   conn->budget_usec = budget_usec;
 }
 
 void
-mpel_connection_set_spin (MpelConnection *conn,
+_mpel_connection_set_spin (MpelConnection *conn,
                           gint64          spin_usec,
                           gboolean      (*want_spin) (MpelConnection *conn,
                                                       gpointer        user_data))
@@ -410,19 +410,19 @@ mpel_connection_set_spin (MpelConnection *conn,
 }
 
 gboolean
-mpel_connection_is_closed (MpelConnection *conn)
+_mpel_connection_is_closed (MpelConnection *conn)
 {
   return conn->closed;
 }
 
 gsize
-mpel_connection_get_n_queued (MpelConnection *conn)
+_mpel_connection_get_n_queued (MpelConnection *conn)
 {
   return conn->wend - conn->wstart;
 }
 
 MpelFeatures
-mpel_connection_get_features (MpelConnection *conn)
+_mpel_connection_get_features (MpelConnection *conn)
 {
   return conn->features;
 }
@@ -430,7 +430,7 @@ mpel_connection_get_features (MpelConnection *conn)
 /* Whether both ends have @feature (as far as we know: before the peer's
  * HELLO, a socket's peer is taken to have the legacy features). */
 gboolean
-mpel_connection_can_use (MpelConnection *conn,
+_mpel_connection_can_use (MpelConnection *conn,
                          MpelFeatures    feature)
 {
   return (conn->features & conn->peer_features & feature) == feature;
@@ -438,7 +438,7 @@ mpel_connection_can_use (MpelConnection *conn,
 
 /* The largest inline payload we take, for our HELLO's max-frame */
 guint32
-mpel_connection_get_max_frame (MpelConnection *conn)
+_mpel_connection_get_max_frame (MpelConnection *conn)
 {
   return (guint32) conn->max_frame;
 }
@@ -454,7 +454,7 @@ static const struct {
 
 /* HELLO's `features`, an `as`. Floating. */
 GVariant *
-mpel_features_to_variant (MpelFeatures features)
+_mpel_features_to_variant (MpelFeatures features)
 {
   GVariantBuilder builder;
 
@@ -484,7 +484,7 @@ _mpel_features_from_variant (GVariant *strv)
 }
 
 void
-mpel_connection_close (MpelConnection *conn)
+_mpel_connection_close (MpelConnection *conn)
 {
   if (conn->closed)
     return;
@@ -530,7 +530,7 @@ mpel_connection_close (MpelConnection *conn)
 }
 
 void
-mpel_connection_fail (MpelConnection *conn,
+_mpel_connection_fail (MpelConnection *conn,
                       GError         *error)
 {
   g_autoptr(GError) owned = error;
@@ -538,11 +538,11 @@ mpel_connection_fail (MpelConnection *conn,
   if (conn->closed)
     return;
 
-  mpel_connection_ref (conn);
-  mpel_connection_close (conn);
+  _mpel_connection_ref (conn);
+  _mpel_connection_close (conn);
   if (conn->closed_func != NULL)
     conn->closed_func (conn, owned, conn->user_data);
-  mpel_connection_unref (conn);
+  _mpel_connection_unref (conn);
 }
 
 void
@@ -551,23 +551,23 @@ _mpel_connection_eof (MpelConnection *conn)
   if (conn->closed)
     return;
 
-  mpel_connection_ref (conn);
-  mpel_connection_close (conn);
+  _mpel_connection_ref (conn);
+  _mpel_connection_close (conn);
   if (conn->closed_func != NULL)
     conn->closed_func (conn, NULL, conn->user_data);
-  mpel_connection_unref (conn);
+  _mpel_connection_unref (conn);
 }
 
 /* Hands on every frame the peer has sent, without waiting for more: for a
  * peer that is known to be gone, whose last words must not be lost. Does
  * nothing while the connection is dispatching. */
 void
-mpel_connection_drain (MpelConnection *conn)
+_mpel_connection_drain (MpelConnection *conn)
 {
   if (conn->closed || conn->in_dispatch)
     return;
 
-  mpel_connection_ref (conn);
+  _mpel_connection_ref (conn);
   conn->in_dispatch = TRUE;
   if (conn->throttled)
     {
@@ -576,5 +576,5 @@ mpel_connection_drain (MpelConnection *conn)
     }
   _mpel_connection_process (conn, TRUE);
   conn->in_dispatch = FALSE;
-  mpel_connection_unref (conn);
+  _mpel_connection_unref (conn);
 }

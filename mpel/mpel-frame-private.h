@@ -71,12 +71,12 @@ typedef struct
   gsize       e1, a2, body_size, e2, a3, meta_size, e3, w, total;
 } MpelEnvelopeLayout;
 
-const char *mpel_frame_kind_to_string    (guint8                    kind);
+const char *_mpel_frame_kind_to_string    (guint8                    kind);
 
-gsize       mpel_envelope_size           (const char               *name,
+gsize       _mpel_envelope_size           (const char               *name,
                                           GVariant                 *body,
                                           GVariant                 *meta);
-void        mpel_envelope_write          (guint8                   *dest,
+void        _mpel_envelope_write          (guint8                   *dest,
                                           gsize                     size,
                                           guint8                    kind,
                                           guint32                   flags,
@@ -84,7 +84,7 @@ void        mpel_envelope_write          (guint8                   *dest,
                                           const char               *name,
                                           GVariant                 *body,
                                           GVariant                 *meta);
-gboolean    mpel_envelope_parse          (GBytes                   *payload,
+gboolean    _mpel_envelope_parse          (GBytes                   *payload,
                                           MpelFrame                *frame,
                                           GError                  **error);
 typedef GBytes *(*MpelSliceFunc)          (gpointer                  owner,
@@ -96,7 +96,7 @@ gboolean    _mpel_envelope_parse_data    (const guint8             *data,
                                           gpointer                  owner,
                                           MpelFrame                *frame,
                                           GError                  **error);
-void        mpel_frame_clear             (MpelFrame                *frame);
+void        _mpel_frame_clear             (MpelFrame                *frame);
 GVariant   *_mpel_vardict_lookup         (GVariant                 *dict,
                                           const char               *key,
                                           const GVariantType       *type);
@@ -129,8 +129,8 @@ void        _mpel_envelope_layout_call   (MpelEnvelopeLayout       *layout,
                                           GVariant                 *kwargs,
                                           guint32                   timeout);
 
-GVariant   *mpel_error_to_variant        (const GError             *error);
-GError     *mpel_error_from_variant      (GVariant                 *body);
+GVariant   *_mpel_error_to_variant        (const GError             *error);
+GError     *_mpel_error_from_variant      (GVariant                 *body);
 
 /* Sets a protocol error ("Protocol error: @what") and returns FALSE. */
 gboolean    _mpel_protocol_error         (GError                  **error,

@@ -330,7 +330,7 @@ _mpel_envelope_write_layout (guint8                   *dest,
 }
 
 gsize
-mpel_envelope_size (const char *name,
+_mpel_envelope_size (const char *name,
                     GVariant   *body,
                     GVariant   *meta)
 {
@@ -342,7 +342,7 @@ mpel_envelope_size (const char *name,
 }
 
 void
-mpel_envelope_write (guint8     *dest,
+_mpel_envelope_write (guint8     *dest,
                      gsize       size,
                      guint8      kind,
                      guint32     flags,
@@ -359,7 +359,7 @@ mpel_envelope_write (guint8     *dest,
 }
 
 const char *
-mpel_frame_kind_to_string (guint8 kind)
+_mpel_frame_kind_to_string (guint8 kind)
 {
   switch (kind)
     {
@@ -441,7 +441,7 @@ slice_payload (gpointer owner,
  * every offset is checked before it is used, and the values inside are
  * handed to GVariant as untrusted data. */
 gboolean
-mpel_envelope_parse (GBytes     *payload,
+_mpel_envelope_parse (GBytes     *payload,
                      MpelFrame  *frame,
                      GError    **error)
 {
@@ -456,7 +456,7 @@ mpel_envelope_parse (GBytes     *payload,
   return TRUE;
 }
 
-/* mpel_envelope_parse() over @size bytes at @data, which the caller keeps
+/* _mpel_envelope_parse() over @size bytes at @data, which the caller keeps
  * alive while the frame is (frame->name points into them; frame->payload is
  * NULL). The body and meta are made over @slice (@owner, offset, length),
  * which gives bytes that keep their memory alive. */
@@ -517,7 +517,7 @@ _mpel_envelope_parse_data (const guint8   *data,
     {
       g_autofree char *what = g_strdup_printf (_("unknown frame kind %u"), frame->kind);
 
-      mpel_frame_clear (frame);
+      _mpel_frame_clear (frame);
       return _mpel_protocol_error (error, what);
     }
 
@@ -612,7 +612,7 @@ _mpel_vardict_lookup (GVariant           *dict,
 }
 
 void
-mpel_frame_clear (MpelFrame *frame)
+_mpel_frame_clear (MpelFrame *frame)
 {
   g_clear_pointer (&frame->body, g_variant_unref);
   g_clear_pointer (&frame->meta, g_variant_unref);
@@ -621,7 +621,7 @@ mpel_frame_clear (MpelFrame *frame)
 }
 
 GVariant *
-mpel_error_to_variant (const GError *error)
+_mpel_error_to_variant (const GError *error)
 {
   return g_variant_new ("(sis)",
                         g_quark_to_string (error->domain),
@@ -633,7 +633,7 @@ mpel_error_to_variant (const GError *error)
  * so that g_error_matches() works across the wire; a peer may create only a
  * bounded number of new quarks, as quarks are never freed. */
 GError *
-mpel_error_from_variant (GVariant *body)
+_mpel_error_from_variant (GVariant *body)
 {
   static guint n_peer_quarks;
   const char *domain = NULL;

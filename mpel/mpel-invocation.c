@@ -654,7 +654,7 @@ mpel_invocation_return_gerror (MpelInvocation *self,
   g_return_if_fail (!self->returned);
   g_return_if_fail (error != NULL);
 
-  finish (self, MPEL_FRAME_ERROR, MPEL_FRAME_FLAGS_NONE, mpel_error_to_variant (error));
+  finish (self, MPEL_FRAME_ERROR, MPEL_FRAME_FLAGS_NONE, _mpel_error_to_variant (error));
 }
 
 /**
@@ -687,7 +687,7 @@ mpel_invocation_return_error_details (MpelInvocation *self,
 
   self->returned = TRUE;
   _mpel_worker_send_reply_full (self->worker, self, MPEL_FRAME_ERROR, MPEL_FRAME_FLAGS_NONE,
-                                mpel_error_to_variant (error), owned);
+                                _mpel_error_to_variant (error), owned);
   _mpel_worker_invocation_ended (self->worker, self);
 }
 

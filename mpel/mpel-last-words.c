@@ -32,7 +32,7 @@
  * when the system cannot make one; the connection then works as before.
  */
 gboolean
-mpel_connection_share_output (MpelConnection  *conn,
+_mpel_connection_share_output (MpelConnection  *conn,
                               GError         **error)
 {
 #ifdef HAVE_MEMFD_CREATE
@@ -88,7 +88,7 @@ fail:
 }
 
 gboolean
-mpel_connection_has_shared_output (MpelConnection *conn)
+_mpel_connection_has_shared_output (MpelConnection *conn)
 {
   return conn->out_region != NULL;
 }

@@ -264,7 +264,7 @@ child_protocol_error_id (MpelChild *child,
 {
   return _mpel_peer_protocol_error (child->conn,
                                     _("the worker sent %s for event %" PRIu64 ", which is not in flight"),
-                                    mpel_frame_kind_to_string (frame->kind), frame->id);
+                                    _mpel_frame_kind_to_string (frame->kind), frame->id);
 }
 
 /* An ERROR with id 0 is a start-up failure only as the first frame after
@@ -274,7 +274,7 @@ handle_startup_error (MpelLoop  *self,
                       MpelChild *child,
                       MpelFrame *frame)
 {
-  g_autoptr(GError) cause = mpel_error_from_variant (frame->body);
+  g_autoptr(GError) cause = _mpel_error_from_variant (frame->body);
   g_autoptr(GError) error = NULL;
 
   /* A start-up failure, such as a module that does not load: the worker
@@ -344,7 +344,7 @@ handle_answer (MpelLoop  *self,
                         NULL);
       else
         _mpel_loop_end_event (self, event, MPEL_EVENT_STATE_FAILED, NULL,
-                        mpel_error_from_variant (frame->body));
+                        _mpel_error_from_variant (frame->body));
     }
   else
     _mpel_loop_event_clear_sources (event);

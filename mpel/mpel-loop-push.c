@@ -272,7 +272,7 @@ _mpel_loop_cancel_event (MpelLoop  *self,
 
       /* Unless the worker answered, died or was let go meanwhile */
       if (child != NULL && event->child == child && child->owner == self && self->kill_timeout > 0 &&
-          child->conn != NULL && !mpel_connection_is_closed (child->conn))
+          child->conn != NULL && !_mpel_connection_is_closed (child->conn))
         {
           event->kill_source = g_timeout_source_new (self->kill_timeout);
           g_source_set_static_name (event->kill_source, "[mpel] stuck worker");

@@ -52,11 +52,11 @@ _mpel_peer_send_hello (MpelConnection *conn)
 
   g_variant_dict_insert (&dict, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
   g_variant_dict_insert (&dict, "pid", "i", (gint32) getpid ());
-  g_variant_dict_insert (&dict, "max-frame", "u", mpel_connection_get_max_frame (conn));
+  g_variant_dict_insert (&dict, "max-frame", "u", _mpel_connection_get_max_frame (conn));
   g_variant_dict_insert_value (&dict, "features",
-                               mpel_features_to_variant (mpel_connection_get_features (conn)));
+                               _mpel_features_to_variant (_mpel_connection_get_features (conn)));
   body = g_variant_ref_sink (g_variant_dict_end (&dict));
-  mpel_connection_send (conn, MPEL_FRAME_HELLO, 0, 0, g_get_prgname (), body, NULL, NULL);
+  _mpel_connection_send (conn, MPEL_FRAME_HELLO, 0, 0, g_get_prgname (), body, NULL, NULL);
 }
 
 gboolean
@@ -71,7 +71,7 @@ _mpel_peer_protocol_error (MpelConnection *conn,
   message = g_strdup_vprintf (format, args);
   va_end (args);
 
-  mpel_connection_fail (conn,
+  _mpel_connection_fail (conn,
                         g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
                                      _("Protocol error: %s"), message));
   return FALSE;
@@ -130,8 +130,8 @@ _mpel_peer_dispatch (const MpelPeerTable *table,
 
   if (table->side == MPEL_PEER_APP)
     return _mpel_peer_protocol_error (conn, _("the worker sent a %s frame"),
-                                      mpel_frame_kind_to_string (frame->kind));
+                                      _mpel_frame_kind_to_string (frame->kind));
   else
     return _mpel_peer_protocol_error (conn, _("the app sent a %s frame"),
-                                      mpel_frame_kind_to_string (frame->kind));
+                                      _mpel_frame_kind_to_string (frame->kind));
 }

@@ -133,7 +133,7 @@ mpel_worker_finalize (GObject *object)
   g_clear_pointer (&self->running, g_hash_table_unref);
   _mpel_worker_objects_clear (self);
   g_clear_pointer (&self->modules, g_strfreev);
-  g_clear_pointer (&self->conn, mpel_connection_unref);
+  g_clear_pointer (&self->conn, _mpel_connection_unref);
   g_clear_pointer (&self->main_loop, g_main_loop_unref);
   g_clear_error (&self->run_error);
 
@@ -484,10 +484,10 @@ _mpel_worker_send_notify (MpelWorker *self,
 
   g_return_val_if_fail (MPEL_IS_WORKER (self), FALSE);
 
-  if (self->conn == NULL || mpel_connection_is_closed (self->conn))
+  if (self->conn == NULL || _mpel_connection_is_closed (self->conn))
     return FALSE;
 
-  return mpel_connection_send (self->conn, MPEL_FRAME_NOTIFY, 0, handle, NULL, owned_body, NULL, NULL);
+  return _mpel_connection_send (self->conn, MPEL_FRAME_NOTIFY, 0, handle, NULL, owned_body, NULL, NULL);
 }
 
 /* Serving */
@@ -536,13 +536,13 @@ _mpel_worker_send_reply_full (MpelWorker     *self,
   g_autoptr(GError) error = NULL;
   guint64 id = mpel_invocation_get_id (invocation);
 
-  if (self->conn == NULL || mpel_connection_is_closed (self->conn))
+  if (self->conn == NULL || _mpel_connection_is_closed (self->conn))
     return FALSE;
 
-  if (mpel_connection_send (self->conn, kind, flags, id, NULL, owned_body, owned_meta, &error))
+  if (_mpel_connection_send (self->conn, kind, flags, id, NULL, owned_body, owned_meta, &error))
     return TRUE;
 
-  if (mpel_connection_is_closed (self->conn))
+  if (_mpel_connection_is_closed (self->conn))
     return FALSE;
 
   if (kind == MPEL_FRAME_ITEM)
@@ -562,9 +562,9 @@ _mpel_worker_send_reply_full (MpelWorker     *self,
                                              _("The answer of “%s” could not be sent: %s"),
                                              mpel_invocation_get_target (invocation),
                                              error->message);
-    g_autoptr(GVariant) failure_body = g_variant_ref_sink (mpel_error_to_variant (failure));
+    g_autoptr(GVariant) failure_body = g_variant_ref_sink (_mpel_error_to_variant (failure));
 
-    return mpel_connection_send (self->conn, MPEL_FRAME_ERROR, 0, id, NULL, failure_body, NULL, NULL);
+    return _mpel_connection_send (self->conn, MPEL_FRAME_ERROR, 0, id, NULL, failure_body, NULL, NULL);
   }
 }
 
@@ -641,15 +641,15 @@ handle_call (MpelWorker *self,
   /* This handler may crash, exit or block until it is killed; the answers
    * earlier handlers of this batch gave must reach the app all the same.
    * With the output in a buffer the app reads back after we are gone (see
-   * mpel_connection_share_output()), they can wait for the end of the batch
+   * _mpel_connection_share_output()), they can wait for the end of the batch
    * and leave in one write; they only go out first once they have waited a
    * millisecond, so that a slow batch does not hold them back. Without it,
    * they go out before every handler. Either way, this blocks only while
    * the socket is full, that is until the app reads, which it always does. */
-  if (mpel_connection_get_n_queued (self->conn) == 0)
+  if (_mpel_connection_get_n_queued (self->conn) == 0)
     self->queued_since = 0;
-  else if (!mpel_connection_has_shared_output (self->conn))
-    mpel_connection_flush_sync (self->conn, NULL);
+  else if (!_mpel_connection_has_shared_output (self->conn))
+    _mpel_connection_flush_sync (self->conn, NULL);
   else
     {
       gint64 now = g_get_monotonic_time ();
@@ -658,7 +658,7 @@ handle_call (MpelWorker *self,
         self->queued_since = now;
       else if (now - self->queued_since >= ANSWER_MAX_WAIT_USEC)
         {
-          mpel_connection_flush_sync (self->conn, NULL);
+          _mpel_connection_flush_sync (self->conn, NULL);
           self->queued_since = 0;
         }
     }
@@ -736,14 +736,14 @@ on_frame (MpelConnection *conn,
       /* Our last words survive us (see handle_call()) when the app said it
        * takes them; without, or without a memfd, the answers leave before
        * every handler instead. */
-      if (mpel_connection_can_use (conn, MPEL_FEATURE_LAST_WORDS) &&
-          !mpel_connection_share_output (conn, &share_error))
+      if (_mpel_connection_can_use (conn, MPEL_FEATURE_LAST_WORDS) &&
+          !_mpel_connection_share_output (conn, &share_error))
         g_debug ("No shared output buffer: %s", share_error->message);
       return TRUE;
     }
 
   return _mpel_peer_dispatch (&worker_frames, conn, frame, self) &&
-         !mpel_connection_is_closed (conn);
+         !_mpel_connection_is_closed (conn);
 }
 
 static void
@@ -1073,23 +1073,23 @@ mpel_worker_run (MpelWorker  *self,
   context = g_main_context_ref_thread_default ();
   self->main_loop = g_main_loop_new (context, FALSE);
   if (stdout_fd >= 0)
-    self->conn = mpel_connection_new_stream (fd, stdout_fd, context, on_frame, on_closed, self);
+    self->conn = _mpel_connection_new_stream (fd, stdout_fd, context, on_frame, on_closed, self);
   else
-    self->conn = mpel_connection_new (fd, context, on_frame, on_closed, self);
+    self->conn = _mpel_connection_new (fd, context, on_frame, on_closed, self);
 
   /* HELLO goes only once the modules have loaded: a module whose init
    * crashes or exits ends the process before it said a word, which the app
    * reports as a start-up failure rather than as a crash to recover from. */
   if (!load_modules (self, &startup_error))
     {
-      g_autoptr(GVariant) body = g_variant_ref_sink (mpel_error_to_variant (startup_error));
+      g_autoptr(GVariant) body = g_variant_ref_sink (_mpel_error_to_variant (startup_error));
 
       /* id 0 right after HELLO: the app fails its events with this. */
       _mpel_peer_send_hello (self->conn);
-      mpel_connection_send (self->conn, MPEL_FRAME_ERROR, 0, 0, NULL, body, NULL, NULL);
-      mpel_connection_flush_sync (self->conn, NULL);
-      mpel_connection_close (self->conn);
-      g_clear_pointer (&self->conn, mpel_connection_unref);
+      _mpel_connection_send (self->conn, MPEL_FRAME_ERROR, 0, 0, NULL, body, NULL, NULL);
+      _mpel_connection_flush_sync (self->conn, NULL);
+      _mpel_connection_close (self->conn);
+      g_clear_pointer (&self->conn, _mpel_connection_unref);
       g_clear_pointer (&self->main_loop, g_main_loop_unref);
       g_clear_pointer (&self->parent_watch, parent_watch_stop);
       self->serving = FALSE;
@@ -1107,13 +1107,13 @@ mpel_worker_run (MpelWorker  *self,
 
   g_signal_emit (self, signals[SHUTDOWN], 0);
 
-  if (!mpel_connection_is_closed (self->conn))
+  if (!_mpel_connection_is_closed (self->conn))
     {
-      mpel_connection_flush_sync (self->conn, NULL);
-      mpel_connection_close (self->conn);
+      _mpel_connection_flush_sync (self->conn, NULL);
+      _mpel_connection_close (self->conn);
     }
   _mpel_worker_objects_clear (self);
-  g_clear_pointer (&self->conn, mpel_connection_unref);
+  g_clear_pointer (&self->conn, _mpel_connection_unref);
   g_clear_pointer (&self->main_loop, g_main_loop_unref);
   g_clear_pointer (&self->parent_watch, parent_watch_stop);
   self->serving = FALSE;

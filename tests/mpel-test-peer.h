@@ -71,8 +71,8 @@ make_pair (MpelConnection **a,
   int sv[2];
 
   g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-  *a = mpel_connection_new (sv[0], NULL, peer_frame, peer_closed, pa);
-  *b = mpel_connection_new (sv[1], NULL, peer_frame, peer_closed, pb);
+  *a = _mpel_connection_new (sv[0], NULL, peer_frame, peer_closed, pa);
+  *b = _mpel_connection_new (sv[1], NULL, peer_frame, peer_closed, pb);
 }
 
 /* A raw peer writes hostile bytes; the connection fails with a protocol
@@ -90,7 +90,7 @@ expect_protocol_error (const void *bytes,
 
   peer_init (&peer);
   g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-  conn = mpel_connection_new (sv[0], NULL, peer_frame, peer_closed, &peer);
+  conn = _mpel_connection_new (sv[0], NULL, peer_frame, peer_closed, &peer);
 
   if (fd_to_pass >= 0)
     g_assert_cmpint (test_send_with_fd (sv[1], bytes, len, fd_to_pass), ==, (gssize) len);
@@ -117,11 +117,11 @@ write_frame_bytes (guint8     *dest,
                    const char *name,
                    GVariant   *body)
 {
-  gsize size = mpel_envelope_size (name, body, NULL);
+  gsize size = _mpel_envelope_size (name, body, NULL);
   guint32 header[2] = { GUINT32_TO_LE (size), 0 };
 
   memcpy (dest, header, 8);
-  mpel_envelope_write (dest + 8, size, kind, 0, id, name, body, NULL);
+  _mpel_envelope_write (dest + 8, size, kind, 0, id, name, body, NULL);
   return 8 + ((size + 7) & ~7);
 }
 

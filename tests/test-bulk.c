@@ -260,11 +260,11 @@ test_connection_memfd (void)
   peer_init (&pb);
   make_pair (&a, &pa, &b, &pb);
 
-  g_assert_true (mpel_connection_send (a, MPEL_FRAME_CALL, 0, 1, "small", g_variant_new ("()"), NULL, NULL));
-  g_assert_true (mpel_connection_send (a, MPEL_FRAME_CALL, 0, 2, "big", body, NULL, NULL));
-  g_assert_true (mpel_connection_send (a, MPEL_FRAME_CALL, 0, 3, "small", g_variant_new ("()"), NULL, NULL));
+  g_assert_true (_mpel_connection_send (a, MPEL_FRAME_CALL, 0, 1, "small", g_variant_new ("()"), NULL, NULL));
+  g_assert_true (_mpel_connection_send (a, MPEL_FRAME_CALL, 0, 2, "big", body, NULL, NULL));
+  g_assert_true (_mpel_connection_send (a, MPEL_FRAME_CALL, 0, 3, "small", g_variant_new ("()"), NULL, NULL));
   /* Descriptor only: the payload is in a shared buffer. */
-  g_assert_cmpuint (mpel_connection_get_n_queued (a), <, 200);
+  g_assert_cmpuint (_mpel_connection_get_n_queued (a), <, 200);
 
   test_iterate_until (pb.frames->len == 3);
   {
@@ -310,7 +310,7 @@ test_connection_bulk_reuse (void)
       for (guint i = 0; i < (round == 2 ? 5 : 1); i++)
         {
           memset (blob, round * 16 + i, 1024 * 1024);
-          g_assert_true (mpel_connection_send (a, MPEL_FRAME_ITEM, 0, i + 1, NULL,
+          g_assert_true (_mpel_connection_send (a, MPEL_FRAME_ITEM, 0, i + 1, NULL,
                                                g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, blob,
                                                                           1024 * 1024, 1),
                                                NULL, NULL));
@@ -332,7 +332,7 @@ test_connection_bulk_reuse (void)
     }
 
   /* Replies flow the other way over the same kind of buffers. */
-  g_assert_true (mpel_connection_send (b, MPEL_FRAME_ITEM, 0, 9, NULL,
+  g_assert_true (_mpel_connection_send (b, MPEL_FRAME_ITEM, 0, 9, NULL,
                                        g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, blob,
                                                                   1024 * 1024, 1),
                                        NULL, NULL));

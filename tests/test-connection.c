@@ -26,10 +26,10 @@ test_connection_frames (void)
   make_pair (&a, &pa, &b, &pb);
 
   for (guint i = 0; i < 5000; i++)
-    g_assert_true (mpel_connection_send (a, MPEL_FRAME_CALL, 0, i + 1, "add",
+    g_assert_true (_mpel_connection_send (a, MPEL_FRAME_CALL, 0, i + 1, "add",
                                          g_variant_new ("(ii)", i, 1), NULL, NULL));
   /* Coalesced: nothing is written until the context runs. */
-  g_assert_cmpuint (mpel_connection_get_n_queued (a), >, 5000 * 8);
+  g_assert_cmpuint (_mpel_connection_get_n_queued (a), >, 5000 * 8);
 
   test_iterate_until (pb.frames->len == 5000);
   for (guint i = 0; i < 5000; i++)
@@ -49,7 +49,7 @@ test_connection_frames (void)
     }
 
   /* EOF is reported once, without an error. */
-  mpel_connection_close (a);
+  _mpel_connection_close (a);
   test_iterate_until (pb.closed);
   g_assert_no_error (pb.closed_error);
   g_assert_false (pa.closed);
@@ -79,11 +79,11 @@ test_connection_stop_batch (void)
 
   peer_init (&peer);
   peer.stop_at = 1;
-  conn = mpel_connection_new (sv[0], NULL, peer_frame, peer_closed, &peer);
+  conn = _mpel_connection_new (sv[0], NULL, peer_frame, peer_closed, &peer);
 
   test_iterate_until (peer.frames->len > 0);
   g_assert_cmpuint (peer.frames->len, ==, 1);
-  g_assert_false (mpel_connection_is_closed (conn));
+  g_assert_false (_mpel_connection_is_closed (conn));
 
   test_iterate_until (peer.frames->len == 3);
   for (guint i = 0; i < 3; i++)
@@ -113,7 +113,7 @@ bytes_of_frame_size (gsize frame_size)
       g_autoptr(GVariant) body = g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE,
                                                                                 blob, n, 1));
 
-      if (mpel_envelope_size (NULL, body, NULL) >= frame_size)
+      if (_mpel_envelope_size (NULL, body, NULL) >= frame_size)
         return g_steal_pointer (&body);
     }
 
@@ -131,7 +131,7 @@ test_connection_peer_max_frame (void)
   g_autoptr(MpelConnection) a = NULL;
   g_autoptr(MpelConnection) b = NULL;
   g_autoptr(GVariant) at_limit = bytes_of_frame_size (PEER_MAX_FRAME);
-  gsize peer_max_frame = mpel_envelope_size (NULL, at_limit, NULL);
+  gsize peer_max_frame = _mpel_envelope_size (NULL, at_limit, NULL);
   g_autoptr(GVariant) over_limit = bytes_of_frame_size (128 * 1024 + 4);
   g_auto(GVariantDict) hello = G_VARIANT_DICT_INIT (NULL);
   Peer pa, pb;
@@ -142,21 +142,21 @@ test_connection_peer_max_frame (void)
   make_pair (&a, &pa, &b, &pb);
 
   /* Before the HELLO, our own limit holds: inline. */
-  g_assert_true (mpel_connection_send (a, MPEL_FRAME_ITEM, 0, 1, NULL, over_limit, NULL, NULL));
-  g_assert_cmpuint (mpel_connection_get_n_queued (a), >, 128 * 1024);
+  g_assert_true (_mpel_connection_send (a, MPEL_FRAME_ITEM, 0, 1, NULL, over_limit, NULL, NULL));
+  g_assert_cmpuint (_mpel_connection_get_n_queued (a), >, 128 * 1024);
   test_iterate_until (pb.frames->len == 1);
 
   g_variant_dict_insert (&hello, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
   g_variant_dict_insert (&hello, "max-frame", "u", (guint32) peer_max_frame);
-  g_assert_true (mpel_connection_send (b, MPEL_FRAME_HELLO, 0, 0, "peer", g_variant_dict_end (&hello), NULL, NULL));
+  g_assert_true (_mpel_connection_send (b, MPEL_FRAME_HELLO, 0, 0, "peer", g_variant_dict_end (&hello), NULL, NULL));
   test_iterate_until (pa.frames->len == 1);
 
   /* At the limit: inline; over it: a descriptor only. */
-  g_assert_true (mpel_connection_send (a, MPEL_FRAME_ITEM, 0, 2, NULL, at_limit, NULL, NULL));
-  g_assert_cmpuint (mpel_connection_get_n_queued (a), ==, 8 + MPEL_ALIGN8 (peer_max_frame));
-  test_iterate_until (mpel_connection_get_n_queued (a) == 0);
-  g_assert_true (mpel_connection_send (a, MPEL_FRAME_ITEM, 0, 3, NULL, over_limit, NULL, NULL));
-  g_assert_cmpuint (mpel_connection_get_n_queued (a), <, 200);
+  g_assert_true (_mpel_connection_send (a, MPEL_FRAME_ITEM, 0, 2, NULL, at_limit, NULL, NULL));
+  g_assert_cmpuint (_mpel_connection_get_n_queued (a), ==, 8 + MPEL_ALIGN8 (peer_max_frame));
+  test_iterate_until (_mpel_connection_get_n_queued (a) == 0);
+  g_assert_true (_mpel_connection_send (a, MPEL_FRAME_ITEM, 0, 3, NULL, over_limit, NULL, NULL));
+  g_assert_cmpuint (_mpel_connection_get_n_queued (a), <, 200);
 
   test_iterate_until (pb.frames->len == 3);
   for (guint i = 1; i < 3; i++)
@@ -205,23 +205,23 @@ test_connection_last_words (void)
   peer_init (&pb);
   make_pair (&a, &pa, &b, &pb);
 
-  g_assert_true (mpel_connection_send (a, MPEL_FRAME_ITEM, 0, 1, NULL, g_variant_new ("(i)", 1), NULL, NULL));
-  g_assert_true (mpel_connection_share_output (a, &error));
+  g_assert_true (_mpel_connection_send (a, MPEL_FRAME_ITEM, 0, 1, NULL, g_variant_new ("(i)", 1), NULL, NULL));
+  g_assert_true (_mpel_connection_share_output (a, &error));
   g_assert_no_error (error);
-  g_assert_true (mpel_connection_has_shared_output (a));
+  g_assert_true (_mpel_connection_has_shared_output (a));
   test_iterate_until (pb.frames->len == 1);
-  test_iterate_until (mpel_connection_get_n_queued (a) == 0);
+  test_iterate_until (_mpel_connection_get_n_queued (a) == 0);
 
   /* Enough to reuse the region from its start several times over, the last
    * ones never written. */
   for (guint i = 2; i <= 30000; i++)
     {
-      g_assert_true (mpel_connection_send (a, MPEL_FRAME_ITEM, 0, i, NULL, g_variant_new ("(i)", i), NULL, NULL));
+      g_assert_true (_mpel_connection_send (a, MPEL_FRAME_ITEM, 0, i, NULL, g_variant_new ("(i)", i), NULL, NULL));
       if (i == 20000)
         test_iterate_until (pb.frames->len == 20000);
     }
-  g_assert_cmpuint (mpel_connection_get_n_queued (a), >, 0);
-  mpel_connection_close (a);
+  g_assert_cmpuint (_mpel_connection_get_n_queued (a), >, 0);
+  _mpel_connection_close (a);
 
   test_iterate_until (pb.closed);
   g_assert_no_error (pb.closed_error);
@@ -285,7 +285,7 @@ hand_made_last_words (const guint8 *data,
 
   peer_init (&peer);
   g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
-  conn = mpel_connection_new (sv[0], NULL, peer_frame, peer_closed, &peer);
+  conn = _mpel_connection_new (sv[0], NULL, peer_frame, peer_closed, &peer);
   g_assert_cmpint (test_send_with_fd (sv[1], words, sizeof words, fd), ==, sizeof words);
   close (fd);
   if (n_written > 0)

@@ -67,10 +67,10 @@ test_envelope_matches_glib (void)
                                                         name, body,
                                                         meta ? meta : g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0)));
 
-          size = mpel_envelope_size (name, body, meta);
+          size = _mpel_envelope_size (name, body, meta);
           g_assert_cmpuint (size, ==, g_variant_get_size (expected));
           mine = g_malloc (size);
-          mpel_envelope_write (mine, size, MPEL_FRAME_CALL, 0xdeadbeef,
+          _mpel_envelope_write (mine, size, MPEL_FRAME_CALL, 0xdeadbeef,
                                G_GUINT64_CONSTANT (0x0102030405060708), name, body, meta);
           g_assert_cmpmem (mine, size, g_variant_get_data (expected), size);
         }
@@ -134,11 +134,11 @@ test_call_meta_matches_glib (void)
 
         /* The whole envelope */
         _mpel_envelope_layout_call (&layout, "target", body, kwargs, timeouts[t]);
-        g_assert_cmpuint (layout.total, ==, mpel_envelope_size ("target", body, expected));
+        g_assert_cmpuint (layout.total, ==, _mpel_envelope_size ("target", body, expected));
         envelope = g_malloc (layout.total);
         _mpel_envelope_write_layout (envelope, &layout, MPEL_FRAME_CALL, 0, 42);
         expected_envelope = g_malloc (layout.total);
-        mpel_envelope_write (expected_envelope, layout.total, MPEL_FRAME_CALL, 0, 42, "target", body, expected);
+        _mpel_envelope_write (expected_envelope, layout.total, MPEL_FRAME_CALL, 0, 42, "target", body, expected);
         g_assert_cmpmem (envelope, layout.total, expected_envelope, layout.total);
 
         /* What the worker reads from it */
@@ -149,14 +149,14 @@ test_call_meta_matches_glib (void)
           MpelFrame frame;
           guint32 timeout = 0;
 
-          g_assert_true (mpel_envelope_parse (bytes, &frame, &error));
+          g_assert_true (_mpel_envelope_parse (bytes, &frame, &error));
           g_assert_no_error (error);
           g_assert_nonnull (frame.meta);
           got_kwargs = g_variant_lookup_value (frame.meta, "kwargs", G_VARIANT_TYPE_VARDICT);
           g_assert_true (kwargs == NULL ? got_kwargs == NULL : g_variant_equal (got_kwargs, kwargs));
           g_assert_true (g_variant_lookup (frame.meta, "timeout", "u", &timeout) == (timeouts[t] > 0));
           g_assert_cmpuint (timeout, ==, timeouts[t]);
-          mpel_frame_clear (&frame);
+          _mpel_frame_clear (&frame);
         }
       }
 }
@@ -172,12 +172,12 @@ test_envelope_round_trip (void)
   MpelFrame frame;
   gsize size;
 
-  size = mpel_envelope_size ("add_vals", body, meta);
+  size = _mpel_envelope_size ("add_vals", body, meta);
   buf = g_malloc (size);
-  mpel_envelope_write (buf, size, MPEL_FRAME_CALL, 1, 42, "add_vals", body, meta);
+  _mpel_envelope_write (buf, size, MPEL_FRAME_CALL, 1, 42, "add_vals", body, meta);
   bytes = aligned_bytes (buf, size);
 
-  g_assert_true (mpel_envelope_parse (bytes, &frame, &error));
+  g_assert_true (_mpel_envelope_parse (bytes, &frame, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (frame.kind, ==, MPEL_FRAME_CALL);
   g_assert_cmpuint (frame.flags, ==, 1);
@@ -185,21 +185,21 @@ test_envelope_round_trip (void)
   g_assert_cmpstr (frame.name, ==, "add_vals");
   g_assert_true (g_variant_equal (frame.body, body));
   g_assert_true (g_variant_equal (frame.meta, meta));
-  mpel_frame_clear (&frame);
+  _mpel_frame_clear (&frame);
 
   /* No body and no meta. */
   g_clear_pointer (&buf, g_free);
   g_clear_pointer (&bytes, g_bytes_unref);
-  size = mpel_envelope_size (NULL, NULL, NULL);
+  size = _mpel_envelope_size (NULL, NULL, NULL);
   buf = g_malloc (size);
-  mpel_envelope_write (buf, size, MPEL_FRAME_STOP, 0, 0, NULL, NULL, NULL);
+  _mpel_envelope_write (buf, size, MPEL_FRAME_STOP, 0, 0, NULL, NULL, NULL);
   bytes = aligned_bytes (buf, size);
-  g_assert_true (mpel_envelope_parse (bytes, &frame, &error));
+  g_assert_true (_mpel_envelope_parse (bytes, &frame, &error));
   g_assert_cmpuint (frame.kind, ==, MPEL_FRAME_STOP);
   g_assert_cmpstr (frame.name, ==, "");
   g_assert_null (frame.meta);
   g_assert_cmpstr (g_variant_get_type_string (frame.body), ==, "()");
-  mpel_frame_clear (&frame);
+  _mpel_frame_clear (&frame);
 }
 
 /* Random damage to valid envelopes is either parsed or refused with a
@@ -210,11 +210,11 @@ test_envelope_mutations (void)
   g_autoptr(GRand) rand = g_rand_new_with_seed (20261123);
   g_autoptr(GVariant) body = g_variant_ref_sink (g_variant_new ("(sia{sv}ay)", "hello", 7, NULL, NULL));
   g_autoptr(GVariant) meta = make_meta (2);
-  gsize size = mpel_envelope_size ("target", body, meta);
+  gsize size = _mpel_envelope_size ("target", body, meta);
   g_autofree guint8 *good = g_malloc (size);
   guint n_ok = 0, n_refused = 0;
 
-  mpel_envelope_write (good, size, MPEL_FRAME_RETURN, 0, 9, "target", body, meta);
+  _mpel_envelope_write (good, size, MPEL_FRAME_RETURN, 0, 9, "target", body, meta);
 
   for (guint i = 0; i < 20000; i++)
     {
@@ -231,7 +231,7 @@ test_envelope_mutations (void)
         bad_size = g_rand_int_range (rand, 0, size + 1);
 
       bytes = aligned_bytes (bad, bad_size);
-      if (mpel_envelope_parse (bytes, &frame, &error))
+      if (_mpel_envelope_parse (bytes, &frame, &error))
         {
           /* Whatever parsed must be usable. */
           g_autofree char *printed = g_variant_print (frame.body, TRUE);
@@ -242,7 +242,7 @@ test_envelope_mutations (void)
               g_autoptr(GVariant) key0 = g_variant_lookup_value (frame.meta, "key0", NULL);
               (void) key0;
             }
-          mpel_frame_clear (&frame);
+          _mpel_frame_clear (&frame);
           n_ok++;
         }
       else
@@ -362,10 +362,10 @@ static void
 test_error_round_trip (void)
 {
   g_autoptr(GError) error = g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "gone");
-  g_autoptr(GVariant) body = g_variant_ref_sink (mpel_error_to_variant (error));
-  g_autoptr(GError) copy = mpel_error_from_variant (body);
+  g_autoptr(GVariant) body = g_variant_ref_sink (_mpel_error_to_variant (error));
+  g_autoptr(GError) copy = _mpel_error_from_variant (body);
   g_autoptr(GVariant) wrong = g_variant_ref_sink (g_variant_new ("(s)", "x"));
-  g_autoptr(GError) protocol = mpel_error_from_variant (wrong);
+  g_autoptr(GError) protocol = _mpel_error_from_variant (wrong);
 
   g_assert_error (copy, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
   g_assert_cmpstr (copy->message, ==, "gone");

@@ -68,7 +68,7 @@ lone_connection (Peer *peer)
 
   g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
   close (sv[1]);
-  conn = mpel_connection_new (sv[0], NULL, peer_frame, peer_closed, peer);
+  conn = _mpel_connection_new (sv[0], NULL, peer_frame, peer_closed, peer);
 
   return conn;
 }
@@ -106,8 +106,8 @@ test_dispatch (void)
   g_assert_cmpuint (seen.n_notify, ==, 1);
   g_assert_cmpuint (seen.last_id, ==, 17);
   g_assert_cmpuint (seen.n_return, ==, 1);
-  g_assert_false (mpel_connection_is_closed (conn));
-  mpel_connection_unref (conn);
+  g_assert_false (_mpel_connection_is_closed (conn));
+  _mpel_connection_unref (conn);
   peer_clear (&peer);
 
   for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
@@ -119,8 +119,8 @@ test_dispatch (void)
       test_iterate_until (peer.closed);
       g_assert_error (peer.closed_error, MPEL_ERROR, MPEL_ERROR_PROTOCOL);
       g_assert_nonnull (strstr (peer.closed_error->message, "the worker sent a"));
-      g_assert_nonnull (strstr (peer.closed_error->message, mpel_frame_kind_to_string (refused[i])));
-      mpel_connection_unref (conn);
+      g_assert_nonnull (strstr (peer.closed_error->message, _mpel_frame_kind_to_string (refused[i])));
+      _mpel_connection_unref (conn);
       peer_clear (&peer);
     }
 
@@ -164,7 +164,7 @@ test_hello (void)
         {
           g_assert_true (_mpel_peer_check_hello (conn, cases[i].side, &frame, &pid));
           g_assert_cmpint (pid, ==, 1234);
-          g_assert_false (mpel_connection_is_closed (conn));
+          g_assert_false (_mpel_connection_is_closed (conn));
         }
       else
         {
@@ -173,7 +173,7 @@ test_hello (void)
           g_assert_error (peer.closed_error, MPEL_ERROR, MPEL_ERROR_PROTOCOL);
           g_assert_nonnull (strstr (peer.closed_error->message, cases[i].error));
         }
-      mpel_connection_unref (conn);
+      _mpel_connection_unref (conn);
       peer_clear (&peer);
     }
 }
@@ -204,8 +204,8 @@ test_hello_round_trip (void)
   g_assert_cmpint (pid, ==, getpid ());
   g_variant_unref (frame.body);
 
-  mpel_connection_unref (a);
-  mpel_connection_unref (b);
+  _mpel_connection_unref (a);
+  _mpel_connection_unref (b);
   peer_clear (&pa);
   peer_clear (&pb);
 }

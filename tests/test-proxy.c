@@ -676,15 +676,15 @@ fake_on_frame (MpelConnection *conn,
   if (g_str_equal (frame->name, "mpel.object.new"))
     g_variant_get_child (frame->body, 0, "t", &handle);
 
-  mpel_connection_send (conn, MPEL_FRAME_RETURN, 0, frame->id, NULL,
+  _mpel_connection_send (conn, MPEL_FRAME_RETURN, 0, frame->id, NULL,
                         g_variant_new_parsed ("{'x': <1>}"), NULL, NULL);
   if (g_str_equal (fake->mode, "unknown-handle"))
-    mpel_connection_send (conn, MPEL_FRAME_NOTIFY, 0, handle + 1000, NULL,
+    _mpel_connection_send (conn, MPEL_FRAME_NOTIFY, 0, handle + 1000, NULL,
                           g_variant_new_parsed ("{'x': <2>}"), NULL, NULL);
   else if (g_str_equal (fake->mode, "not-a-dict"))
-    mpel_connection_send (conn, MPEL_FRAME_NOTIFY, 0, handle, NULL, g_variant_new_int32 (2), NULL, NULL);
+    _mpel_connection_send (conn, MPEL_FRAME_NOTIFY, 0, handle, NULL, g_variant_new_int32 (2), NULL, NULL);
   else if (g_str_equal (fake->mode, "wrong-type"))
-    mpel_connection_send (conn, MPEL_FRAME_NOTIFY, 0, handle, NULL,
+    _mpel_connection_send (conn, MPEL_FRAME_NOTIFY, 0, handle, NULL,
                           g_variant_new_parsed ("{'x': <'two'>}"), NULL, NULL);
   return TRUE;
 }
@@ -706,12 +706,12 @@ run_fake_worker (const char *mode)
 
   g_assert_nonnull (fd);
   fake.main_loop = g_main_loop_new (NULL, FALSE);
-  fake.conn = mpel_connection_new (atoi (fd), NULL, fake_on_frame, fake_on_closed, &fake);
+  fake.conn = _mpel_connection_new (atoi (fd), NULL, fake_on_frame, fake_on_closed, &fake);
   g_variant_dict_insert (&dict, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
   g_variant_dict_insert (&dict, "pid", "i", (gint32) getpid ());
-  mpel_connection_send (fake.conn, MPEL_FRAME_HELLO, 0, 0, "fake", g_variant_dict_end (&dict), NULL, NULL);
+  _mpel_connection_send (fake.conn, MPEL_FRAME_HELLO, 0, 0, "fake", g_variant_dict_end (&dict), NULL, NULL);
   g_main_loop_run (fake.main_loop);
-  mpel_connection_unref (fake.conn);
+  _mpel_connection_unref (fake.conn);
   g_main_loop_unref (fake.main_loop);
   return 0;
 }

@@ -747,7 +747,7 @@ raw_peer_frame (MpelConnection *conn,
   else if (frame->kind == MPEL_FRAME_RETURN && frame->id == 1)
     peer->answer = g_variant_ref (frame->body);
   else
-    g_error ("Unexpected %s frame from the worker", mpel_frame_kind_to_string (frame->kind));
+    g_error ("Unexpected %s frame from the worker", _mpel_frame_kind_to_string (frame->kind));
   return TRUE;
 }
 
@@ -783,11 +783,11 @@ test_worker_outlives_spawning_thread (void)
   g_assert_nonnull (spawn.worker);
 
   /* The thread that forked the worker is gone; the worker must not be. */
-  conn = mpel_connection_new (sv[0], NULL, raw_peer_frame, raw_peer_closed, &peer);
+  conn = _mpel_connection_new (sv[0], NULL, raw_peer_frame, raw_peer_closed, &peer);
   g_variant_dict_insert (&dict, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
   hello = g_variant_ref_sink (g_variant_dict_end (&dict));
-  g_assert_true (mpel_connection_send (conn, MPEL_FRAME_HELLO, 0, 0, "test", hello, NULL, NULL));
-  g_assert_true (mpel_connection_send (conn, MPEL_FRAME_CALL, 0, 1, "mpel.ping", NULL, NULL, NULL));
+  g_assert_true (_mpel_connection_send (conn, MPEL_FRAME_HELLO, 0, 0, "test", hello, NULL, NULL));
+  g_assert_true (_mpel_connection_send (conn, MPEL_FRAME_CALL, 0, 1, "mpel.ping", NULL, NULL, NULL));
   test_iterate_until (peer.answer != NULL || peer.closed);
 
   g_assert_false (peer.closed);
@@ -797,7 +797,7 @@ test_worker_outlives_spawning_thread (void)
                    atoi (g_subprocess_get_identifier (spawn.worker)));
 
   /* And it still ends when told to. */
-  g_assert_true (mpel_connection_send (conn, MPEL_FRAME_STOP, 0, 0, NULL, NULL, NULL, NULL));
+  g_assert_true (_mpel_connection_send (conn, MPEL_FRAME_STOP, 0, 0, NULL, NULL, NULL, NULL));
   test_iterate_until (peer.closed);
   g_assert_true (g_subprocess_wait_check (spawn.worker, NULL, &error));
   g_assert_no_error (error);
@@ -962,13 +962,13 @@ fake_on_frame (MpelConnection *conn,
   if (g_str_equal (fake->mode, "error-id-0") && ++fake->n_calls > 1)
     {
       g_autoptr(GError) error = g_error_new_literal (MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED, "late");
-      g_autoptr(GVariant) body = g_variant_ref_sink (mpel_error_to_variant (error));
+      g_autoptr(GVariant) body = g_variant_ref_sink (_mpel_error_to_variant (error));
 
       /* Valid only before any other frame: now a protocol error. */
-      mpel_connection_send (conn, MPEL_FRAME_ERROR, 0, 0, NULL, body, NULL, NULL);
+      _mpel_connection_send (conn, MPEL_FRAME_ERROR, 0, 0, NULL, body, NULL, NULL);
     }
   else
-    mpel_connection_send (conn, MPEL_FRAME_RETURN, 0, frame->id, NULL,
+    _mpel_connection_send (conn, MPEL_FRAME_RETURN, 0, frame->id, NULL,
                           g_variant_new_int32 (1), NULL, NULL);
   return TRUE;
 }
@@ -992,12 +992,12 @@ run_fake_worker (const char *mode)
 
   g_assert_nonnull (fd);
   fake.main_loop = g_main_loop_new (NULL, FALSE);
-  fake.conn = mpel_connection_new (atoi (fd), NULL, fake_on_frame, fake_on_closed, &fake);
+  fake.conn = _mpel_connection_new (atoi (fd), NULL, fake_on_frame, fake_on_closed, &fake);
   g_variant_dict_insert (&dict, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
   g_variant_dict_insert (&dict, "pid", "i", (gint32) getpid ());
-  mpel_connection_send (fake.conn, MPEL_FRAME_HELLO, 0, 0, "fake", g_variant_dict_end (&dict), NULL, NULL);
+  _mpel_connection_send (fake.conn, MPEL_FRAME_HELLO, 0, 0, "fake", g_variant_dict_end (&dict), NULL, NULL);
   g_main_loop_run (fake.main_loop);
-  mpel_connection_unref (fake.conn);
+  _mpel_connection_unref (fake.conn);
   g_main_loop_unref (fake.main_loop);
   return 0;
 }

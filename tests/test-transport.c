@@ -725,15 +725,15 @@ count_lent_buffers (const char * const *features)
   worker = g_subprocess_launcher_spawnv (launcher, argv, &error);
   g_assert_no_error (error);
 
-  conn = mpel_connection_new (sv[0], NULL, NULL, NULL, NULL);
+  conn = _mpel_connection_new (sv[0], NULL, NULL, NULL, NULL);
   g_variant_dict_insert (&dict, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
   g_variant_dict_insert (&dict, "pid", "i", (gint32) getpid ());
   g_variant_dict_insert (&dict, "max-frame", "u", (guint32) MPEL_DEFAULT_MAX_FRAME);
   if (features != NULL)
     g_variant_dict_insert (&dict, "features", "^as", features);
-  g_assert_true (mpel_connection_send (conn, MPEL_FRAME_HELLO, 0, 0, "old-app", g_variant_dict_end (&dict), NULL, &error));
-  g_assert_true (mpel_connection_send (conn, MPEL_FRAME_CALL, 0, 1, "mpel.ping", g_variant_new ("()"), NULL, &error));
-  g_assert_true (mpel_connection_flush_sync (conn, &error));
+  g_assert_true (_mpel_connection_send (conn, MPEL_FRAME_HELLO, 0, 0, "old-app", g_variant_dict_end (&dict), NULL, &error));
+  g_assert_true (_mpel_connection_send (conn, MPEL_FRAME_CALL, 0, 1, "mpel.ping", g_variant_new ("()"), NULL, &error));
+  g_assert_true (_mpel_connection_flush_sync (conn, &error));
   g_assert_no_error (error);
 
   /* Raw frames, read past the connection, which is never dispatched */
@@ -767,7 +767,7 @@ count_lent_buffers (const char * const *features)
         }
     }
 
-  mpel_connection_close (conn);
+  _mpel_connection_close (conn);
   g_assert_true (g_subprocess_wait (worker, NULL, NULL));
   return n_lent;
 }

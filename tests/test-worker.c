@@ -179,13 +179,13 @@ write_frame (int         fd,
              guint64     id,
              GVariant   *body)
 {
-  gsize size = mpel_envelope_size (NULL, body, NULL);
+  gsize size = _mpel_envelope_size (NULL, body, NULL);
   gsize padded = (size + 7) & ~7;
   g_autofree guint8 *buf = g_malloc0 (8 + padded);
   guint32 header[2] = { GUINT32_TO_LE (size), 0 };
 
   memcpy (buf, header, 8);
-  mpel_envelope_write (buf + 8, size, kind, flags, id, NULL, body, NULL);
+  _mpel_envelope_write (buf + 8, size, kind, flags, id, NULL, body, NULL);
   write_all (fd, buf, 8 + padded);
 }
 
@@ -208,15 +208,15 @@ read_first_call (int fd)
       if (!read_all (fd, payload, (len + 7) & ~7))
         exit (0);
       bytes = g_bytes_new_take (g_steal_pointer (&payload), len);
-      g_assert_true (mpel_envelope_parse (bytes, &frame, NULL));
+      g_assert_true (_mpel_envelope_parse (bytes, &frame, NULL));
       if (frame.kind == MPEL_FRAME_CALL)
         {
           guint64 id = frame.id;
 
-          mpel_frame_clear (&frame);
+          _mpel_frame_clear (&frame);
           return id;
         }
-      mpel_frame_clear (&frame);
+      _mpel_frame_clear (&frame);
     }
 }
 
@@ -246,13 +246,13 @@ run_hostile (const char *kind)
     }
   else if (g_str_equal (kind, "truncated"))
     {
-      gsize size = mpel_envelope_size (NULL, one, NULL);
+      gsize size = _mpel_envelope_size (NULL, one, NULL);
       g_autofree guint8 *buf = g_malloc0 (8 + size);
 
       header[0] = GUINT32_TO_LE (size);
       header[1] = 0;
       memcpy (buf, header, 8);
-      mpel_envelope_write (buf + 8, size, MPEL_FRAME_RETURN, 0, id, NULL, one, NULL);
+      _mpel_envelope_write (buf + 8, size, MPEL_FRAME_RETURN, 0, id, NULL, one, NULL);
       write_all (fd, buf, 8 + size / 2);
       return 0;
     }
@@ -291,7 +291,7 @@ run_hostile (const char *kind)
     write_frame (fd, MPEL_FRAME_ERROR, 0, id, one);
   else if (g_str_equal (kind, "stray-fd"))
     {
-      gsize size = mpel_envelope_size (NULL, one, NULL);
+      gsize size = _mpel_envelope_size (NULL, one, NULL);
       g_autofree guint8 *buf = g_malloc0 (8 + ((size + 7) & ~7));
       int devnull = open ("/dev/null", O_RDONLY);
 
@@ -299,7 +299,7 @@ run_hostile (const char *kind)
       header[0] = GUINT32_TO_LE (size);
       header[1] = 0;
       memcpy (buf, header, 8);
-      mpel_envelope_write (buf + 8, size, MPEL_FRAME_ITEM, 0, id, NULL, one, NULL);
+      _mpel_envelope_write (buf + 8, size, MPEL_FRAME_ITEM, 0, id, NULL, one, NULL);
       if (test_send_with_fd (fd, buf, 8 + ((size + 7) & ~7), devnull) < 0)
         return 1;
     }
@@ -740,7 +740,7 @@ held_app_frame (MpelConnection *conn,
 
       g_assert_cmpuint (held->handles[0], !=, 0);
       g_assert_cmpuint (held->handles[0], !=, held->handles[1]);
-      mpel_connection_send (conn, MPEL_FRAME_CALL, 0, 3, "mpel.release", g_variant_ref_sink (args), NULL, NULL);
+      _mpel_connection_send (conn, MPEL_FRAME_CALL, 0, 3, "mpel.release", g_variant_ref_sink (args), NULL, NULL);
       g_variant_unref (args);
     }
   else if (frame->id == 3)
@@ -750,7 +750,7 @@ held_app_frame (MpelConnection *conn,
       held->n_held_after_release = _mpel_worker_get_n_held (held->worker);
       held->released = held->objects[0] == NULL && held->objects[1] != NULL;
       /* The app goes away: what it still held goes with it. */
-      mpel_connection_close (conn);
+      _mpel_connection_close (conn);
       return FALSE;
     }
 
@@ -787,10 +787,10 @@ test_held_objects (void)
   held.worker = worker;
   mpel_worker_add_handler (worker, "test.hold", hold_handler, &held, NULL);
   g_signal_connect_swapped (worker, "notify::n-running", G_CALLBACK (count_notify), &n_running_notifies);
-  held.app = mpel_connection_new (sv[0], NULL, held_app_frame, held_app_closed, &held);
+  held.app = _mpel_connection_new (sv[0], NULL, held_app_frame, held_app_closed, &held);
   _mpel_peer_send_hello (held.app);
-  mpel_connection_send (held.app, MPEL_FRAME_CALL, 0, 1, "test.hold", no_args, NULL, NULL);
-  mpel_connection_send (held.app, MPEL_FRAME_CALL, 0, 2, "test.hold", no_args, NULL, NULL);
+  _mpel_connection_send (held.app, MPEL_FRAME_CALL, 0, 1, "test.hold", no_args, NULL, NULL);
+  _mpel_connection_send (held.app, MPEL_FRAME_CALL, 0, 2, "test.hold", no_args, NULL, NULL);
 
   /* Returns once the app closed its end. */
   mpel_worker_run (worker, NULL);
@@ -804,7 +804,7 @@ test_held_objects (void)
   /* n-running went up and down once per call. */
   g_assert_cmpuint (n_running_notifies, ==, 6);
 
-  mpel_connection_unref (held.app);
+  _mpel_connection_unref (held.app);
   g_assert_finalize_object (g_steal_pointer (&worker));
 }
 

@@ -51,7 +51,7 @@ on_frame (MpelConnection *conn,
   touch_value (frame->meta);
   if (frame->kind == MPEL_FRAME_ERROR)
     {
-      g_autoptr(GError) error = mpel_error_from_variant (frame->body);
+      g_autoptr(GError) error = _mpel_error_from_variant (frame->body);
       g_assert (error != NULL);
     }
   return TRUE;
@@ -78,11 +78,11 @@ fuzz_envelope (const guint8 *data,
   g_autoptr(GError) error = NULL;
   MpelFrame frame;
 
-  if (mpel_envelope_parse (bytes, &frame, &error))
+  if (_mpel_envelope_parse (bytes, &frame, &error))
     {
       touch_value (frame.body);
       touch_value (frame.meta);
-      mpel_frame_clear (&frame);
+      _mpel_frame_clear (&frame);
     }
   else
     g_assert (g_error_matches (error, MPEL_ERROR, MPEL_ERROR_PROTOCOL));
@@ -116,7 +116,7 @@ fuzz_stream (const guint8 *data,
     }
   close (sv[1]);
 
-  conn = mpel_connection_new (sv[0], NULL, on_frame, on_closed, state);
+  conn = _mpel_connection_new (sv[0], NULL, on_frame, on_closed, state);
   while (!state[1])
     g_main_context_iteration (NULL, TRUE);
 }
