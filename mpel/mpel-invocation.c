@@ -9,6 +9,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "mpel-value-private.h"
 #include "mpel-wire-private.h"
 #include "mpel-worker-private.h"
 
@@ -260,74 +261,6 @@ typedef struct
   guint64  magnitude;
 } Number;
 
-static Number
-number_from_signed (gint64 value)
-{
-  Number n = { value < 0, value < 0 ? (guint64) -(value + 1) + 1 : (guint64) value };
-
-  return n;
-}
-
-/* Reads an integer or a double that holds an integer. */
-static gboolean
-number_from_variant (GVariant *value,
-                     Number   *out)
-{
-  Number n = { FALSE, 0 };
-
-  switch (g_variant_classify (value))
-    {
-    case G_VARIANT_CLASS_BYTE:
-      n.magnitude = g_variant_get_byte (value);
-      break;
-    case G_VARIANT_CLASS_UINT16:
-      n.magnitude = g_variant_get_uint16 (value);
-      break;
-    case G_VARIANT_CLASS_UINT32:
-      n.magnitude = g_variant_get_uint32 (value);
-      break;
-    case G_VARIANT_CLASS_UINT64:
-      n.magnitude = g_variant_get_uint64 (value);
-      break;
-    case G_VARIANT_CLASS_INT16:
-      n = number_from_signed (g_variant_get_int16 (value));
-      break;
-    case G_VARIANT_CLASS_INT32:
-      n = number_from_signed (g_variant_get_int32 (value));
-      break;
-    case G_VARIANT_CLASS_INT64:
-      n = number_from_signed (g_variant_get_int64 (value));
-      break;
-    case G_VARIANT_CLASS_DOUBLE:
-      {
-        double d = g_variant_get_double (value);
-        double m = d < 0 ? -d : d;
-
-        /* Integral and below 2^64, NaN and infinities excluded */
-        if (!(m < 18446744073709551616.0) || (double) (guint64) m != m)
-          return FALSE;
-        n.negative = d < 0;
-        n.magnitude = (guint64) m;
-      }
-      break;
-    case G_VARIANT_CLASS_BOOLEAN:
-    case G_VARIANT_CLASS_HANDLE:
-    case G_VARIANT_CLASS_STRING:
-    case G_VARIANT_CLASS_OBJECT_PATH:
-    case G_VARIANT_CLASS_SIGNATURE:
-    case G_VARIANT_CLASS_VARIANT:
-    case G_VARIANT_CLASS_MAYBE:
-    case G_VARIANT_CLASS_ARRAY:
-    case G_VARIANT_CLASS_TUPLE:
-    case G_VARIANT_CLASS_DICT_ENTRY:
-    default:
-      return FALSE;
-    }
-
-  *out = n;
-  return TRUE;
-}
-
 /* Makes @n a value of @type if it holds it exactly, or returns %NULL. */
 static GVariant *
 number_to_variant (Number              n,
@@ -440,7 +373,7 @@ mpel_invocation_get_kwarg (MpelInvocation      *self,
     converted = g_steal_pointer (&found);
   else if (g_variant_type_is_basic (type) &&
            strchr ("yqutnixd", g_variant_type_peek_string (type)[0]) != NULL &&
-           number_from_variant (found, &n))
+           _mpel_value_read_integer (found, &n.negative, &n.magnitude))
     {
       converted = number_to_variant (n, type);
       if (converted == NULL)

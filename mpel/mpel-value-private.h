@@ -34,6 +34,11 @@ gboolean  _mpel_value_from_variant_full (GVariant                     *variant,
                                          GValue                       *value,
                                          const MpelValueObjectMapper  *mapper,
                                          GError                      **error);
+/* Any integer GVariant, or a double holding an exact integer, as a sign and
+ * a magnitude: exact for every width. Shared with keyword arguments. */
+gboolean  _mpel_value_read_integer      (GVariant                     *variant,
+                                         gboolean                     *negative,
+                                         guint64                      *magnitude);
 /* Range-checked integer reading shared with the GI marshaller: any integer
  * GVariant (or a double holding an exact integer) into [min, max]. */
 gboolean  _mpel_value_get_int64         (GVariant                     *variant,

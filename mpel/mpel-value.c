@@ -93,10 +93,10 @@ variant_is_integer (GVariant *variant)
 
 /* Reads any integer as a sign and a magnitude, so that neither a large
  * uint64 nor a negative int64 is cut. */
-static gboolean
-read_integer (GVariant  *variant,
-              gboolean  *negative,
-              guint64   *magnitude)
+gboolean
+_mpel_value_read_integer (GVariant *variant,
+                          gboolean *negative,
+                          guint64  *magnitude)
 {
   gint64 s = 0;
 
@@ -179,7 +179,7 @@ _mpel_value_get_int64 (GVariant  *variant,
   guint64 magnitude;
   gint64 value;
 
-  if (!read_integer (variant, &negative, &magnitude))
+  if (!_mpel_value_read_integer (variant, &negative, &magnitude))
     {
       set_not_integer (error, variant);
       return FALSE;
@@ -211,7 +211,7 @@ _mpel_value_get_uint64 (GVariant  *variant,
   gboolean negative;
   guint64 magnitude;
 
-  if (!read_integer (variant, &negative, &magnitude))
+  if (!_mpel_value_read_integer (variant, &negative, &magnitude))
     {
       set_not_integer (error, variant);
       return FALSE;
@@ -241,7 +241,7 @@ get_double (GVariant  *variant,
       return TRUE;
     }
 
-  if (variant_is_integer (variant) && read_integer (variant, &negative, &magnitude))
+  if (variant_is_integer (variant) && _mpel_value_read_integer (variant, &negative, &magnitude))
     {
       *out = negative ? -(double) magnitude : (double) magnitude;
       return TRUE;
