@@ -45,6 +45,12 @@ typedef enum
   MPEL_FRAME_FLAGS_NO_VALUE = 1 << 1,
 } MpelFrameFlags;
 
+/* Gives bytes for @len bytes at @offset of what @owner holds, which keep
+ * that memory alive. */
+typedef GBytes *(*MpelSliceFunc)          (gpointer                  owner,
+                                          gsize                     offset,
+                                          gsize                     len);
+
 typedef struct
 {
   guint8      kind;
@@ -52,13 +58,36 @@ typedef struct
   guint64     id;
   const char *name;   /* points into payload; valid while the frame is */
   GVariant   *body;   /* nullable */
-  GVariant   *meta;   /* nullable: an empty a{sv} is NULL */
   GBytes     *payload;  /* NULL when parsed in place */
+  /* The meta as received: an a{sv} of meta_size bytes at meta_offset in
+   * data (0 bytes for none), read in place by _mpel_frame_lookup_meta() and
+   * made a GVariant only by _mpel_frame_get_meta(), over slice (owner, …).
+   * Valid while the frame is. */
+  const guint8  *data;
+  gsize          meta_offset, meta_size;
+  MpelSliceFunc  slice;
+  gpointer       owner;
+  GVariant      *meta;  /* private: see _mpel_frame_get_meta() */
 } MpelFrame;
 
 /* Where each part of one envelope goes, computed once for the values it
  * carries: the connection sizes a frame with it, then writes the frame
  * where it belongs (its write buffer or a shared buffer). */
+/* A CALL's meta from its parts (see _mpel_call_meta_size()), laid out
+ * once per frame: the kwargs' bytes are taken from the value once. */
+typedef struct
+{
+  const guint8 *kwargs_data;      /* NULL when there are no kwargs */
+  gsize         kwargs_size;
+  const char   *kwargs_type;
+  gsize         kwargs_type_len;
+  guint32       timeout;
+  gsize         kwargs_body, kwargs_end;    /* 0 when absent */
+  gsize         timeout_body, timeout_end;  /* 0 when absent */
+  gsize         body, total;
+  guint         n;
+} MpelMetaLayout;
+
 typedef struct
 {
   const char *name;        /* never NULL */
@@ -66,6 +95,7 @@ typedef struct
   GVariant   *meta;        /* nullable */
   GVariant   *kwargs;      /* nullable: with timeout, the meta when meta is NULL */
   guint32     timeout;
+  MpelMetaLayout call_meta;  /* when kwargs or timeout */
   const char *body_type;
   gsize       body_type_len;
   gsize       e1, a2, body_size, e2, a3, meta_size, e3, w, total;
@@ -87,9 +117,6 @@ void        _mpel_envelope_write          (guint8                   *dest,
 gboolean    _mpel_envelope_parse          (GBytes                   *payload,
                                           MpelFrame                *frame,
                                           GError                  **error);
-typedef GBytes *(*MpelSliceFunc)          (gpointer                  owner,
-                                          gsize                     offset,
-                                          gsize                     len);
 gboolean    _mpel_envelope_parse_data    (const guint8             *data,
                                           gsize                     size,
                                           MpelSliceFunc             slice,
@@ -97,7 +124,32 @@ gboolean    _mpel_envelope_parse_data    (const guint8             *data,
                                           MpelFrame                *frame,
                                           GError                  **error);
 void        _mpel_frame_clear             (MpelFrame                *frame);
+GVariant   *_mpel_frame_get_meta         (MpelFrame                *frame);
+GVariant   *_mpel_frame_lookup_meta      (MpelFrame                *frame,
+                                          const char               *key,
+                                          const GVariantType       *type);
 GVariant   *_mpel_vardict_lookup         (GVariant                 *dict,
+                                          const char               *key,
+                                          const GVariantType       *type);
+
+/* How an in-place look-up in an a{sv} from the peer went */
+typedef enum
+{
+  MPEL_VARDICT_FOUND,
+  MPEL_VARDICT_ABSENT,
+  MPEL_VARDICT_MALFORMED,
+} MpelVardictResult;
+
+MpelVardictResult _mpel_vardict_lookup_any (GVariant           *dict,
+                                            const char         *key,
+                                            GVariant          **value);
+gboolean    _mpel_vardict_check          (GVariant                 *dict);
+MpelVardictResult _mpel_vardict_bytes_lookup (GBytes            *dict,
+                                              const char        *key,
+                                              const GVariantType *type,
+                                              GVariant         **value);
+gboolean    _mpel_vardict_bytes_check    (GBytes                   *dict);
+GBytes     *_mpel_frame_lookup_meta_bytes (MpelFrame               *frame,
                                           const char               *key,
                                           const GVariantType       *type);
 

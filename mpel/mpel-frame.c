@@ -127,13 +127,7 @@ meta_entry_body (gsize key_len,
   return MPEL_ALIGN8 (key_len + 1) + value_size + 1 + type_len;
 }
 
-typedef struct
-{
-  gsize kwargs_body, kwargs_end;    /* 0 when absent */
-  gsize timeout_body, timeout_end;  /* 0 when absent */
-  gsize body, total;
-  guint n;
-} MetaLayout;
+typedef MpelMetaLayout MetaLayout;
 
 static void
 call_meta_layout (MetaLayout *m,
@@ -143,14 +137,17 @@ call_meta_layout (MetaLayout *m,
   gsize offset = 0;
 
   memset (m, 0, sizeof *m);
+  m->timeout = timeout;
   if (kwargs != NULL)
     {
       /* Serialised once, in place: kwargs are often one value shared by
        * many events, and a value in tree form is sized and serialised
-       * again on every send otherwise. */
-      g_variant_get_data (kwargs);
-      m->kwargs_body = meta_entry_body (strlen (META_KWARGS_KEY), g_variant_get_size (kwargs),
-                                        strlen (g_variant_get_type_string (kwargs)));
+       * again on every send otherwise. Its bytes are copied as they are. */
+      m->kwargs_data = g_variant_get_data (kwargs);
+      m->kwargs_size = g_variant_get_size (kwargs);
+      m->kwargs_type = g_variant_get_type_string (kwargs);
+      m->kwargs_type_len = strlen (m->kwargs_type);
+      m->kwargs_body = meta_entry_body (strlen (META_KWARGS_KEY), m->kwargs_size, m->kwargs_type_len);
       offset += container_total_size (m->kwargs_body, 1);
       m->kwargs_end = offset;
       m->n++;
@@ -179,34 +176,33 @@ _mpel_call_meta_size (GVariant *kwargs,
 }
 
 /* Writes one {sv} entry at @dest whose body is @body bytes; the value is
- * @kwargs, or else the u @timeout. Returns the entry's size. */
+ * the kwargs of @m when @kwargs, or else its u timeout. Returns the
+ * entry's size. */
 static gsize
-write_meta_entry (guint8     *dest,
-                  gsize       body,
-                  const char *key,
-                  GVariant   *kwargs,
-                  guint32     timeout)
+write_meta_entry (guint8           *dest,
+                  gsize             body,
+                  const char       *key,
+                  gsize             key_len,
+                  const MetaLayout *m,
+                  gboolean          kwargs)
 {
-  gsize key_len = strlen (key);
   gsize a = MPEL_ALIGN8 (key_len + 1);
   gsize total = container_total_size (body, 1);
   gsize at;
 
   memcpy (dest, key, key_len + 1);
   memset (dest + key_len + 1, 0, a - (key_len + 1));
-  if (kwargs != NULL)
+  if (kwargs)
     {
-      const char *type = g_variant_get_type_string (kwargs);
-      gsize size = g_variant_get_size (kwargs);
-
-      g_variant_store (kwargs, dest + a);
-      dest[a + size] = 0;
-      memcpy (dest + a + size + 1, type, strlen (type));
-      at = a + size + 1 + strlen (type);
+      if (m->kwargs_size > 0)
+        memcpy (dest + a, m->kwargs_data, m->kwargs_size);
+      dest[a + m->kwargs_size] = 0;
+      memcpy (dest + a + m->kwargs_size + 1, m->kwargs_type, m->kwargs_type_len);
+      at = a + m->kwargs_size + 1 + m->kwargs_type_len;
     }
   else
     {
-      guint32 le = GUINT32_TO_LE (timeout);
+      guint32 le = GUINT32_TO_LE (m->timeout);
 
       memcpy (dest + a, &le, 4);
       dest[a + 4] = 0;
@@ -219,6 +215,34 @@ write_meta_entry (guint8     *dest,
   return total;
 }
 
+static void
+call_meta_write (guint8           *dest,
+                 const MetaLayout *m)
+{
+  gsize w, at = 0;
+  guint i = 0;
+
+  if (m->n == 0)
+    return;
+
+  w = (m->total - m->body) / m->n;
+  if (m->kwargs_data != NULL)
+    at = write_meta_entry (dest, m->kwargs_body, META_KWARGS_KEY, strlen (META_KWARGS_KEY), m, TRUE);
+  if (m->timeout > 0)
+    {
+      gsize a = MPEL_ALIGN8 (at);
+
+      memset (dest + at, 0, a - at);
+      at = a + write_meta_entry (dest + a, m->timeout_body, META_TIMEOUT_KEY, strlen (META_TIMEOUT_KEY),
+                                 m, FALSE);
+    }
+  g_assert (at == m->body);
+  if (m->kwargs_data != NULL)
+    write_le (dest + m->body + w * i++, m->kwargs_end, w);
+  if (m->timeout > 0)
+    write_le (dest + m->body + w * i++, m->timeout_end, w);
+}
+
 void
 _mpel_call_meta_write (guint8   *dest,
                        gsize     size,
@@ -226,29 +250,10 @@ _mpel_call_meta_write (guint8   *dest,
                        guint32   timeout)
 {
   MetaLayout m;
-  gsize w, at = 0;
-  guint i = 0;
 
   call_meta_layout (&m, kwargs, timeout);
   g_assert (m.total == size);
-  if (m.n == 0)
-    return;
-
-  w = (m.total - m.body) / m.n;
-  if (kwargs != NULL)
-    at = write_meta_entry (dest, m.kwargs_body, META_KWARGS_KEY, kwargs, 0);
-  if (timeout > 0)
-    {
-      gsize a = MPEL_ALIGN8 (at);
-
-      memset (dest + at, 0, a - at);
-      at = a + write_meta_entry (dest + a, m.timeout_body, META_TIMEOUT_KEY, NULL, timeout);
-    }
-  g_assert (at == m.body);
-  if (kwargs != NULL)
-    write_le (dest + m.body + w * i++, m.kwargs_end, w);
-  if (timeout > 0)
-    write_le (dest + m.body + w * i++, m.timeout_end, w);
+  call_meta_write (dest, &m);
 }
 
 void
@@ -258,15 +263,14 @@ _mpel_envelope_layout_call (MpelEnvelopeLayout *layout,
                             GVariant           *kwargs,
                             guint32             timeout)
 {
-  gsize meta_size = _mpel_call_meta_size (kwargs, timeout);
-
   _mpel_envelope_layout (layout, name, body, NULL);
-  if (meta_size == 0)
+  if (kwargs == NULL && timeout == 0)
     return;
 
+  call_meta_layout (&layout->call_meta, kwargs, timeout);
   layout->kwargs = kwargs;
   layout->timeout = timeout;
-  layout->meta_size = meta_size;
+  layout->meta_size = layout->call_meta.total;
   layout->e3 = layout->a3 + layout->meta_size;
   layout->w = offset_size_for_body (layout->e3);
   layout->total = layout->e3 + 2 * layout->w;
@@ -324,7 +328,7 @@ _mpel_envelope_write_layout (guint8                   *dest,
   if (layout.meta != NULL)
     g_variant_store (layout.meta, dest + layout.a3);
   else if (layout.meta_size > 0)
-    _mpel_call_meta_write (dest + layout.a3, layout.meta_size, layout.kwargs, layout.timeout);
+    call_meta_write (dest + layout.a3, &layout.call_meta);
   write_le (dest + layout.e3, layout.e2, layout.w);
   write_le (dest + layout.e3 + layout.w, layout.e1, layout.w);
 }
@@ -500,13 +504,13 @@ _mpel_envelope_parse_data (const guint8   *data,
   if (!parse_body (data, slice, owner, a2, e2, frame, error))
     return FALSE;
 
-  if (end > a3)
-    {
-      g_autoptr(GBytes) meta_bytes = slice (owner, a3, end - a3);
-
-      frame->meta = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT,
-                                                                  meta_bytes, FALSE));
-    }
+  /* The meta stays bytes until someone asks: most frames carry none, and
+   * a CALL's kwargs are looked up in place (_mpel_frame_lookup_meta()). */
+  frame->data = data;
+  frame->meta_offset = a3;
+  frame->meta_size = end - a3;
+  frame->slice = slice;
+  frame->owner = owner;
 
   frame->kind = data[0];
   memcpy (&frame->flags, data + 4, 4);
@@ -524,91 +528,353 @@ _mpel_envelope_parse_data (const guint8   *data,
   return TRUE;
 }
 
+/* In-place look-ups in an a{sv} from the peer.
+ *
+ * An array of variable-size elements: each one's end, in a table at the
+ * end whose start the last entry of the table gives. Each {sv} entry is the
+ * key, NUL-terminated; the variant at the next multiple of 8 (the value, a
+ * NUL, its type); the key's end in the entry's last bytes. Every offset is
+ * checked before it is used. */
+
+typedef struct
+{
+  gsize       value_offset;  /* from the start of the dict */
+  gsize       value_len;
+  const char *type;          /* not terminated */
+  gsize       type_len;
+} VardictEntry;
+
+/* Reads the framing of entry @i of the n in the dict at @data, which
+ * starts at *start (updated to the next entry). Sets @key, @key_len and
+ * the variant's extent [*vs, *ve) relative to @data. FALSE if malformed. */
+static gboolean
+vardict_entry (const guint8 *data,
+               gsize         table,
+               gsize         w,
+               gsize         i,
+               gsize        *start,
+               const char  **key,
+               gsize        *key_len,
+               gsize        *vs,
+               gsize        *ve)
+{
+  gsize end = read_le (data + table + i * w, w);
+  gsize entry_size, we, key_end;
+
+  if (end < *start || end > table)
+    return FALSE;
+  entry_size = end - *start;
+
+  we = offset_size_for_total (entry_size);
+  if (entry_size < we)
+    return FALSE;
+  key_end = read_le (data + *start + entry_size - we, we);
+  if (key_end == 0 || key_end > entry_size - we || data[*start + key_end - 1] != '\0')
+    return FALSE;
+
+  *key = (const char *) data + *start;
+  *key_len = key_end - 1;
+  *vs = *start + MPEL_ALIGN8 (key_end);
+  *ve = end - we;
+  if (*vs > *ve)
+    return FALSE;
+  *start = MPEL_ALIGN8 (end);
+
+  return TRUE;
+}
+
+/* Splits the variant at [vs, ve) of @data into its value and its type
+ * (the bytes after the last NUL). FALSE if there is no NUL. */
+static gboolean
+vardict_variant (const guint8 *data,
+                 gsize         vs,
+                 gsize         ve,
+                 VardictEntry *found)
+{
+  for (gsize j = ve; j > vs; j--)
+    if (data[j - 1] == '\0')
+      {
+        found->value_offset = vs;
+        found->value_len = j - 1 - vs;
+        found->type = (const char *) data + j;
+        found->type_len = ve - j;
+        return TRUE;
+      }
+
+  return FALSE;
+}
+
+/* Finds the first entry of @key in the @size bytes of a{sv} at @data:
+ * g_variant_lookup_value()'s rule, without a GVariant per entry, key and
+ * box. */
+static MpelVardictResult
+vardict_find (const guint8 *data,
+              gsize         size,
+              const char   *key,
+              VardictEntry *found)
+{
+  gsize key_len = strlen (key);
+  gsize w, table, n, start = 0;
+
+  if (size == 0)
+    return MPEL_VARDICT_ABSENT;
+  if (data == NULL || ((guintptr) data & 7) != 0)
+    return MPEL_VARDICT_MALFORMED;
+
+  w = offset_size_for_total (size);
+  if (size < w)
+    return MPEL_VARDICT_MALFORMED;
+  table = read_le (data + size - w, w);
+  if (table > size || (size - table) % w != 0)
+    return MPEL_VARDICT_MALFORMED;
+  n = (size - table) / w;
+
+  for (gsize i = 0; i < n; i++)
+    {
+      const char *entry_key;
+      gsize entry_key_len, vs, ve;
+
+      if (!vardict_entry (data, table, w, i, &start, &entry_key, &entry_key_len, &vs, &ve))
+        return MPEL_VARDICT_MALFORMED;
+      if (entry_key_len == key_len && memcmp (entry_key, key, key_len) == 0)
+        return vardict_variant (data, vs, ve, found) ? MPEL_VARDICT_FOUND : MPEL_VARDICT_MALFORMED;
+    }
+
+  return MPEL_VARDICT_ABSENT;
+}
+
+/* Whether @found's type is one definite type, all of its bytes. */
+static gboolean
+vardict_type_valid (const VardictEntry *found)
+{
+  const char *type_end = NULL;
+
+  return found->type_len > 0 &&
+         g_variant_type_string_scan (found->type, found->type + found->type_len, &type_end) &&
+         type_end == found->type + found->type_len &&
+         g_variant_type_is_definite ((const GVariantType *) found->type);
+}
+
+/* The look-up behind every one below: @key in the @size bytes of a{sv} at
+ * @data, of @type (definite; NULL for its own type, which is then checked);
+ * the value found is made over slice (@owner, offset, length), as
+ * untrusted data. */
+static MpelVardictResult
+vardict_lookup_data (const guint8        *data,
+                     gsize                size,
+                     const char          *key,
+                     const GVariantType  *type,
+                     MpelSliceFunc        slice,
+                     gpointer             owner,
+                     GVariant           **value)
+{
+  g_autoptr(GBytes) bytes = NULL;
+  VardictEntry found;
+  MpelVardictResult result;
+
+  *value = NULL;
+  result = vardict_find (data, size, key, &found);
+  if (result != MPEL_VARDICT_FOUND)
+    return result;
+
+  if (type == NULL)
+    {
+      if (!vardict_type_valid (&found))
+        return MPEL_VARDICT_MALFORMED;
+      type = (const GVariantType *) found.type;
+    }
+  else if (found.type_len != g_variant_type_get_string_length (type) ||
+           memcmp (found.type, g_variant_type_peek_string (type), found.type_len) != 0)
+    return MPEL_VARDICT_ABSENT;  /* of another type: none, as in GLib */
+
+  bytes = slice (owner, found.value_offset, found.value_len);
+  *value = g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, FALSE));
+
+  return MPEL_VARDICT_FOUND;
+}
+
+static GBytes *
+slice_variant (gpointer owner,
+               gsize    offset,
+               gsize    len)
+{
+  g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes (owner);
+
+  return g_bytes_new_from_bytes (bytes, offset, len);
+}
+
+static GBytes *
+slice_bytes (gpointer owner,
+             gsize    offset,
+             gsize    len)
+{
+  return g_bytes_new_from_bytes (owner, offset, len);
+}
+
 /* The value of @key in the a{sv} @dict when it is of @type (definite),
- * or NULL: g_variant_lookup_value() (the first entry with that key) without
- * a GVariant per entry, key and box. The bytes come from the peer and are
- * checked as they are read; the value is handed to GVariant as untrusted
- * data over a slice of @dict's bytes, as the frame's own values are. */
+ * or NULL; see vardict_find(). */
 GVariant *
 _mpel_vardict_lookup (GVariant           *dict,
                       const char         *key,
                       const GVariantType *type)
 {
-  const guint8 *data = g_variant_get_data (dict);
-  gsize size = g_variant_get_size (dict);
-  const char *type_string = g_variant_type_peek_string (type);
-  gsize type_len = g_variant_type_get_string_length (type);
-  gsize key_len = strlen (key);
-  gsize w, table, n, start;
+  GVariant *value;
 
-  g_assert (g_variant_is_of_type (dict, G_VARIANT_TYPE_VARDICT));
-  g_assert (g_variant_type_is_definite (type));
+  /* Asserted cheaply: this is on every call's path. */
+  g_assert (strcmp (g_variant_get_type_string (dict), "a{sv}") == 0);
+  g_assert (type != NULL);
 
-  if (size == 0 || data == NULL || ((guintptr) data & 7) != 0)
-    return NULL;
+  vardict_lookup_data (g_variant_get_data (dict), g_variant_get_size (dict), key, type,
+                       slice_variant, dict, &value);
 
-  /* An array of variable-size elements: each one's end, in a table at the
-   * end whose start the last entry of the table gives. */
+  return value;
+}
+
+/* The value of @key in the a{sv} @dict, of whatever type it has: sets
+ * @value (a new reference) and returns MPEL_VARDICT_FOUND; otherwise
+ * leaves it NULL and says whether @key is absent or the dict, or the
+ * variant of @key, is malformed (no valid type, say). */
+MpelVardictResult
+_mpel_vardict_lookup_any (GVariant   *dict,
+                          const char *key,
+                          GVariant  **value)
+{
+  g_assert (strcmp (g_variant_get_type_string (dict), "a{sv}") == 0);
+
+  return vardict_lookup_data (g_variant_get_data (dict), g_variant_get_size (dict), key, NULL,
+                              slice_variant, dict, value);
+}
+
+/* The same in an a{sv} that is still bytes (@dict, aligned to 8): @type
+ * as in _mpel_vardict_lookup(), or NULL as in _mpel_vardict_lookup_any(). */
+MpelVardictResult
+_mpel_vardict_bytes_lookup (GBytes              *dict,
+                            const char          *key,
+                            const GVariantType  *type,
+                            GVariant           **value)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (dict, &size);
+
+  return vardict_lookup_data (data, size, key, type, slice_bytes, dict, value);
+}
+
+static gboolean
+vardict_check_data (const guint8 *data,
+                    gsize         size)
+{
+  gsize w, table, n, start = 0;
+
+  if (size == 0)
+    return TRUE;
+  if (data == NULL || ((guintptr) data & 7) != 0)
+    return FALSE;
+
   w = offset_size_for_total (size);
   if (size < w)
-    return NULL;
+    return FALSE;
   table = read_le (data + size - w, w);
   if (table > size || (size - table) % w != 0)
-    return NULL;
+    return FALSE;
   n = (size - table) / w;
+  /* A dict that is not empty has a table. */
+  if (n == 0)
+    return FALSE;
 
-  start = 0;
   for (gsize i = 0; i < n; i++)
     {
-      gsize end = read_le (data + table + i * w, w);
-      const guint8 *entry = data + start;
-      gsize entry_size, we, key_end, vs, ve;
-      const guint8 *nul = NULL;
+      VardictEntry entry;
+      const char *key;
+      gsize key_len, vs, ve;
 
-      if (end < start || end > table)
-        return NULL;
-      entry_size = end - start;
-
-      /* {sv}: the key, NUL-terminated; the variant at the next multiple of
-       * 8; the key's end in the entry's last bytes. */
-      we = offset_size_for_total (entry_size);
-      if (entry_size < we)
-        return NULL;
-      key_end = read_le (entry + entry_size - we, we);
-      if (key_end == 0 || key_end > entry_size - we)
-        return NULL;
-
-      if (key_end == key_len + 1 && memcmp (entry, key, key_len + 1) == 0)
-        {
-          g_autoptr(GBytes) bytes = NULL;
-          g_autoptr(GBytes) value = NULL;
-
-          vs = MPEL_ALIGN8 (key_end);
-          ve = entry_size - we;
-          if (vs > ve)
-            return NULL;
-
-          /* A variant: the value, a NUL, its type. */
-          for (gsize j = ve; j > vs; j--)
-            if (entry[j - 1] == '\0')
-              {
-                nul = entry + j - 1;
-                break;
-              }
-          if (nul == NULL || (gsize) (entry + ve - (nul + 1)) != type_len ||
-              memcmp (nul + 1, type_string, type_len) != 0)
-            return NULL;
-
-          bytes = g_variant_get_data_as_bytes (dict);
-          value = g_bytes_new_from_bytes (bytes, start + vs, nul - (entry + vs));
-
-          return g_variant_ref_sink (g_variant_new_from_bytes (type, value, FALSE));
-        }
-
-      start = MPEL_ALIGN8 (end);
+      if (!vardict_entry (data, table, w, i, &start, &key, &key_len, &vs, &ve) ||
+          memchr (key, '\0', key_len) != NULL || !g_utf8_validate (key, key_len, NULL) ||
+          !vardict_variant (data, vs, ve, &entry) || !vardict_type_valid (&entry))
+        return FALSE;
     }
 
-  return NULL;
+  return TRUE;
+}
+
+/* Whether the framing of the a{sv} @dict holds: every entry's offsets in
+ * range, every key NUL-terminated UTF-8, every value of one definite type.
+ * The values themselves are left to GVariant, which reads untrusted data
+ * safely. No allocation. */
+gboolean
+_mpel_vardict_check (GVariant *dict)
+{
+  return vardict_check_data (g_variant_get_data (dict), g_variant_get_size (dict));
+}
+
+/* _mpel_vardict_check() of an a{sv} that is still bytes */
+gboolean
+_mpel_vardict_bytes_check (GBytes *dict)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (dict, &size);
+
+  return vardict_check_data (data, size);
+}
+
+/* The frame's meta as an a{sv} (untrusted, over a slice of the frame's
+ * bytes), or NULL when it has none. Made on the first call; owned by the
+ * frame. */
+GVariant *
+_mpel_frame_get_meta (MpelFrame *frame)
+{
+  if (frame->meta == NULL && frame->meta_size > 0)
+    {
+      g_autoptr(GBytes) bytes = frame->slice (frame->owner, frame->meta_offset, frame->meta_size);
+
+      frame->meta = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT, bytes, FALSE));
+    }
+
+  return frame->meta;
+}
+
+static GBytes *
+slice_frame_meta (gpointer owner,
+                  gsize    offset,
+                  gsize    len)
+{
+  MpelFrame *frame = owner;
+
+  return frame->slice (frame->owner, frame->meta_offset + offset, len);
+}
+
+/* _mpel_vardict_lookup() in the frame's meta, read where it lies: only the
+ * value found becomes a GVariant, over a slice of the frame's bytes. */
+GVariant *
+_mpel_frame_lookup_meta (MpelFrame          *frame,
+                         const char         *key,
+                         const GVariantType *type)
+{
+  GVariant *value = NULL;
+
+  if (frame->meta_size > 0)
+    vardict_lookup_data (frame->data + frame->meta_offset, frame->meta_size, key, type,
+                         slice_frame_meta, frame, &value);
+
+  return value;
+}
+
+/* The bytes of the value of @key in the frame's meta, when its type is
+ * @type (definite), or NULL: a slice of the frame's bytes, aligned as the
+ * value is, and no GVariant. */
+GBytes *
+_mpel_frame_lookup_meta_bytes (MpelFrame          *frame,
+                               const char         *key,
+                               const GVariantType *type)
+{
+  VardictEntry found;
+
+  if (frame->meta_size == 0 ||
+      vardict_find (frame->data + frame->meta_offset, frame->meta_size, key, &found) != MPEL_VARDICT_FOUND ||
+      found.type_len != g_variant_type_get_string_length (type) ||
+      memcmp (found.type, g_variant_type_peek_string (type), found.type_len) != 0)
+    return NULL;
+
+  return slice_frame_meta (frame, found.value_offset, found.value_len);
 }
 
 void
@@ -618,6 +884,8 @@ _mpel_frame_clear (MpelFrame *frame)
   g_clear_pointer (&frame->meta, g_variant_unref);
   g_clear_pointer (&frame->payload, g_bytes_unref);
   frame->name = NULL;
+  frame->data = NULL;
+  frame->meta_size = 0;
 }
 
 GVariant *

@@ -41,7 +41,8 @@ struct _MpelInvocation
   GQuark        target;
   char         *target_name; /* a name that is no quark: see _mpel_invocation_new() */
   GVariant     *args;
-  GVariant     *kwargs;
+  GVariant     *kwargs;       /* made from kwargs_bytes when asked */
+  GBytes       *kwargs_bytes; /* as they came from the app, or NULL */
   GCancellable *cancellable;
   guint64       id;
   /* In-process answers (remote objects): see _mpel_invocation_set_hook() */
@@ -50,6 +51,8 @@ struct _MpelInvocation
   GDestroyNotify hook_destroy;
   guint         no_reply : 1;
   guint         returned : 1;
+  guint         kwargs_checked : 1;
+  guint         kwargs_malformed : 1;
 };
 
 G_DEFINE_FINAL_TYPE (MpelInvocation, mpel_invocation, G_TYPE_OBJECT)
@@ -76,6 +79,7 @@ mpel_invocation_finalize (GObject *object)
   g_clear_pointer (&self->target_name, g_free);
   g_clear_pointer (&self->args, g_variant_unref);
   g_clear_pointer (&self->kwargs, g_variant_unref);
+  g_clear_pointer (&self->kwargs_bytes, g_bytes_unref);
   g_clear_object (&self->cancellable);
   if (self->hook_destroy != NULL)
     self->hook_destroy (self->hook_data);
@@ -121,6 +125,16 @@ _mpel_invocation_new (MpelWorker *worker,
   self->no_reply = !!no_reply;
 
   return self;
+}
+
+void
+_mpel_invocation_take_kwargs_bytes (MpelInvocation *self,
+                                    GBytes         *kwargs)
+{
+  g_clear_pointer (&self->kwargs, g_variant_unref);
+  g_clear_pointer (&self->kwargs_bytes, g_bytes_unref);
+  self->kwargs_bytes = kwargs;
+  self->kwargs_checked = FALSE;
 }
 
 void
@@ -220,10 +234,44 @@ mpel_invocation_get_kwargs (MpelInvocation *self)
 {
   g_return_val_if_fail (MPEL_IS_INVOCATION (self), NULL);
 
+  if (self->kwargs == NULL && self->kwargs_bytes != NULL)
+    self->kwargs = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT,
+                                                                 self->kwargs_bytes, FALSE));
   if (self->kwargs == NULL)
     self->kwargs = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
 
   return self->kwargs;
+}
+
+/* Finds @name in the kwargs where they lie (they are the bytes of the
+ * frame they came in): no GVariant for the entries passed over. Their
+ * framing is checked once, on the first look-up, as they come from the
+ * app's process; a blob that does not hold is MPEL_VARDICT_MALFORMED for
+ * every name. */
+static MpelVardictResult
+lookup_kwarg (MpelInvocation  *self,
+              const char      *name,
+              GVariant       **value)
+{
+  *value = NULL;
+
+  if (self->kwargs_bytes == NULL && self->kwargs == NULL)
+    return MPEL_VARDICT_ABSENT;
+
+  if (!self->kwargs_checked)
+    {
+      self->kwargs_malformed = self->kwargs_bytes != NULL
+                                 ? !_mpel_vardict_bytes_check (self->kwargs_bytes)
+                                 : !_mpel_vardict_check (self->kwargs);
+      self->kwargs_checked = TRUE;
+    }
+  if (self->kwargs_malformed)
+    return MPEL_VARDICT_MALFORMED;
+
+  if (self->kwargs_bytes != NULL)
+    return _mpel_vardict_bytes_lookup (self->kwargs_bytes, name, NULL, value);
+
+  return _mpel_vardict_lookup_any (self->kwargs, name, value);
 }
 
 /**
@@ -244,13 +292,18 @@ mpel_invocation_lookup_kwarg (MpelInvocation     *self,
                               const char         *name,
                               const GVariantType *expected_type)
 {
+  g_autoptr(GVariant) found = NULL;
+
   g_return_val_if_fail (MPEL_IS_INVOCATION (self), NULL);
   g_return_val_if_fail (name != NULL, NULL);
 
-  if (self->kwargs == NULL)
+  if (lookup_kwarg (self, name, &found) != MPEL_VARDICT_FOUND)
     return NULL;
 
-  return g_variant_lookup_value (self->kwargs, name, expected_type);
+  if (expected_type != NULL && !g_variant_is_of_type (found, expected_type))
+    return NULL;
+
+  return g_steal_pointer (&found);
 }
 
 /* A number as its sign and magnitude, which holds every value of every
@@ -363,11 +416,19 @@ mpel_invocation_get_kwarg (MpelInvocation      *self,
   if (value != NULL)
     *value = NULL;
 
-  if (self->kwargs != NULL)
-    found = g_variant_lookup_value (self->kwargs, name, NULL);
-
-  if (found == NULL)
-    return TRUE;
+  switch (lookup_kwarg (self, name, &found))
+    {
+    case MPEL_VARDICT_ABSENT:
+      return TRUE;
+    case MPEL_VARDICT_MALFORMED:
+      g_set_error (error, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                   _("The keyword arguments of “%s” are malformed: “%s” cannot be read"),
+                   mpel_invocation_get_target (self), name);
+      return FALSE;
+    case MPEL_VARDICT_FOUND:
+    default:
+      break;
+    }
 
   if (type == NULL || g_variant_is_of_type (found, type))
     converted = g_steal_pointer (&found);

@@ -333,8 +333,8 @@ handle_answer (MpelLoop  *self,
 
   /* What the worker adds about an error (exception type, traceback)
    * travels in the ERROR frame's meta. */
-  if (frame->kind == MPEL_FRAME_ERROR && frame->meta != NULL && event->state < MPEL_EVENT_STATE_DONE)
-    _mpel_event_set_error_details (event, frame->meta);
+  if (frame->kind == MPEL_FRAME_ERROR && frame->meta_size > 0 && event->state < MPEL_EVENT_STATE_DONE)
+    _mpel_event_set_error_details (event, _mpel_frame_get_meta (frame));
 
   if (event->state < MPEL_EVENT_STATE_DONE)
     {

@@ -16,6 +16,11 @@ MpelInvocation *_mpel_invocation_new        (MpelWorker     *worker,
                                              GVariant       *args,
                                              GVariant       *kwargs,
                                              gboolean        no_reply);
+/* Kwargs as the bytes of an a{sv} from the app (aligned to 8), taken:
+ * their entries are read in place, and a GVariant is made of them only by
+ * mpel_invocation_get_kwargs(). */
+void            _mpel_invocation_take_kwargs_bytes (MpelInvocation *self,
+                                                    GBytes         *kwargs);
 void            _mpel_invocation_cancel     (MpelInvocation *self);
 /* TRUE: the hook took the answer (@kind RETURN or ERROR, @body as it would
  * be sent, possibly NULL) and nothing goes to the app. */

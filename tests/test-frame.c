@@ -151,10 +151,10 @@ test_call_meta_matches_glib (void)
 
           g_assert_true (_mpel_envelope_parse (bytes, &frame, &error));
           g_assert_no_error (error);
-          g_assert_nonnull (frame.meta);
-          got_kwargs = g_variant_lookup_value (frame.meta, "kwargs", G_VARIANT_TYPE_VARDICT);
+          g_assert_nonnull (_mpel_frame_get_meta (&frame));
+          got_kwargs = g_variant_lookup_value (_mpel_frame_get_meta (&frame), "kwargs", G_VARIANT_TYPE_VARDICT);
           g_assert_true (kwargs == NULL ? got_kwargs == NULL : g_variant_equal (got_kwargs, kwargs));
-          g_assert_true (g_variant_lookup (frame.meta, "timeout", "u", &timeout) == (timeouts[t] > 0));
+          g_assert_true (g_variant_lookup (_mpel_frame_get_meta (&frame), "timeout", "u", &timeout) == (timeouts[t] > 0));
           g_assert_cmpuint (timeout, ==, timeouts[t]);
           _mpel_frame_clear (&frame);
         }
@@ -184,7 +184,7 @@ test_envelope_round_trip (void)
   g_assert_cmpuint (frame.id, ==, 42);
   g_assert_cmpstr (frame.name, ==, "add_vals");
   g_assert_true (g_variant_equal (frame.body, body));
-  g_assert_true (g_variant_equal (frame.meta, meta));
+  g_assert_true (g_variant_equal (_mpel_frame_get_meta (&frame), meta));
   _mpel_frame_clear (&frame);
 
   /* No body and no meta. */
@@ -197,7 +197,7 @@ test_envelope_round_trip (void)
   g_assert_true (_mpel_envelope_parse (bytes, &frame, &error));
   g_assert_cmpuint (frame.kind, ==, MPEL_FRAME_STOP);
   g_assert_cmpstr (frame.name, ==, "");
-  g_assert_null (frame.meta);
+  g_assert_null (_mpel_frame_get_meta (&frame));
   g_assert_cmpstr (g_variant_get_type_string (frame.body), ==, "()");
   _mpel_frame_clear (&frame);
 }
@@ -237,9 +237,9 @@ test_envelope_mutations (void)
           g_autofree char *printed = g_variant_print (frame.body, TRUE);
 
           g_assert_nonnull (printed);
-          if (frame.meta != NULL)
+          if (_mpel_frame_get_meta (&frame) != NULL)
             {
-              g_autoptr(GVariant) key0 = g_variant_lookup_value (frame.meta, "key0", NULL);
+              g_autoptr(GVariant) key0 = g_variant_lookup_value (_mpel_frame_get_meta (&frame), "key0", NULL);
               (void) key0;
             }
           _mpel_frame_clear (&frame);
@@ -358,6 +358,175 @@ test_vardict_lookup_mutations (void)
   g_assert_cmpuint (n_found, >, 0);
 }
 
+/* A CALL envelope with @meta, parsed: its kwargs looked up where they lie
+ * in the frame are what GLib finds in the meta. */
+static void
+test_frame_lookup_meta_matches_glib (void)
+{
+  const gsize lengths[] = { 0, 1, 180, 250, 65400, 65600 };
+  const char *types[] = { "a{sv}", "s", NULL };
+  g_autoptr(GVariant) body = g_variant_ref_sink (g_variant_new ("(ii)", 3, 4));
+
+  for (guint l = 0; l < G_N_ELEMENTS (lengths); l++)
+    for (guint t = 0; t < G_N_ELEMENTS (types); t++)
+      for (guint before = 0; before < 3; before++)
+        {
+          g_autoptr(GVariant) meta = make_kwargs_meta (before, types[t], lengths[l], 1);
+          gsize size = _mpel_envelope_size ("t", body, meta);
+          g_autofree guint8 *buf = g_malloc (size);
+          g_autoptr(GBytes) bytes = NULL;
+          g_autoptr(GVariant) expected = g_variant_lookup_value (meta, "kwargs", G_VARIANT_TYPE_VARDICT);
+          g_autoptr(GVariant) found = NULL;
+          g_autoptr(GVariant) none = NULL;
+          MpelFrame frame;
+
+          _mpel_envelope_write (buf, size, MPEL_FRAME_CALL, 0, 1, "t", body, meta);
+          bytes = aligned_bytes (buf, size);
+          g_assert_true (_mpel_envelope_parse (bytes, &frame, NULL));
+          found = _mpel_frame_lookup_meta (&frame, "kwargs", G_VARIANT_TYPE_VARDICT);
+          none = _mpel_frame_lookup_meta (&frame, "kwarg", G_VARIANT_TYPE_VARDICT);
+          /* Nothing made a GVariant of the whole meta */
+          g_assert_null (frame.meta);
+          _mpel_frame_clear (&frame);
+
+          if (expected == NULL)
+            g_assert_null (found);
+          else
+            {
+              g_assert_nonnull (found);
+              g_assert_true (g_variant_equal (found, expected));
+            }
+          g_assert_null (none);
+        }
+}
+
+/* Any key, any type: _mpel_vardict_lookup_any () finds what GLib finds,
+ * across the framing-offset size boundaries, and says absent otherwise. */
+static void
+test_vardict_lookup_any_matches_glib (void)
+{
+  const gsize lengths[] = { 0, 1, 200, 300, 65400, 70000 };
+
+  for (guint l = 0; l < G_N_ELEMENTS (lengths); l++)
+    {
+      g_autofree guint8 *blob = g_malloc0 (lengths[l]);
+      g_autoptr(GVariant) tree = NULL;
+      g_autoptr(GBytes) bytes = NULL;
+      g_autoptr(GVariant) dict = NULL;
+      const char *keys[] = { "i", "s", "blob", "nested", "v", "t", "", "absent" };
+      GVariant *value = NULL;
+      GVariantBuilder builder;
+
+      g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&builder, "{sv}", "i", g_variant_new_int32 (-7));
+      g_variant_builder_add (&builder, "{sv}", "s", g_variant_new_string ("ünïcode"));
+      g_variant_builder_add (&builder, "{sv}", "blob",
+                             g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, blob, lengths[l], 1));
+      g_variant_builder_add (&builder, "{sv}", "nested", g_variant_new_parsed ("{'a': <(1, 'x')>}"));
+      g_variant_builder_add (&builder, "{sv}", "v", g_variant_new_variant (g_variant_new_boolean (TRUE)));
+      g_variant_builder_add (&builder, "{sv}", "t", g_variant_new_uint64 (G_MAXUINT64));
+      g_variant_builder_add (&builder, "{sv}", "", g_variant_new_double (0.5));
+      /* A second entry of a key: the first one counts, as in GLib */
+      g_variant_builder_add (&builder, "{sv}", "i", g_variant_new_string ("second"));
+      tree = g_variant_ref_sink (g_variant_builder_end (&builder));
+      bytes = aligned_bytes (g_variant_get_data (tree), g_variant_get_size (tree));
+      dict = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT, bytes, FALSE));
+
+      g_assert_true (_mpel_vardict_check (dict));
+      for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
+        {
+          g_autoptr(GVariant) expected = g_variant_lookup_value (dict, keys[k], NULL);
+          MpelVardictResult result = _mpel_vardict_lookup_any (dict, keys[k], &value);
+
+          if (expected == NULL)
+            {
+              g_assert_cmpint (result, ==, MPEL_VARDICT_ABSENT);
+              g_assert_null (value);
+            }
+          else
+            {
+              g_assert_cmpint (result, ==, MPEL_VARDICT_FOUND);
+              g_assert_false (g_variant_is_floating (value));
+              g_assert_true (g_variant_equal (value, expected));
+              g_clear_pointer (&value, g_variant_unref);
+            }
+        }
+    }
+}
+
+/* A dict whose framing does not hold fails the check, and the look-ups
+ * in it say so or find a value GLib can read; never a read out of bounds
+ * (valgrind checks). The good one passes. */
+static void
+test_vardict_check_mutations (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20261202);
+  g_autoptr(GVariant) tree = g_variant_ref_sink (g_variant_new_parsed (
+    "{'scale': <2>, 'label': <'bench'>, 'exact': <true>, 'list': <[1, 2, 3]>}"));
+  gsize size = g_variant_get_size (tree);
+  guint n_refused = 0, n_passed = 0;
+
+  {
+    g_autoptr(GBytes) bytes = aligned_bytes (g_variant_get_data (tree), size);
+    g_autoptr(GVariant) dict = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT, bytes, FALSE));
+
+    g_assert_true (_mpel_vardict_check (dict));
+  }
+
+  for (guint i = 0; i < 20000; i++)
+    {
+      g_autofree guint8 *bad = g_memdup2 (g_variant_get_data (tree), size);
+      gsize bad_size = g_rand_boolean (rand) ? size : (gsize) g_rand_int_range (rand, 0, size + 1);
+      guint n_flips = g_rand_int_range (rand, 1, 4);
+      g_autoptr(GBytes) bytes = NULL;
+      g_autoptr(GVariant) dict = NULL;
+      const char *keys[] = { "scale", "label", "exact", "list" };
+
+      for (guint f = 0; f < n_flips; f++)
+        bad[g_rand_int_range (rand, 0, size)] = g_rand_int_range (rand, 0, 256);
+      bytes = aligned_bytes (bad, bad_size);
+      dict = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT, bytes, FALSE));
+
+      if (!_mpel_vardict_check (dict))
+        {
+          n_refused++;
+          continue;
+        }
+      n_passed++;
+      for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
+        {
+          g_autoptr(GVariant) value = NULL;
+
+          /* Framing that holds leaves nothing malformed to find */
+          g_assert_cmpint (_mpel_vardict_lookup_any (dict, keys[k], &value), !=, MPEL_VARDICT_MALFORMED);
+          if (value != NULL)
+            {
+              g_autofree char *printed = g_variant_print (value, TRUE);
+
+              g_assert_true (g_variant_type_is_definite (g_variant_get_type (value)));
+              g_assert_nonnull (printed);
+            }
+        }
+    }
+
+  g_assert_cmpuint (n_refused, >, 0);
+  g_assert_cmpuint (n_passed, >, 0);
+
+  /* A key that is not UTF-8 */
+  {
+    g_autoptr(GVariant) good = g_variant_ref_sink (g_variant_new_parsed ("{'kx': <1>}"));
+    g_autofree guint8 *data = g_memdup2 (g_variant_get_data (good), g_variant_get_size (good));
+    g_autoptr(GBytes) bytes = NULL;
+    g_autoptr(GVariant) dict = NULL;
+    guint8 *key = memmem (data, g_variant_get_size (good), "kx", 2);
+
+    key[1] = 0xff;
+    bytes = aligned_bytes (data, g_variant_get_size (good));
+    dict = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT, bytes, FALSE));
+    g_assert_false (_mpel_vardict_check (dict));
+  }
+}
+
 static void
 test_error_round_trip (void)
 {
@@ -385,6 +554,9 @@ main (int   argc,
   g_test_add_func ("/Mpel/Frame/error/round-trip", test_error_round_trip);
   g_test_add_func ("/Mpel/Frame/vardict-lookup/matches-glib", test_vardict_lookup_matches_glib);
   g_test_add_func ("/Mpel/Frame/vardict-lookup/mutations", test_vardict_lookup_mutations);
+  g_test_add_func ("/Mpel/Frame/vardict-lookup/any-matches-glib", test_vardict_lookup_any_matches_glib);
+  g_test_add_func ("/Mpel/Frame/vardict-check/mutations", test_vardict_check_mutations);
+  g_test_add_func ("/Mpel/Frame/lookup-meta/matches-glib", test_frame_lookup_meta_matches_glib);
 
   return g_test_run ();
 }

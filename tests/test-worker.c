@@ -580,6 +580,68 @@ test_get_kwarg (void)
   g_assert_finalize_object (g_steal_pointer (&invocation));
 }
 
+/* Keyword arguments whose framing does not hold (bytes from a broken or
+ * hostile app): reading one fails that invocation with INVALID_ARGS, a
+ * look-up finds nothing, and the blob itself is handed over as it came. */
+static void
+test_kwargs_malformed (void)
+{
+  g_autoptr(MpelWorker) worker = mpel_worker_new ();
+  g_autoptr(GVariant) good = g_variant_ref_sink (g_variant_new_parsed ("{'value2': <8>, 'kx': <1>}"));
+  gsize size = g_variant_get_size (good);
+  guint8 *data = g_memdup2 (g_variant_get_data (good), size);
+  g_autoptr(GVariant) args = g_variant_ref_sink (g_variant_new_tuple (NULL, 0));
+  g_autoptr(GVariant) dict = NULL;
+  g_autoptr(MpelInvocation) invocation = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* The first entry's end points past the table */
+  data[size - 2] = 0xf0;
+  dict = g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE_VARDICT, data, size, FALSE, g_free, data));
+  invocation = _mpel_invocation_new (worker, 1, "t", args, dict, TRUE);
+
+  g_assert_false (mpel_invocation_get_kwarg (invocation, "value2", G_VARIANT_TYPE_INT32, &value, &error));
+  g_assert_error (error, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS);
+  g_assert_nonnull (strstr (error->message, "“t”"));
+  g_assert_nonnull (strstr (error->message, "malformed"));
+  g_assert_null (value);
+  g_clear_error (&error);
+  /* Absent or not, every name says so */
+  g_assert_false (mpel_invocation_get_kwarg (invocation, "nope", NULL, &value, &error));
+  g_assert_error (error, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS);
+  g_assert_null (mpel_invocation_lookup_kwarg (invocation, "value2", NULL));
+  g_assert_true (mpel_invocation_get_kwargs (invocation) == dict);
+
+  g_assert_finalize_object (g_steal_pointer (&invocation));
+}
+
+/* Looked up in place, a value is what GLib finds, of its own type. */
+static void
+test_kwargs_lookup (void)
+{
+  g_autoptr(MpelWorker) worker = mpel_worker_new ();
+  g_autoptr(MpelInvocation) invocation = NULL;
+  g_autoptr(GVariant) s = NULL;
+  g_autoptr(GVariant) n = NULL;
+
+  invocation = invocation_with_kwargs (worker, "{'s': <'str'>, 'n': <int64 5>, 'l': <[1, 2]>}");
+  s = mpel_invocation_lookup_kwarg (invocation, "s", NULL);
+  g_assert_cmpstr (g_variant_get_string (s, NULL), ==, "str");
+  g_assert_null (mpel_invocation_lookup_kwarg (invocation, "s", G_VARIANT_TYPE_INT32));
+  n = mpel_invocation_lookup_kwarg (invocation, "n", G_VARIANT_TYPE_INT64);
+  g_assert_cmpint (g_variant_get_int64 (n), ==, 5);
+  g_assert_null (mpel_invocation_lookup_kwarg (invocation, "nope", NULL));
+  /* An indefinite expected type matches as in g_variant_lookup_value () */
+  {
+    g_autoptr(GVariant) l = mpel_invocation_lookup_kwarg (invocation, "l", G_VARIANT_TYPE_ARRAY);
+
+    g_assert_cmpuint (g_variant_n_children (l), ==, 2);
+  }
+
+  g_assert_finalize_object (g_steal_pointer (&invocation));
+}
+
 /* End to end: a keyword argument of another integer width than the
  * handler reads (a Python int arrives as an x) is used; a string is
  * refused with an error that names it. */
@@ -862,6 +924,8 @@ main (int   argc,
   g_test_add_func ("/Mpel/Worker/hooks", test_hooks);
   g_test_add_func ("/Mpel/Worker/async-handler", test_async_handler);
   g_test_add_func ("/Mpel/Worker/kwargs-default", test_kwargs_default);
+  g_test_add_func ("/Mpel/Worker/kwargs-malformed", test_kwargs_malformed);
+  g_test_add_func ("/Mpel/Worker/kwargs-lookup", test_kwargs_lookup);
   g_test_add_func ("/Mpel/Worker/get-kwarg", test_get_kwarg);
   g_test_add_func ("/Mpel/Worker/binds-text-domain", test_binds_text_domain);
   g_test_add_func ("/Mpel/Worker/kwarg-converted", test_kwarg_converted);

@@ -48,7 +48,7 @@ on_frame (MpelConnection *conn,
 
   (*n_frames)++;
   touch_value (frame->body);
-  touch_value (frame->meta);
+  touch_value (_mpel_frame_get_meta (frame));
   if (frame->kind == MPEL_FRAME_ERROR)
     {
       g_autoptr(GError) error = _mpel_error_from_variant (frame->body);
@@ -81,7 +81,7 @@ fuzz_envelope (const guint8 *data,
   if (_mpel_envelope_parse (bytes, &frame, &error))
     {
       touch_value (frame.body);
-      touch_value (frame.meta);
+      touch_value (_mpel_frame_get_meta (&frame));
       _mpel_frame_clear (&frame);
     }
   else
