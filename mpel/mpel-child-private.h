@@ -7,6 +7,7 @@
 
 #include "mpel-types.h"
 #include "mpel-event-private.h"
+#include "mpel-id-table-private.h"
 #include "mpel-queue-private.h"
 #include "mpel-wire-private.h"
 
@@ -76,7 +77,7 @@ struct _MpelChild
   GCancellable             *cancellable;
   GSource                  *grace_source;
   GSource                  *handshake_source;
-  GHashTable               *in_flight;    /* &event->id → MpelEvent (owned) */
+  MpelIdTable               in_flight;    /* event->id → MpelEvent (owned) */
   MpelQueue                 pinned;       /* events only this child may run */
   char                     *argv_string;  /* for start-up errors */
   char                     *label;        /* "pid N", and where a stream leads */

@@ -41,7 +41,7 @@ child_clear (gpointer data)
   MpelChild *child = data;
 
   g_assert (child->owner == NULL);
-  g_assert (g_hash_table_size (child->in_flight) == 0);
+  g_assert (_mpel_id_table_size (&child->in_flight) == 0);
 
   _mpel_clear_source (&child->grace_source);
   _mpel_clear_source (&child->handshake_source);
@@ -49,7 +49,7 @@ child_clear (gpointer data)
   g_clear_object (&child->subprocess);
   g_clear_object (&child->cancellable);
   g_clear_pointer (&child->context, g_main_context_unref);
-  g_clear_pointer (&child->in_flight, g_hash_table_unref);
+  _mpel_id_table_clear (&child->in_flight);
   _mpel_queue_clear (&child->pinned);
   g_clear_error (&child->startup_error);
   g_clear_error (&child->protocol_error);
@@ -158,7 +158,7 @@ _mpel_child_accepts_events (MpelChild *child,
 guint
 _mpel_child_get_load (MpelChild *child)
 {
-  return g_hash_table_size (child->in_flight);
+  return _mpel_id_table_size (&child->in_flight);
 }
 
 /* Whether it said HELLO and did not fail to set up. */
@@ -197,7 +197,7 @@ _mpel_child_send_event (MpelChild  *child,
 
   /* The caller's reference moves to the in-flight table. */
   event->child = child;
-  g_hash_table_insert (child->in_flight, &event->id, event);
+  _mpel_id_table_insert (&child->in_flight, event->id, event);
 
   return TRUE;
 }
@@ -207,7 +207,7 @@ MpelEvent *
 _mpel_child_lookup_event (MpelChild *child,
                           guint64    id)
 {
-  return g_hash_table_lookup (child->in_flight, &id);
+  return _mpel_id_table_lookup (&child->in_flight, id);
 }
 
 /* Takes the event of @id out of flight, answered. Transfer full. */
@@ -215,12 +215,11 @@ MpelEvent *
 _mpel_child_take_event (MpelChild *child,
                         guint64    id)
 {
-  MpelEvent *event = g_hash_table_lookup (child->in_flight, &id);
+  MpelEvent *event = _mpel_id_table_remove (&child->in_flight, id);
 
   if (event == NULL)
     return NULL;
 
-  g_hash_table_steal (child->in_flight, &id);
   event->child = NULL;
 
   if (event->state >= MPEL_EVENT_STATE_DONE)
@@ -242,24 +241,24 @@ compare_event_ids (gconstpointer a,
   return ea->id < eb->id ? -1 : ea->id > eb->id;
 }
 
+static void
+take_one (gpointer value,
+          gpointer user_data)
+{
+  MpelEvent *event = value;
+
+  event->child = NULL;
+  g_ptr_array_add (user_data, event);
+}
+
 /* Empties the in-flight table. Transfer full: the events, in the order they
  * were sent. */
 GPtrArray *
 _mpel_child_take_in_flight (MpelChild *child)
 {
   GPtrArray *events = g_ptr_array_new_with_free_func (g_object_unref);
-  GHashTableIter iter;
-  gpointer value;
 
-  g_hash_table_iter_init (&iter, child->in_flight);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      MpelEvent *event = value;
-
-      event->child = NULL;
-      g_ptr_array_add (events, event);
-      g_hash_table_iter_steal (&iter);
-    }
+  _mpel_id_table_steal_all (&child->in_flight, take_one, events);
   g_ptr_array_sort (events, compare_event_ids);
   child->n_abandoned = 0;
 
@@ -343,7 +342,7 @@ child_explain_death (MpelChild *child,
   clean = child->state == MPEL_CHILD_STOPPING && !child->killed &&
           WIFEXITED (status) && WEXITSTATUS (status) == 0 &&
           child->protocol_error == NULL && child->startup_error == NULL &&
-          g_hash_table_size (child->in_flight) == 0;
+          _mpel_id_table_size (&child->in_flight) == 0;
   child->crashed = !clean && child->startup_error == NULL && child->protocol_error == NULL;
 
   if (child->crashed && !child->greeted)
@@ -515,7 +514,7 @@ awaits_answers (MpelConnection *conn,
   MpelChild *child = user_data;
 
   return child->owner != NULL && child->state != MPEL_CHILD_DEAD &&
-         g_hash_table_size (child->in_flight) > 0;
+         _mpel_id_table_size (&child->in_flight) > 0;
 }
 
 /* Spawning */
@@ -723,7 +722,7 @@ _mpel_child_spawn (const MpelChildSpawn      *spawn,
   child->argv_string = g_strjoinv (" ", (char **) spawn->argv);
   if (spawn->transport == MPEL_TRANSPORT_STDIO)
     child->where = describe_stream (spawn->argv);
-  child->in_flight = g_hash_table_new (g_int64_hash, g_int64_equal);
+  _mpel_id_table_init (&child->in_flight);
   _mpel_queue_init (&child->pinned);
 
   child->subprocess = launch (spawn, context, &fds, error);

@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include <glib/gi18n-lib.h>
 
 #include "mpel-enums.h"
@@ -70,6 +72,41 @@ empty_tuple (void)
   return g_variant_ref (unit);
 }
 
+/* g_quark_from_string (@target), which takes GLib's global quark lock and
+ * hashes the name, for the target of most events: an app sends many events
+ * to few targets, so the last one's quark is kept. Quarks and their
+ * strings live for ever, and g_quark_to_string () takes no lock. */
+static GQuark
+target_quark (const char *target)
+{
+  static guint last_target;
+  GQuark quark = g_atomic_int_get (&last_target);
+
+  /* g_object_new () sets construct-only properties to their default */
+  if (target == NULL)
+    return 0;
+
+  if (quark != 0 && strcmp (g_quark_to_string (quark), target) == 0)
+    return quark;
+
+  quark = g_quark_from_string (target);
+  g_atomic_int_set (&last_target, quark);
+
+  return quark;
+}
+
+/* g_object_notify_by_pspec (), skipped when nobody listens: setting an
+ * option is on the path of every event made with options, and the notify
+ * machinery costs more than the rest of it. */
+static void
+notify (MpelEvent *self,
+        guint      prop_id)
+{
+  if (g_signal_has_handler_pending (self, notify_signal_id,
+                                    g_param_spec_get_name_quark (properties[prop_id]), FALSE))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+}
+
 /* Takes a reference (sinking a floating one) and makes a tuple of it. */
 static GVariant *
 normalize_args (GVariant *args)
@@ -80,7 +117,9 @@ normalize_args (GVariant *args)
     return empty_tuple ();
 
   g_variant_ref_sink (args);
-  if (g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE))
+  /* g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE), without walking
+   * two type strings: only a tuple's type starts with a parenthesis. */
+  if (g_variant_get_type_string (args)[0] == '(')
     return args;
 
   ret = g_variant_ref_sink (g_variant_new_tuple (&args, 1));
@@ -181,7 +220,7 @@ mpel_event_set_property (GObject      *object,
   switch (prop_id)
     {
     case PROP_TARGET:
-      self->target = g_quark_from_string (g_value_get_string (value));
+      self->target = target_quark (g_value_get_string (value));
       break;
 
     case PROP_ARGS:
@@ -406,7 +445,7 @@ mpel_event_new (const char *target,
   g_return_val_if_fail (target != NULL, NULL);
 
   self = g_object_new (MPEL_TYPE_EVENT, NULL);
-  self->target = g_quark_from_string (target);
+  self->target = target_quark (target);
   self->args = normalize_args (args);
 
   return self;
@@ -491,7 +530,7 @@ mpel_event_set_kwargs (MpelEvent *self,
   /* Anything else is refused when the event is pushed, for this event
    * alone. The worker would read an a{sv} that is not in normal form (a
    * key that is not UTF-8, say) as empty strings and zeros. */
-  if (owned != NULL && !g_variant_is_of_type (owned, G_VARIANT_TYPE_VARDICT))
+  if (owned != NULL && strcmp (g_variant_get_type_string (owned), "a{sv}") != 0)
     self->invalid = g_error_new (MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
                                  _("The keyword arguments of “%s” must be an a{sv}, not %s"),
                                  mpel_event_get_target (self), g_variant_get_type_string (owned));
@@ -504,7 +543,7 @@ mpel_event_set_kwargs (MpelEvent *self,
   else
     self->kwargs = g_steal_pointer (&owned);
 
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_KWARGS]);
+  notify (self, PROP_KWARGS);
 }
 
 /* Why the event cannot be sent, or %NULL. A worker takes a target name that
@@ -563,7 +602,7 @@ mpel_event_set_key (MpelEvent  *self,
   g_return_if_fail (MPEL_IS_EVENT (self));
 
   if (_mpel_set_str (&self->key, key))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_KEY]);
+    notify (self, PROP_KEY);
 }
 
 /**
@@ -600,7 +639,7 @@ mpel_event_set_flags (MpelEvent      *self,
     return;
 
   self->flags = flags;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FLAGS]);
+  notify (self, PROP_FLAGS);
 }
 
 /**
@@ -637,7 +676,7 @@ mpel_event_set_priority (MpelEvent *self,
     return;
 
   self->priority = priority;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PRIORITY]);
+  notify (self, PROP_PRIORITY);
 }
 
 /**
@@ -676,7 +715,7 @@ mpel_event_set_timeout (MpelEvent *self,
     return;
 
   self->timeout = timeout_msec;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMEOUT]);
+  notify (self, PROP_TIMEOUT);
 }
 
 /**
@@ -912,9 +951,7 @@ _mpel_event_finish (MpelEvent      *self,
 
   /* Most events are watched by nobody: skip the emissions then, as they
    * cost more than the rest of the event's ending. */
-  if (g_signal_has_handler_pending (self, notify_signal_id,
-                                    g_param_spec_get_name_quark (properties[PROP_STATE]), FALSE))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+  notify (self, PROP_STATE);
   if (g_signal_has_handler_pending (self, signals[FINISHED], 0, TRUE))
     g_signal_emit (self, signals[FINISHED], 0);
 

@@ -21,6 +21,7 @@
 #include <gmodule.h>
 
 #include "mpel-enums.h"
+#include "mpel-id-table-private.h"
 #include "mpel-peer-private.h"
 #include "mpel-wire-private.h"
 #include "mpel-worker-builtins-private.h"
@@ -82,7 +83,7 @@ struct _MpelWorker
   GObject         parent_instance;
 
   GHashTable     *handlers;
-  GHashTable     *running;      /* &invocation id → MpelInvocation (weak) */
+  MpelIdTable     running;      /* invocation id → MpelInvocation (weak) */
   char          **modules;
   MpelConnection *conn;
   GMainLoop      *main_loop;
@@ -130,7 +131,7 @@ mpel_worker_finalize (GObject *object)
   MpelWorker *self = (MpelWorker *)object;
 
   g_clear_pointer (&self->handlers, g_hash_table_unref);
-  g_clear_pointer (&self->running, g_hash_table_unref);
+  _mpel_id_table_clear (&self->running);
   _mpel_worker_objects_clear (self);
   g_clear_pointer (&self->modules, g_strfreev);
   g_clear_pointer (&self->conn, _mpel_connection_unref);
@@ -261,7 +262,7 @@ static void
 mpel_worker_init (MpelWorker *self)
 {
   self->handlers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, handler_free);
-  self->running = g_hash_table_new (g_int64_hash, g_int64_equal);
+  _mpel_id_table_init (&self->running);
 
   _mpel_worker_add_builtins (self);
 }
@@ -369,7 +370,7 @@ mpel_worker_get_n_running (MpelWorker *self)
 {
   g_return_val_if_fail (MPEL_IS_WORKER (self), 0);
 
-  return g_hash_table_size (self->running);
+  return _mpel_id_table_size (&self->running);
 }
 
 /**
@@ -508,7 +509,7 @@ worker_quit (MpelWorker *self,
 static void
 maybe_finish_stop (MpelWorker *self)
 {
-  if (self->stopping && g_hash_table_size (self->running) == 0)
+  if (self->stopping && _mpel_id_table_size (&self->running) == 0)
     worker_quit (self, NULL);
 }
 
@@ -574,9 +575,9 @@ _mpel_worker_invocation_ended (MpelWorker     *self,
 {
   guint64 id = mpel_invocation_get_id (invocation);
 
-  if (g_hash_table_lookup (self->running, &id) == invocation)
+  if (_mpel_id_table_lookup (&self->running, id) == invocation)
     {
-      g_hash_table_remove (self->running, &id);
+      _mpel_id_table_remove (&self->running, id);
       notify_n_running (self);
     }
 
@@ -596,7 +597,7 @@ handle_call (MpelWorker *self,
 {
   g_autoptr(MpelInvocation) invocation = NULL;
   GVariant *args = frame->body;
-  g_autoptr(GVariant) kwargs = NULL;
+  g_autoptr(GBytes) kwargs = NULL;
   guint64 object_handle = 0;
   Handler *handler;
 
@@ -606,27 +607,38 @@ handle_call (MpelWorker *self,
       return;
     }
 
-  if (g_hash_table_contains (self->running, &frame->id))
+  if (_mpel_id_table_lookup (&self->running, frame->id) != NULL)
     {
       worker_protocol_error (self, _("a CALL reuses the id of a running event"));
       return;
     }
 
-  if (frame->meta != NULL)
-    kwargs = _mpel_vardict_lookup (frame->meta, "kwargs", G_VARIANT_TYPE_VARDICT);
+  /* Looked up where they lie: the kwargs stay the bytes they came in (a
+   * slice of the read buffer), and their entries are read only when a
+   * handler asks for them. */
+  kwargs = _mpel_frame_lookup_meta_bytes (frame, "kwargs", G_VARIANT_TYPE_VARDICT);
 
   /* A method call on a remote object (see doc/protocol.md): the handle
    * travels as the kwarg "mpel.object", which no handler sees. */
-  if (kwargs != NULL &&
-      g_variant_lookup (kwargs, MPEL_OBJECT_KWARG, "t", &object_handle))
-    g_clear_pointer (&kwargs, g_variant_unref);
+  if (kwargs != NULL)
+    {
+      g_autoptr(GVariant) handle = NULL;
 
-  invocation = _mpel_invocation_new (self, frame->id, frame->name, args, kwargs,
+      if (_mpel_vardict_bytes_lookup (kwargs, MPEL_OBJECT_KWARG, G_VARIANT_TYPE_UINT64,
+                                      &handle) == MPEL_VARDICT_FOUND)
+        {
+          object_handle = g_variant_get_uint64 (handle);
+          g_clear_pointer (&kwargs, g_bytes_unref);
+        }
+    }
+
+  invocation = _mpel_invocation_new (self, frame->id, frame->name, args, NULL,
                                      (frame->flags & MPEL_FRAME_FLAGS_NO_REPLY) != 0);
+  if (kwargs != NULL)
+    _mpel_invocation_take_kwargs_bytes (invocation, g_steal_pointer (&kwargs));
 
-  /* The key is the id inside the invocation, which removes its entry
-   * before it goes. */
-  g_hash_table_insert (self->running, _mpel_invocation_get_id_ptr (invocation), invocation);
+  /* The invocation removes its entry before it goes. */
+  _mpel_id_table_insert (&self->running, frame->id, invocation);
   notify_n_running (self);
 
   handler = object_handle != 0 ? NULL : g_hash_table_lookup (self->handlers, frame->name);
@@ -687,7 +699,7 @@ on_cancel_frame (gpointer   owner,
                  MpelFrame *frame)
 {
   MpelWorker *self = owner;
-  MpelInvocation *invocation = g_hash_table_lookup (self->running, &frame->id);
+  MpelInvocation *invocation = _mpel_id_table_lookup (&self->running, frame->id);
 
   /* An invocation that already answered needs nothing: its answer is on
    * the way and the app waits for it. */
@@ -747,15 +759,18 @@ on_frame (MpelConnection *conn,
 }
 
 static void
+add_ref (gpointer value,
+         gpointer user_data)
+{
+  g_ptr_array_add (user_data, g_object_ref (value));
+}
+
+static void
 cancel_all (MpelWorker *self)
 {
   g_autoptr(GPtrArray) invocations = g_ptr_array_new_with_free_func (g_object_unref);
-  GHashTableIter iter;
-  gpointer value;
 
-  g_hash_table_iter_init (&iter, self->running);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    g_ptr_array_add (invocations, g_object_ref (value));
+  _mpel_id_table_foreach (&self->running, add_ref, invocations);
 
   for (guint i = 0; i < invocations->len; i++)
     _mpel_invocation_cancel (g_ptr_array_index (invocations, i));
