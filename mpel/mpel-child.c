@@ -189,7 +189,7 @@ _mpel_child_send_event (MpelChild  *child,
 
   /* The meta (kwargs, timeout) is written from its parts, in place. */
   if (!_mpel_connection_send_call (child->conn, flags, event->id,
-                                  g_quark_to_string (event->target), event->args,
+                                  g_quark_to_string (event->target), event->args,  /* NULL: () */
                                   event->kwargs,
                                   event->timeout > 0 ? (guint32) event->timeout : 0,
                                   error))

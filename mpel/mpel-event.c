@@ -165,7 +165,7 @@ mpel_event_get_property (GObject    *object,
       break;
 
     case PROP_ARGS:
-      g_value_set_variant (value, self->args);
+      g_value_set_variant (value, mpel_event_get_args (self));
       break;
 
     case PROP_KWARGS:
@@ -224,8 +224,11 @@ mpel_event_set_property (GObject      *object,
       break;
 
     case PROP_ARGS:
+      /* g_object_new () passes the default, NULL, for every event, which
+       * mpel_event_get_args () gives as () when asked */
       g_clear_pointer (&self->args, g_variant_unref);
-      self->args = normalize_args (g_value_get_variant (value));
+      if (g_value_get_variant (value) != NULL)
+        self->args = normalize_args (g_value_get_variant (value));
       break;
 
     case PROP_KWARGS:

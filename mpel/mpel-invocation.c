@@ -109,6 +109,21 @@ _mpel_invocation_new (MpelWorker *worker,
                       GVariant   *kwargs,
                       gboolean    no_reply)
 {
+  MpelInvocation *self = _mpel_invocation_new_for_target (worker, id, 0, target, args, no_reply);
+
+  self->kwargs = kwargs ? g_variant_ref (kwargs) : NULL;
+
+  return self;
+}
+
+MpelInvocation *
+_mpel_invocation_new_for_target (MpelWorker *worker,
+                                 guint64     id,
+                                 GQuark      target_quark,
+                                 const char *target,
+                                 GVariant   *args,
+                                 gboolean    no_reply)
+{
   MpelInvocation *self;
 
   self = g_object_new (MPEL_TYPE_INVOCATION, NULL);
@@ -117,11 +132,10 @@ _mpel_invocation_new (MpelWorker *worker,
   /* Quarks are never freed, and the app may send any number of names: a
    * name that is not a quark already (every handler's is, see
    * mpel_worker_add_handler()) is copied rather than interned. */
-  self->target = g_quark_try_string (target);
+  self->target = target_quark != 0 ? target_quark : g_quark_try_string (target);
   if (self->target == 0)
     self->target_name = g_strdup (target);
   self->args = g_variant_ref (args);
-  self->kwargs = kwargs ? g_variant_ref (kwargs) : NULL;
   self->no_reply = !!no_reply;
 
   return self;
@@ -285,7 +299,8 @@ lookup_kwarg (MpelInvocation  *self,
  * and converts numbers where it can.
  *
  * Returns: (transfer full) (nullable): the value, or %NULL if there is no
- *   such keyword or its value has another type
+ *   such keyword, its value has another type, or the keyword arguments are
+ *   malformed
  */
 GVariant *
 mpel_invocation_lookup_kwarg (MpelInvocation     *self,
@@ -394,9 +409,15 @@ number_to_variant (Number              n,
  *   value2 = g_variant_get_int32 (kwarg);
  * ]|
  *
+ * The keyword arguments stay the bytes they came in until a handler asks:
+ * each call finds @name where it lies, and the first checks that the
+ * `a{sv}` is well framed. Keyword arguments that are not (from a broken or
+ * hostile app) fail every call with %MPEL_ERROR_INVALID_ARGS, for this
+ * invocation alone.
+ *
  * Returns: (skip): %TRUE if @value is set (to %NULL when the keyword is
  *   absent); %FALSE with %MPEL_ERROR_INVALID_ARGS if the value cannot be
- *   had as @type
+ *   had as @type, or the keyword arguments are malformed
  */
 gboolean
 mpel_invocation_get_kwarg (MpelInvocation      *self,

@@ -21,6 +21,14 @@ MpelInvocation *_mpel_invocation_new        (MpelWorker     *worker,
  * mpel_invocation_get_kwargs(). */
 void            _mpel_invocation_take_kwargs_bytes (MpelInvocation *self,
                                                     GBytes         *kwargs);
+/* _mpel_invocation_new() without kwargs, for a @target_quark already
+ * known to name @target (or 0) */
+MpelInvocation *_mpel_invocation_new_for_target (MpelWorker *worker,
+                                                 guint64     id,
+                                                 GQuark      target_quark,
+                                                 const char *target,
+                                                 GVariant   *args,
+                                                 gboolean    no_reply);
 void            _mpel_invocation_cancel     (MpelInvocation *self);
 /* TRUE: the hook took the answer (@kind RETURN or ERROR, @body as it would
  * be sent, possibly NULL) and nothing goes to the app. */

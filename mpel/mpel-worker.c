@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #ifdef __linux__
 # include <sys/syscall.h>
@@ -63,6 +64,7 @@ typedef struct
   MpelHandler handler;
   gpointer user_data;
   GDestroyNotify destroy;
+  GQuark target;
 } Handler;
 
 /* How long answers may wait in the shared output for the end of a batch */
@@ -83,6 +85,7 @@ struct _MpelWorker
   GObject         parent_instance;
 
   GHashTable     *handlers;
+  Handler        *last_handler; /* of the last CALL, while it is in handlers */
   MpelIdTable     running;      /* invocation id → MpelInvocation (weak) */
   char          **modules;
   MpelConnection *conn;
@@ -309,13 +312,13 @@ mpel_worker_add_handler (MpelWorker     *self,
   entry->handler = handler;
   entry->user_data = user_data;
   entry->destroy = destroy;
-
-  g_hash_table_replace (self->handlers, g_strdup (target), entry);
-
   /* Invocations of a handled target share its name as a quark; names the
    * app sends that no handler has are never interned (see
    * _mpel_invocation_new()), so the app cannot grow the quark table. */
-  g_quark_from_string (target);
+  entry->target = g_quark_from_string (target);
+
+  self->last_handler = NULL;
+  g_hash_table_replace (self->handlers, g_strdup (target), entry);
 }
 
 /**
@@ -335,6 +338,7 @@ mpel_worker_remove_handler (MpelWorker *self,
   g_return_val_if_fail (MPEL_IS_WORKER (self), FALSE);
   g_return_val_if_fail (target != NULL, FALSE);
 
+  self->last_handler = NULL;
   return g_hash_table_remove (self->handlers, target);
 }
 
@@ -591,6 +595,47 @@ worker_protocol_error (MpelWorker *self,
   _mpel_peer_protocol_error (self->conn, "%s", message);
 }
 
+/* The handler of @name: most CALLs of a batch go to the target of the
+ * one before, whose handler is kept, so that the table is not hashed. */
+static Handler *
+lookup_handler (MpelWorker *self,
+                const char *name)
+{
+  Handler *handler = self->last_handler;
+
+  if (handler != NULL && strcmp (g_quark_to_string (handler->target), name) == 0)
+    return handler;
+
+  handler = g_hash_table_lookup (self->handlers, name);
+  if (handler != NULL)
+    self->last_handler = handler;
+
+  return handler;
+}
+
+/* The CALL's kwargs, looked up where they lie: they stay the bytes they
+ * came in (a slice of the read buffer), and their entries are read only
+ * when a handler asks for them. A method call on a remote object (see
+ * doc/protocol.md) carries its handle as the kwarg "mpel.object", which no
+ * handler sees: then sets @object_handle and returns NULL. */
+static GBytes *
+take_kwargs (MpelFrame *frame,
+             guint64   *object_handle)
+{
+  g_autoptr(GBytes) kwargs = _mpel_frame_lookup_meta_bytes (frame, "kwargs", G_VARIANT_TYPE_VARDICT);
+  g_autoptr(GVariant) handle = NULL;
+
+  if (kwargs != NULL &&
+      _mpel_vardict_bytes_lookup (kwargs, MPEL_OBJECT_KWARG, G_VARIANT_TYPE_UINT64,
+                                  &handle) == MPEL_VARDICT_FOUND)
+    {
+      *object_handle = g_variant_get_uint64 (handle);
+      return NULL;
+    }
+
+  return g_steal_pointer (&kwargs);
+}
+
 static void
 handle_call (MpelWorker *self,
              MpelFrame  *frame)
@@ -599,9 +644,10 @@ handle_call (MpelWorker *self,
   GVariant *args = frame->body;
   g_autoptr(GBytes) kwargs = NULL;
   guint64 object_handle = 0;
-  Handler *handler;
+  Handler *handler = NULL;
 
-  if (!g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE))
+  /* g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE), cheaper */
+  if (g_variant_get_type_string (args)[0] != '(')
     {
       worker_protocol_error (self, _("the arguments of a CALL are not a tuple"));
       return;
@@ -613,27 +659,13 @@ handle_call (MpelWorker *self,
       return;
     }
 
-  /* Looked up where they lie: the kwargs stay the bytes they came in (a
-   * slice of the read buffer), and their entries are read only when a
-   * handler asks for them. */
-  kwargs = _mpel_frame_lookup_meta_bytes (frame, "kwargs", G_VARIANT_TYPE_VARDICT);
+  kwargs = take_kwargs (frame, &object_handle);
+  if (object_handle == 0)
+    handler = lookup_handler (self, frame->name);
 
-  /* A method call on a remote object (see doc/protocol.md): the handle
-   * travels as the kwarg "mpel.object", which no handler sees. */
-  if (kwargs != NULL)
-    {
-      g_autoptr(GVariant) handle = NULL;
-
-      if (_mpel_vardict_bytes_lookup (kwargs, MPEL_OBJECT_KWARG, G_VARIANT_TYPE_UINT64,
-                                      &handle) == MPEL_VARDICT_FOUND)
-        {
-          object_handle = g_variant_get_uint64 (handle);
-          g_clear_pointer (&kwargs, g_bytes_unref);
-        }
-    }
-
-  invocation = _mpel_invocation_new (self, frame->id, frame->name, args, NULL,
-                                     (frame->flags & MPEL_FRAME_FLAGS_NO_REPLY) != 0);
+  invocation = _mpel_invocation_new_for_target (self, frame->id, handler != NULL ? handler->target : 0,
+                                                frame->name, args,
+                                                (frame->flags & MPEL_FRAME_FLAGS_NO_REPLY) != 0);
   if (kwargs != NULL)
     _mpel_invocation_take_kwargs_bytes (invocation, g_steal_pointer (&kwargs));
 
@@ -641,7 +673,6 @@ handle_call (MpelWorker *self,
   _mpel_id_table_insert (&self->running, frame->id, invocation);
   notify_n_running (self);
 
-  handler = object_handle != 0 ? NULL : g_hash_table_lookup (self->handlers, frame->name);
   if (handler == NULL && object_handle == 0)
     {
       mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_UNKNOWN_TARGET,
