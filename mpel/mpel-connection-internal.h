@@ -100,6 +100,10 @@ struct _MpelConnection
   gsize max_inline;
 
   gint64 budget_usec;
+  /* When the slice of reading began: one budget covers the consecutive
+   * iterations that read, until one iteration of the context does not
+   * (see connection_source_prepare()), or 0 */
+  gint64 slice_start;
   gint64 spin_usec;
   gboolean (*want_spin) (MpelConnection *conn, gpointer user_data);
   /* Adaptive spin: how long the last answers took to come while spinning
@@ -120,6 +124,7 @@ struct _MpelConnection
   guint want_write : 1;
   guint in_dispatch : 1;
   guint suspended : 1;
+  guint read_this_iteration : 1;
   /* What follows in rbuf was read back from the peer's shared output after
    * it hung up: a frame that cannot be recovered ends it. */
   guint recovered : 1;

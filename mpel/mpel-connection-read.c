@@ -476,6 +476,22 @@ connection_fill (MpelConnection *conn,
   return TRUE;
 }
 
+/* The end of the current slice of reading, or 0 for none. The budget
+ * covers a run of dispatches, not one: a peer that keeps the socket
+ * readable makes the source ready on every iteration, and at the default
+ * priority it would keep sources of lower priority (GTK's frame clock)
+ * from running however short each dispatch is. */
+static gint64
+slice_deadline (MpelConnection *conn)
+{
+  conn->read_this_iteration = TRUE;
+  if (conn->budget_usec <= 0)
+    return 0;
+  if (conn->slice_start == 0)
+    conn->slice_start = g_get_monotonic_time ();
+  return conn->slice_start + conn->budget_usec;
+}
+
 /* Decodes and hands on whole frames, reading as needed. Normally within the
  * time budget and a few reads, so that other sources get their turn; with
  * @drain, until the socket has nothing more. A handler that returns FALSE
@@ -484,10 +500,17 @@ void
 _mpel_connection_process (MpelConnection *conn,
                     gboolean        drain)
 {
-  gint64 deadline = conn->budget_usec > 0 && !drain ? g_get_monotonic_time () + conn->budget_usec : 0;
+  gint64 deadline = drain ? 0 : slice_deadline (conn);
   guint n_reads = 0;
   guint n_frames = 0;
   gboolean drained = FALSE;
+
+  /* The slice ran out in an earlier dispatch: yield at once. */
+  if (deadline != 0 && g_get_monotonic_time () >= deadline)
+    {
+      throttle (conn);
+      return;
+    }
 
   while (!conn->closed)
     {

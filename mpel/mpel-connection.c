@@ -244,6 +244,12 @@ connection_source_prepare (GSource *source,
 
   *timeout = -1;
 
+  /* The last iteration did not read: the sources of lower priority had
+   * their turn, and the next read begins a new slice. */
+  if (!conn->read_this_iteration)
+    conn->slice_start = 0;
+  conn->read_this_iteration = FALSE;
+
   return !conn->closed && !conn->in_dispatch && !conn->want_write && conn->wend > conn->wstart;
 }
 

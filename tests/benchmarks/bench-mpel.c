@@ -8,7 +8,12 @@
  *   --payload            echo of 64 KiB … 256 MiB; 64 and 256 MiB alternate
  *                        with two memcpy of the same size
  *   --lateness           a 60 Hz timer with absolute deadlines on the app's
- *                        context while 1 000 000 results stream in
+ *                        context while 1 000 000 results stream in, and
+ *                        where the late ticks' time went (bench-lateness-
+ *                        trace.c; MPEL_BENCH_TRACE=MS prints every tick
+ *                        later than MS)
+ *   --lateness-idle      its anchor: the same timer for 5 s in a process
+ *                        with nothing else to do
  *   --urgent             one high-priority push behind 1 000 000 queued
  *                        events; 100 000 pushes at two priorities
  *   --memory             heap per queued event (G_SLICE=always-malloc)
@@ -39,6 +44,7 @@
 #include <mpel.h>
 
 #include "bench-common.h"
+#include "bench-lateness-trace.h"
 
 /* ---- deadlines -------------------------------------------------------- */
 
@@ -344,6 +350,7 @@ frame_dispatch (GSource     *source,
   gint64 late = g_get_monotonic_time () - frame->deadline;
 
   g_array_append_val (frame->lateness, late);
+  bench_trace_tick (frame->deadline, late);
   /* The next deadline is absolute: a late tick does not move the ones
    * after it, and a frame missed shows as a later tick right away. */
   frame->deadline += FRAME_USEC;
@@ -373,8 +380,10 @@ push_chunk (gpointer user_data)
 {
   Pusher *p = user_data;
 
+  bench_trace_mark (BENCH_MARK_PUSH_BEGIN);
   for (guint k = 0; k < PUSH_CHUNK && p->pushed < p->n; k++, p->pushed++)
     mpel_loop_add_event (p->loop, "add", bench_args_ii ((gint32) p->pushed, 1));
+  bench_trace_mark (BENCH_MARK_PUSH_END);
   if (p->pushed < p->n && mpel_loop_get_n_pending (p->loop) < HIGH_WATER)
     return G_SOURCE_CONTINUE;
   p->idle = 0;
@@ -394,44 +403,34 @@ on_flood_output (MpelLoop  *loop,
   return FALSE;
 }
 
-static void
-lateness (guint      n,
-          BenchJson *json)
+/* A 60 Hz timer at the redraw priority on the default context. */
+static Frame *
+frame_new (void)
 {
-  g_autoptr(MpelLoop) loop = new_loop (1);
-  Pusher pusher = { loop, n, 0, 0, { 0, 0, 0 } };
-  Outputs *out = &pusher.out;
-  Frame *frame;
-  gint64 t0, *late;
-  guint n_ticks, over_8ms = 0, missed = 0;
+  Frame *frame = (Frame *) g_source_new (&frame_funcs, sizeof (Frame));
 
-  g_variant_unref (call_sync (loop, "mpel.ping", NULL));  /* the worker is up */
-  g_signal_connect (loop, "output", G_CALLBACK (on_flood_output), &pusher);
-
-  frame = (Frame *) g_source_new (&frame_funcs, sizeof (Frame));
   frame->lateness = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_source_set_priority (&frame->source, BENCH_PRIORITY_REDRAW);
   frame->deadline = g_get_monotonic_time () + FRAME_USEC;
   g_source_set_ready_time (&frame->source, frame->deadline);
   g_source_attach (&frame->source, NULL);
+  return frame;
+}
 
-  pusher.idle = g_idle_add (push_chunk, &pusher);
-
-  t0 = bench_now_ns ();
-  while (out->count < n)
-    g_main_context_iteration (NULL, TRUE);
-  bench_json_num (json, "lateness_total_s", (bench_now_ns () - t0) / 1e9);
-  check_outputs (out, n, (gint64) n * (n - 1) / 2 + n);
+/* Stops @frame and reports its ticks. */
+static void
+frame_finish (Frame     *frame,
+              BenchJson *json)
+{
+  gint64 *late = (gint64 *) (void *) frame->lateness->data;
+  guint n_ticks = frame->lateness->len, over_8ms = 0, missed = 0;
 
   g_source_destroy (&frame->source);
-  late = (gint64 *) (void *) frame->lateness->data;
-  n_ticks = frame->lateness->len;
   for (guint i = 0; i < n_ticks; i++)
     {
       over_8ms += late[i] > 8000;
       missed += late[i] > FRAME_USEC;
     }
-  bench_json_num (json, "lateness_n", n);
   bench_json_num (json, "lateness_ticks", n_ticks);
   bench_json_num (json, "lateness_over_8ms", over_8ms);
   bench_json_num (json, "lateness_missed_frames", missed);
@@ -441,7 +440,55 @@ lateness (guint      n,
   bench_json_str (json, "lateness_g_slice", g_getenv ("G_SLICE") ? g_getenv ("G_SLICE") : "");
   g_array_unref (frame->lateness);
   g_source_unref (&frame->source);
+}
+
+static void
+lateness (guint      n,
+          BenchJson *json)
+{
+  g_autoptr(MpelLoop) loop = new_loop (1);
+  Pusher pusher = { loop, n, 0, 0, { 0, 0, 0 } };
+  Outputs *out = &pusher.out;
+  Frame *frame;
+  gint64 t0;
+
+  g_variant_unref (call_sync (loop, "mpel.ping", NULL));  /* the worker is up */
+  g_signal_connect (loop, "output", G_CALLBACK (on_flood_output), &pusher);
+
+  frame = frame_new ();
+  pusher.idle = g_idle_add (push_chunk, &pusher);
+
+  bench_trace_start (&out->count, mpel_loop_get_worker_pid (loop, 0));
+  t0 = bench_now_ns ();
+  while (out->count < n)
+    g_main_context_iteration (NULL, TRUE);
+  bench_json_num (json, "lateness_total_s", (bench_now_ns () - t0) / 1e9);
+  bench_trace_finish (json);
+  check_outputs (out, n, (gint64) n * (n - 1) / 2 + n);
+
+  bench_json_num (json, "lateness_n", n);
+  frame_finish (frame, json);
   mpel_loop_stop (loop);
+}
+
+/* The anchor of the two rows above: the same timer in a process that has
+ * nothing else to do, for @seconds. What it shows is the machine's own
+ * wake-up latency: under load from other processes, a process that only
+ * sleeps is late too. */
+static void
+lateness_idle (double     seconds,
+               BenchJson *json)
+{
+  guint64 count = 0;
+  Frame *frame = frame_new ();
+  gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
+
+  bench_trace_start (&count, 0);
+  while (g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  bench_json_num (json, "lateness_total_s", seconds);
+  bench_trace_finish (json);
+  frame_finish (frame, json);
 }
 
 /* ---- urgent push behind a full queue ---------------------------------- */
@@ -1000,6 +1047,11 @@ main (int   argc,
       begin_phase ("60 Hz timer under a flood of results", 180);
       lateness (n_flood, &json);
     }
+  else if (strcmp (mode, "--lateness-idle") == 0)
+    {
+      begin_phase ("60 Hz timer alone", 60);
+      lateness_idle (5 * MIN (1.0, bench_scale ()), &json);
+    }
   else if (strcmp (mode, "--urgent") == 0)
     {
       begin_phase ("urgent push", 120);
@@ -1030,8 +1082,8 @@ main (int   argc,
   else if (strcmp (mode, "--misc") == 0)
     misc (&json);
   else
-    bench_die ("usage: bench-mpel --core N_RT N_PIPE | --payload | --lateness | --urgent | --allocs | "
-               "--memory | --misc | --pipelined-only N");
+    bench_die ("usage: bench-mpel --core N_RT N_PIPE | --payload | --lateness | --lateness-idle | "
+               "--urgent | --allocs | --memory | --misc | --pipelined-only N");
 
   alarm (0);
   bench_json_print (&json);
