@@ -11,11 +11,11 @@
  * buffer, and hands the message on when the last byte has come.
  *
  * A frame may pass a message in chunks only when nothing can tell: a CALL
- * of an event (not a built-in `mpel.` target, not a method of a remote
- * object), a RETURN, ERROR, ITEM or CANCEL, and only when no message of
- * the same event is waiting and no barrier is (a NOTIFY, a STOP, a
- * built-in or an object's CALL, which keep their order against
- * everything). Others wait in line behind it.
+ * of an event (not `mpel.release` nor an `mpel.object…` built-in, not a
+ * method of a remote object), a RETURN, ERROR, ITEM or CANCEL, and only
+ * when no message of the same event is waiting and no barrier is (a
+ * NOTIFY, a STOP, a HELLO, one of those CALLs, which keep their order
+ * against everything). Others wait in line behind it.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -33,8 +33,8 @@
 /* ---- sending ---- */
 
 /* A CALL that must keep its order against everything: the built-in
- * targets manage what the worker holds (a release must not overtake a
- * call on the object), and calls to remote objects are ordered like the
+ * targets that manage what the worker holds (a release must not overtake
+ * a call on the object), and calls to remote objects, ordered like the
  * object's property sets. */
 static gboolean
 call_is_barrier (const MpelEnvelopeLayout *layout)
@@ -42,7 +42,7 @@ call_is_barrier (const MpelEnvelopeLayout *layout)
   g_autoptr(GVariant) kwargs = NULL;
   g_autoptr(GVariant) handle = NULL;
 
-  if (g_str_has_prefix (layout->name, "mpel."))
+  if (g_str_has_prefix (layout->name, "mpel.object") || strcmp (layout->name, "mpel.release") == 0)
     return TRUE;
 
   if (layout->kwargs != NULL)
