@@ -603,6 +603,43 @@ test_sandbox_escapes (void)
 }
 
 /* Without bubblewrap, a strict sandbox does not start: never unconfined. */
+/* The CPU limit counts the worker's whole life: past it the worker is
+ * killed like one that crashed, the event fails, and the next one runs in
+ * a new worker with a new allowance. */
+static void
+test_sandbox_cpu_limit (void)
+{
+  g_autoptr(MpelLoop) loop = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (skip_without_bwrap ())
+    return;
+
+  g_setenv ("MPEL_SANDBOX_CPU_LIMIT", "1", TRUE);
+  loop = loop_new (MODE_SANDBOX);
+  mpel_loop_set_restart_policy (loop, MPEL_RESTART_POLICY_ON_CRASH);
+  value = call (loop, "count_primes", g_variant_new ("(uu)", 0, G_MAXUINT32), &error);
+  g_assert_error (error, MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED);
+  g_assert_null (value);
+  g_clear_error (&error);
+
+  value = call (loop, "add_one", g_variant_new ("(i)", 1), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int32 (value), ==, 2);
+  g_assert_finalize_object (g_steal_pointer (&loop));
+
+  /* A value that is not a number of seconds fails the start. */
+  g_setenv ("MPEL_SANDBOX_CPU_LIMIT", "an hour", TRUE);
+  loop = loop_new (MODE_SANDBOX);
+  g_clear_pointer (&value, g_variant_unref);
+  value = call (loop, "add_one", g_variant_new ("(i)", 1), &error);
+  g_assert_error (error, MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED);
+  g_assert_nonnull (strstr (error->message, "MPEL_SANDBOX_CPU_LIMIT"));
+  g_assert_finalize_object (g_steal_pointer (&loop));
+  g_unsetenv ("MPEL_SANDBOX_CPU_LIMIT");
+}
+
 static void
 test_sandbox_without_bwrap (void)
 {
@@ -1047,6 +1084,7 @@ main (int   argc,
   g_test_add_func ("/Mpel/Transport/ssh/dropped", test_ssh_dropped);
   g_test_add_func ("/Mpel/Transport/sandbox/escapes", test_sandbox_escapes);
   g_test_add_func ("/Mpel/Transport/sandbox/without-bwrap", test_sandbox_without_bwrap);
+  g_test_add_func ("/Mpel/Transport/sandbox/cpu-limit", test_sandbox_cpu_limit);
   g_test_add_func ("/Mpel/Transport/spawn-backoff/missing-program", test_spawn_backoff);
   g_test_add_func ("/Mpel/Transport/spawn-backoff/startup-failure", test_startup_failure_backoff);
 
