@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -890,6 +891,50 @@ test_hello_features (void)
   g_assert_cmpuint (count_lent_buffers (NULL), ==, 0);
 }
 
+/* mpel-worker --stdio leaves the descriptions of its stdin and stdout as
+ * it found them: O_NONBLOCK on them would be the shell's, ssh's or the
+ * terminal's too. It talks over descriptions of its own instead. */
+static void
+test_stdio_blocking (void)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_autoptr(GSubprocess) worker = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { env ("MPEL_WORKER"), "--stdio", NULL };
+  int to_worker[2], from_worker[2];
+  int shared_in, shared_out;
+  guint8 header[8];
+  struct pollfd pfd;
+
+  g_assert_no_errno (pipe2 (to_worker, O_CLOEXEC));
+  g_assert_no_errno (pipe2 (from_worker, O_CLOEXEC));
+  /* The same descriptions as the worker's stdin and stdout */
+  shared_in = fcntl (to_worker[0], F_DUPFD_CLOEXEC, 3);
+  shared_out = fcntl (from_worker[1], F_DUPFD_CLOEXEC, 3);
+  g_subprocess_launcher_take_stdin_fd (launcher, to_worker[0]);
+  g_subprocess_launcher_take_stdout_fd (launcher, from_worker[1]);
+  worker = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  g_clear_object (&launcher);
+
+  /* Its HELLO: it has set its channel up. */
+  pfd.fd = from_worker[0];
+  pfd.events = POLLIN;
+  g_assert_cmpint (poll (&pfd, 1, TEST_DEADLINE_USEC / 1000), ==, 1);
+  g_assert_cmpint (read (from_worker[0], header, sizeof header), ==, sizeof header);
+  g_assert_cmpint (fcntl (shared_in, F_GETFL) & O_NONBLOCK, ==, 0);
+  g_assert_cmpint (fcntl (shared_out, F_GETFL) & O_NONBLOCK, ==, 0);
+
+  /* End-of-file ends it normally. */
+  close (to_worker[1]);
+  close (shared_in);
+  g_subprocess_wait (worker, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (worker));
+  close (from_worker[0]);
+  close (shared_out);
+}
+
 static gboolean
 run (const char * const  *argv,
      GError             **error)
@@ -1080,6 +1125,7 @@ main (int   argc,
   add_mode_tests ("sandbox", MODE_SANDBOX);
   add_mode_tests ("ssh", MODE_SSH);
   g_test_add_func ("/Mpel/Transport/hello/features", test_hello_features);
+  g_test_add_func ("/Mpel/Transport/stdio/blocking", test_stdio_blocking);
   g_test_add_func ("/Mpel/Transport/flatpak/pid", test_flatpak_pid);
   g_test_add_func ("/Mpel/Transport/ssh/dropped", test_ssh_dropped);
   g_test_add_func ("/Mpel/Transport/sandbox/escapes", test_sandbox_escapes);
