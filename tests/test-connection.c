@@ -529,7 +529,7 @@ test_connection_chunks_raw (void)
   g_autoptr(GVariant) small = g_variant_ref_sink (g_variant_new ("(i)", 1));
   gsize size = _mpel_envelope_size ("", body, NULL);
   g_autofree guint8 *envelope = g_malloc (size);
-  g_autofree guint8 *buf = g_malloc (4096);
+  g_autofree guint8 *buf = g_malloc0 (4096);
   gsize n = 0;
   int sv[2];
   Peer peer;
