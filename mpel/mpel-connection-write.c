@@ -391,8 +391,9 @@ write_some (MpelConnection  *conn,
  * written first (nothing may come between its bytes), then the output
  * buffer, then the messages in line (when @more), a chunk at a time, so
  * that frames queued meanwhile go out between two chunks. Stops starting
- * chunks after @budget bytes, if not 0. Returns 1 when what was asked is written (or the budget spent), 0 when the
- * peer's end is full, -1 with @error set. */
+ * chunks after @budget bytes, if not 0. Returns 1 when what was asked
+ * is written (or the budget spent), 0 when the peer's end is full, -1
+ * with @error set. */
 static int
 write_queued (MpelConnection  *conn,
               gboolean         more,
