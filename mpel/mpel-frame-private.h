@@ -30,7 +30,7 @@ G_BEGIN_DECLS
  * messages a sender may have partly sent at once. */
 #define MPEL_FRAME_CHUNK_MARK        0xffffffffu
 #define MPEL_CHUNK_HEADER_SIZE       16
-#define MPEL_CHUNK_SIZE              (256u * 1024u)
+#define MPEL_CHUNK_SIZE              (1024u * 1024u)
 #define MPEL_MAX_CHUNK               (1024u * 1024u)
 #define MPEL_MAX_PARTIAL_MESSAGES    4
 
