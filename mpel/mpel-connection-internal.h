@@ -11,6 +11,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <sys/uio.h>
 
 #include "mpel-bulk-private.h"
 #include "mpel-connection-private.h"
@@ -44,6 +45,32 @@ typedef struct
   guint64 base;       /* stream offset of the first data byte */
   guint64 committed;  /* stream offset after the last whole frame queued */
 } LastWordsHeader;
+
+/* Chunks (mpel-connection-chunks.c). A message being received in chunks:
+ * its buffer grows with what came, up to the size it announced. */
+typedef struct
+{
+  guint32 number;   /* the sender's; 0 when the slot is free */
+  ReadBlock *block; /* its data is the message's */
+  guint8 *data;
+  gsize   cap;
+  gsize   size;     /* announced */
+  gsize   received;
+} ChunkIn;
+
+/* A message waiting behind the chunks of a large one: itself large (sent
+ * in chunks), or a frame that may not overtake what is before it (sent
+ * inline when its turn comes). */
+typedef struct
+{
+  guint8 *data;     /* the envelope */
+  gsize   size;
+  gsize   sent;
+  guint64 id;
+  guint32 number;   /* 0 for a frame sent inline */
+  guint8  kind;
+  guint   barrier : 1;
+} ChunkOut;
 
 struct _MpelConnection
 {
@@ -95,6 +122,25 @@ struct _MpelConnection
   gsize in_region_size;
 
   MpelBulk *bulk;
+  /* Chunks: messages partly received, and waiting to be sent */
+  ChunkIn chunks_in[MPEL_MAX_PARTIAL_MESSAGES];
+  GQueue chunks_out;
+  guint n_out_barriers;
+  guint32 last_chunk_number;
+  /* The chunk being written, straight from its message (the head of
+   * chunks_out): its header, its length and how much of it is written */
+  guint32 chunk_header[6];
+  gsize chunk_len;
+  gsize chunk_pos;
+  /* The buffer of the last message sent in chunks, and the block of the
+   * last one received (reused while nothing else holds it) */
+  guint8 *out_cache;
+  gsize out_cache_size;
+  ReadBlock *in_cache;
+  /* The chunk being read straight into its message, past the read buffer */
+  ChunkIn *chunk_reading;
+  gsize chunk_left;
+  gsize chunk_pad;
   /* Inline frames above this go in shared buffers: our threshold, or less
    * if the peer's HELLO says it takes less. */
   gsize max_inline;
@@ -118,6 +164,12 @@ struct _MpelConnection
 
   guint stream : 1;
   guint out_is_socket : 1;
+  guint in_is_socket : 1;
+  /* Ends shared with others that we left blocking: polled before each
+   * read or write */
+  guint in_blocking : 1;
+  guint out_blocking : 1;
+  guint chunk_writing : 1;
   guint closed : 1;
   guint eof : 1;
   guint throttled : 1;
@@ -150,12 +202,63 @@ void     _mpel_connection_process          (MpelConnection *conn,
 void     _mpel_connection_ensure_read_space (MpelConnection *conn,
                                              gsize           needed);
 
+/* mpel-connection-write.c, for the chunks */
+void     _mpel_connection_ensure_write_space (MpelConnection *conn,
+                                              gsize           needed);
+void     _mpel_connection_append_inline    (MpelConnection *conn,
+                                            const guint8   *envelope,
+                                            gsize           size);
+gssize   _mpel_connection_write_stream     (MpelConnection     *conn,
+                                            const struct iovec *iov,
+                                            int                 n_iov);
+
+/* mpel-connection-read.c, for the chunks */
+gssize   _mpel_connection_read_stream      (MpelConnection *conn,
+                                            guint8         *dest,
+                                            gsize           len);
+
+/* mpel-connection-chunks.c */
+gboolean _mpel_connection_must_wait        (MpelConnection           *conn,
+                                            const MpelEnvelopeLayout *layout,
+                                            guint8                    kind,
+                                            guint64                   id);
+gboolean _mpel_connection_queue_chunked    (MpelConnection           *conn,
+                                            const MpelEnvelopeLayout *layout,
+                                            guint8                    kind,
+                                            guint32                   flags,
+                                            guint64                   id,
+                                            gboolean                  chunked,
+                                            GError                  **error);
+gboolean _mpel_connection_next_chunk_out   (MpelConnection           *conn);
+gssize   _mpel_connection_write_chunk      (MpelConnection           *conn,
+                                            GError                  **error);
+void     _mpel_connection_chunks_drop_output (MpelConnection         *conn);
+gssize   _mpel_connection_read_chunk_data  (MpelConnection           *conn,
+                                            GError                  **error);
+gboolean _mpel_connection_chunk_continue   (MpelConnection           *conn,
+                                            GBytes                  **payload,
+                                            gsize                    *needed);
+gboolean _mpel_connection_next_chunk       (MpelConnection           *conn,
+                                            gsize                     len,
+                                            GBytes                  **payload,
+                                            gsize                    *needed,
+                                            GError                  **error);
+GError  *_mpel_connection_chunks_eof_error (MpelConnection           *conn);
+void     _mpel_connection_chunks_clear     (MpelConnection           *conn);
+
 /* mpel-last-words.c */
 gboolean _mpel_connection_take_last_words    (MpelConnection  *conn,
                                               int              fd,
                                               guint64          len,
                                               GError         **error);
 void     _mpel_connection_recover_last_words (MpelConnection  *conn);
+
+/* Something to write: the output buffer, a chunk, messages in line */
+static inline gboolean
+_mpel_connection_has_output (MpelConnection *conn)
+{
+  return conn->wend > conn->wstart || conn->chunk_writing || conn->chunks_out.length > 0;
+}
 
 /* Whole frames up to wend are queued: in a shared output, the peer may read
  * them back from now on. The stores are ordered for the compiler only; the

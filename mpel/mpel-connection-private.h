@@ -23,12 +23,15 @@ typedef enum
   MPEL_FEATURE_FD_PASSING = 1 << 0,  /* "fd-passing": SCM_RIGHTS */
   MPEL_FEATURE_BULK       = 1 << 1,  /* "bulk": sealed-memfd shared buffers */
   MPEL_FEATURE_LAST_WORDS = 1 << 2,  /* "last-words": the worker's output buffer */
+  MPEL_FEATURE_CHUNKS     = 1 << 3,  /* "chunks": large messages in interleaved chunks */
 } MpelFeatures;
 
 #define MPEL_FEATURES_SOCKET (MPEL_FEATURE_FD_PASSING | MPEL_FEATURE_BULK | MPEL_FEATURE_LAST_WORDS)
 /* What a HELLO without `features` stands for: a peer from before they
  * were named, on a socket pair. */
 #define MPEL_FEATURES_LEGACY (MPEL_FEATURE_FD_PASSING | MPEL_FEATURE_BULK)
+/* What a byte stream has */
+#define MPEL_FEATURES_STREAM (MPEL_FEATURE_CHUNKS)
 
 /* Called for every decoded frame. Return FALSE to stop the batch, as after
  * _mpel_connection_fail() or _mpel_connection_close(); on a connection still
@@ -82,6 +85,8 @@ gboolean        _mpel_connection_send_call      (MpelConnection           *conn,
                                                 GError                  **error);
 void            _mpel_connection_drain          (MpelConnection           *conn);
 gboolean        _mpel_connection_flush_sync     (MpelConnection           *conn,
+                                                GError                  **error);
+gboolean        _mpel_connection_flush_all_sync (MpelConnection           *conn,
                                                 GError                  **error);
 gboolean        _mpel_connection_share_output   (MpelConnection           *conn,
                                                 GError                  **error);

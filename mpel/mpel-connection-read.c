@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -53,6 +54,39 @@ _mpel_read_block_unref (gpointer data)
     g_free (block);
 }
 
+/* read() on a byte stream, as write_stream() writes: a socket without
+ * O_NONBLOCK (it is shared) with MSG_DONTWAIT, an end left blocking only
+ * when poll() says something is there. */
+gssize
+_mpel_connection_read_stream (MpelConnection *conn,
+                              guint8         *dest,
+                              gsize           len)
+{
+  gssize n;
+
+  if (conn->in_blocking)
+    {
+      struct pollfd pfd = { .fd = conn->fd, .events = POLLIN };
+
+      if (poll (&pfd, 1, 0) == 0)
+        {
+          errno = EAGAIN;
+          return -1;
+        }
+    }
+
+  if (conn->in_is_socket)
+    do
+      n = recv (conn->fd, dest, len, MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+  else
+    do
+      n = read (conn->fd, dest, len);
+    while (n < 0 && errno == EINTR);
+
+  return n;
+}
+
 /* Returns bytes read, 0 on EOF, -1 when nothing is there (EAGAIN), -2 with
  * @error set. */
 static gssize
@@ -75,9 +109,7 @@ read_some (MpelConnection  *conn,
   msg.msg_controllen = sizeof control.buf;
 
   if (conn->stream)
-    do
-      n = read (conn->fd, iov.iov_base, iov.iov_len);
-    while (n < 0 && errno == EINTR);
+    n = _mpel_connection_read_stream (conn, iov.iov_base, iov.iov_len);
   else
     do
       n = recvmsg (conn->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
@@ -243,6 +275,9 @@ next_frame (MpelConnection  *conn,
   gsize len, n_fds, frame_size;
   gsize have = conn->rend - conn->rstart;
 
+  if (conn->chunk_reading != NULL)
+    return _mpel_connection_chunk_continue (conn, payload, needed);
+
   *needed = MPEL_FRAME_HEADER_SIZE;
   if (have < MPEL_FRAME_HEADER_SIZE)
     return FALSE;
@@ -253,6 +288,9 @@ next_frame (MpelConnection  *conn,
 
   if (len == 0)
     return next_descriptor (conn, n_fds, payload, needed, error);
+
+  if (n_fds == MPEL_FRAME_CHUNK_MARK)
+    return _mpel_connection_next_chunk (conn, len, payload, needed, error);
 
   if (n_fds != 0)
     return _mpel_protocol_error (error, _("a frame announces descriptors in a way protocol 1 does not allow"));
@@ -320,9 +358,12 @@ connection_read_hello (MpelConnection   *conn,
       conn->peer_max_frame = MIN (max_frame, MPEL_DEFAULT_MAX_MESSAGE);
     }
 
-  conn->max_inline = _mpel_connection_can_use (conn, MPEL_FEATURE_BULK)
-                       ? MIN (MPEL_DEFAULT_MEMFD_THRESHOLD, conn->peer_max_frame)
-                       : conn->peer_max_frame;
+  if (_mpel_connection_can_use (conn, MPEL_FEATURE_BULK))
+    conn->max_inline = MIN (MPEL_DEFAULT_MEMFD_THRESHOLD, conn->peer_max_frame);
+  else if (_mpel_connection_can_use (conn, MPEL_FEATURE_CHUNKS))
+    conn->max_inline = MIN (MPEL_CHUNK_SIZE, conn->peer_max_frame);
+  else
+    conn->max_inline = conn->peer_max_frame;
 
   return TRUE;
 }
@@ -425,30 +466,24 @@ connection_has_stray_fds (MpelConnection *conn)
 static void
 connection_end_of_input (MpelConnection *conn)
 {
-  if (conn->rend > conn->rstart && !conn->recovered)
+  GError *error = _mpel_connection_chunks_eof_error (conn);
+
+  if (error != NULL)
+    _mpel_connection_fail (conn, error);
+  else if (conn->rend > conn->rstart && !conn->recovered)
     _mpel_connection_fail (conn, g_error_new (MPEL_ERROR, MPEL_ERROR_PROTOCOL,
                                              _("Protocol error: the peer hung up in the middle of a frame")));
   else
     _mpel_connection_eof (conn);
 }
 
-/* Reads once, into room for at least @needed bytes. Returns FALSE when
- * there is nothing more to do in this batch. Sets *drained on a short
- * read. */
 static gboolean
-connection_fill (MpelConnection *conn,
-                 gsize           needed,
-                 gboolean       *drained)
+fill_done (MpelConnection *conn,
+           gssize          n,
+           gboolean        short_read,
+           gboolean       *drained,
+           GError         *error)
 {
-  GError *error = NULL;
-  gsize have = conn->rend - conn->rstart;
-  gssize n;
-
-  /* Room for the rest of the frame: a large inline frame (a byte stream's)
-   * comes in many reads, and must not be moved at every one. */
-  _mpel_connection_ensure_read_space (conn, MAX (needed > have ? needed - have : 0, READ_CHUNK / 4));
-
-  n = read_some (conn, &error);
   if (n == -2)
     {
       _mpel_connection_fail (conn, error);
@@ -466,11 +501,7 @@ connection_fill (MpelConnection *conn,
         _mpel_connection_recover_last_words (conn);
       return TRUE;
     }
-  conn->rend += n;
-
-  /* A short read drained the socket: decode what came and wait for
-   * poll() rather than spend a recvmsg() on EAGAIN. */
-  if ((gsize) n < conn->rcap - (conn->rend - n))
+  if (short_read)
     *drained = TRUE;
 
   return TRUE;
@@ -490,6 +521,40 @@ slice_deadline (MpelConnection *conn)
   if (conn->slice_start == 0)
     conn->slice_start = g_get_monotonic_time ();
   return conn->slice_start + conn->budget_usec;
+}
+
+/* Reads once, into room for at least @needed bytes. Returns FALSE when
+ * there is nothing more to do in this batch. Sets *drained on a short
+ * read. */
+static gboolean
+connection_fill (MpelConnection *conn,
+                 gsize           needed,
+                 gboolean       *drained)
+{
+  GError *error = NULL;
+  gsize have = conn->rend - conn->rstart;
+  gssize n;
+
+  /* The rest of a chunk goes straight into its message. */
+  if (conn->chunk_reading != NULL && conn->chunk_left > 0)
+    {
+      gsize want = conn->chunk_left;
+
+      n = _mpel_connection_read_chunk_data (conn, &error);
+      return fill_done (conn, n, n >= 0 && (gsize) n < want, drained, error);
+    }
+
+  /* Room for the rest of the frame: a large inline frame (a byte stream's)
+   * comes in many reads, and must not be moved at every one. */
+  _mpel_connection_ensure_read_space (conn, MAX (needed > have ? needed - have : 0, READ_CHUNK / 4));
+
+  n = read_some (conn, &error);
+  if (n > 0)
+    conn->rend += n;
+
+  /* A short read drained the socket: decode what came and wait for
+   * poll() rather than spend a recvmsg() on EAGAIN. */
+  return fill_done (conn, n, n > 0 && (gsize) n < conn->rcap - (conn->rend - n), drained, error);
 }
 
 /* Decodes and hands on whole frames, reading as needed. Normally within the

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -33,9 +34,9 @@ output_reset (MpelConnection *conn)
     __atomic_store_n (&conn->out_region->base, conn->wbase, __ATOMIC_RELEASE);
 }
 
-static void
-ensure_write_space (MpelConnection *conn,
-                    gsize           needed)
+void
+_mpel_connection_ensure_write_space (MpelConnection *conn,
+                                     gsize           needed)
 {
   if (conn->wcap - conn->wend >= needed)
     return;
@@ -84,7 +85,7 @@ _mpel_connection_queue_bulk_descriptor (guint32  id,
   words[4] = GUINT32_TO_LE ((guint32) (len & 0xffffffff));
   words[5] = GUINT32_TO_LE ((guint32) (len >> 32));
 
-  ensure_write_space (conn, sizeof words);
+  _mpel_connection_ensure_write_space (conn, sizeof words);
   memcpy (conn->wbuf + conn->wend, words, sizeof words);
   conn->wend += sizeof words;
   if (fd >= 0)
@@ -135,16 +136,36 @@ send_inline (MpelConnection           *conn,
 
   header[0] = GUINT32_TO_LE ((guint32) size);
   header[1] = GUINT32_TO_LE (0);
-  ensure_write_space (conn, sizeof header + padded);
+  _mpel_connection_ensure_write_space (conn, sizeof header + padded);
   memcpy (conn->wbuf + conn->wend, header, sizeof header);
   _mpel_envelope_write_layout (conn->wbuf + conn->wend + sizeof header, layout, kind, flags, id);
   memset (conn->wbuf + conn->wend + sizeof header + size, 0, padded - size);
   conn->wend += sizeof header + padded;
 }
 
+/* Queues an envelope written beforehand as an inline frame. */
+void
+_mpel_connection_append_inline (MpelConnection *conn,
+                                const guint8   *envelope,
+                                gsize           size)
+{
+  gsize padded = MPEL_ALIGN8 (size);
+  guint32 header[2];
+
+  header[0] = GUINT32_TO_LE ((guint32) size);
+  header[1] = GUINT32_TO_LE (0);
+  _mpel_connection_ensure_write_space (conn, sizeof header + padded);
+  memcpy (conn->wbuf + conn->wend, header, sizeof header);
+  memcpy (conn->wbuf + conn->wend + sizeof header, envelope, size);
+  memset (conn->wbuf + conn->wend + sizeof header + size, 0, padded - size);
+  conn->wend += sizeof header + padded;
+}
+
 /* A frame over the inline limit goes in a shared buffer when both ends have
- * them, and inline up to what the peer takes otherwise (a byte stream:
- * the same message limit, no memfd). */
+ * them, in chunks over a byte stream whose ends both have those, and
+ * inline up to what the peer takes otherwise (a byte stream to a peer
+ * from before chunks: the same message limit, no memfd). A frame that may
+ * not pass the chunks of a message before it waits in line. */
 static gboolean
 send_layout (MpelConnection            *conn,
              const MpelEnvelopeLayout  *layout,
@@ -157,6 +178,8 @@ send_layout (MpelConnection            *conn,
     {
       if (_mpel_connection_can_use (conn, MPEL_FEATURE_BULK))
         return send_bulk (conn, layout, kind, flags, id, error);
+      if (_mpel_connection_can_use (conn, MPEL_FEATURE_CHUNKS))
+        return _mpel_connection_queue_chunked (conn, layout, kind, flags, id, TRUE, error);
 
       if (layout->total > conn->peer_max_frame)
         {
@@ -166,6 +189,9 @@ send_layout (MpelConnection            *conn,
           return FALSE;
         }
     }
+
+  if (!g_queue_is_empty (&conn->chunks_out) && _mpel_connection_must_wait (conn, layout, kind, id))
+    return _mpel_connection_queue_chunked (conn, layout, kind, flags, id, FALSE, error);
 
   send_inline (conn, layout, kind, flags, id);
   _mpel_connection_output_commit (conn);
@@ -232,12 +258,15 @@ _mpel_connection_send_call (MpelConnection  *conn,
 /* write() to a pipe whose reader is gone raises SIGPIPE, which would end
  * an app that did not ignore it: block it for this thread around the
  * write, and take back the one it raised (not one that was already
- * pending). */
-static gssize
-write_stream (MpelConnection *conn,
-              const guint8   *data,
-              gsize           len)
+ * pending). An end we could not make non-blocking of its own (see
+ * _mpel_connection_new_stream()) is written only when poll() says it has
+ * room, and no more than PIPE_BUF at a time, which then never blocks. */
+gssize
+_mpel_connection_write_stream (MpelConnection     *conn,
+                               const struct iovec *iov,
+                               int                 n_iov)
 {
+  struct iovec limited;
   sigset_t block, old, pending;
   gboolean was_pending;
   gssize n;
@@ -245,10 +274,31 @@ write_stream (MpelConnection *conn,
 
   if (conn->out_is_socket)
     {
+      struct msghdr msg = { .msg_iov = (struct iovec *) iov, .msg_iovlen = n_iov };
+
       do
-        n = send (conn->out_fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        n = sendmsg (conn->out_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
       while (n < 0 && errno == EINTR);
       return n;
+    }
+
+  if (conn->out_blocking)
+    {
+      struct pollfd pfd = { .fd = conn->out_fd, .events = POLLOUT };
+
+      if (poll (&pfd, 1, 0) == 0)
+        {
+          errno = EAGAIN;
+          return -1;
+        }
+      while (n_iov > 0 && iov[0].iov_len == 0)
+        iov++, n_iov--;
+      if (n_iov == 0)
+        return 0;
+      limited.iov_base = iov[0].iov_base;
+      limited.iov_len = MIN (iov[0].iov_len, PIPE_BUF);
+      iov = &limited;
+      n_iov = 1;
     }
 
   sigemptyset (&block);
@@ -258,7 +308,7 @@ write_stream (MpelConnection *conn,
   pthread_sigmask (SIG_BLOCK, &block, &old);
 
   do
-    n = write (conn->out_fd, data, len);
+    n = writev (conn->out_fd, iov, n_iov);
   while (n < 0 && errno == EINTR);
   errsv = errno;
 
@@ -310,7 +360,7 @@ write_some (MpelConnection  *conn,
     }
 
   if (conn->stream)
-    n = write_stream (conn, conn->wbuf + conn->wstart, conn->wend - conn->wstart);
+    n = _mpel_connection_write_stream (conn, &iov, 1);
   else
     do
       n = sendmsg (conn->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -337,43 +387,90 @@ write_some (MpelConnection  *conn,
   return n;
 }
 
+/* Writes what is queued, until the peer's end is full: the chunk being
+ * written first (nothing may come between its bytes), then the output
+ * buffer, then the messages in line (when @more), a chunk at a time, so
+ * that frames queued meanwhile go out between two chunks. Stops starting
+ * chunks after @budget bytes, if not 0. Returns 1 when what was asked
+ * is written (or the budget spent), 0 when the peer's end is full, -1
+ * with @error set. */
+static int
+write_queued (MpelConnection  *conn,
+              gboolean         more,
+              gsize            budget,
+              GError         **error)
+{
+  gsize written = 0;
+
+  for (;;)
+    {
+      gssize n;
+
+      if (!conn->chunk_writing && conn->wend == conn->wstart)
+        {
+          output_reset (conn);
+          if (!more || (budget != 0 && written >= budget) || !_mpel_connection_next_chunk_out (conn))
+            return 1;
+          continue;
+        }
+
+      if (conn->chunk_writing)
+        n = _mpel_connection_write_chunk (conn, error);
+      else
+        {
+          n = write_some (conn, error);
+          if (n > 0)
+            conn->wstart += n;
+        }
+      if (n < 0)
+        return -1;
+      if (n == 0)
+        return 0;
+      written += n;
+    }
+}
+
+/* Stops starting chunks of large messages after this much a call: the
+ * rest waits for the next dispatch, so that a large message does not hold
+ * the context while the peer keeps up. */
+#define WRITE_CHUNKS_BUDGET (4 * MPEL_CHUNK_SIZE)
+
 void
 _mpel_connection_write (MpelConnection *conn)
 {
-  while (conn->wend > conn->wstart)
-    {
-      GError *error = NULL;
-      gssize n = write_some (conn, &error);
+  GError *error = NULL;
+  int r = write_queued (conn, TRUE, WRITE_CHUNKS_BUDGET, &error);
 
-      if (n < 0)
+  if (r < 0)
+    {
+      /* The peer is gone; the read side reports it as EOF once the data
+       * it sent before going has been read. */
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE) ||
+          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED))
         {
-          /* The peer is gone; the read side reports it as EOF once the
-           * data it sent before going has been read. */
-          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE) ||
-              g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED))
-            {
-              g_error_free (error);
-              _mpel_connection_close_fds (conn->wfds);
-              break;
-            }
+          g_error_free (error);
+          _mpel_connection_close_fds (conn->wfds);
+          _mpel_connection_chunks_drop_output (conn);
+          output_reset (conn);
+          r = 1;
+        }
+      else
+        {
           _mpel_connection_fail (conn, error);
           return;
         }
-
-      if (n == 0)
-        {
-          if (!conn->want_write)
-            {
-              conn->want_write = TRUE;
-              _mpel_connection_update_events (conn);
-            }
-          return;
-        }
-
-      conn->wstart += n;
     }
 
-  output_reset (conn);
+  if (r == 0)
+    {
+      if (!conn->want_write)
+        {
+          conn->want_write = TRUE;
+          _mpel_connection_update_events (conn);
+        }
+      return;
+    }
+
   if (conn->want_write)
     {
       conn->want_write = FALSE;
@@ -381,35 +478,58 @@ _mpel_connection_write (MpelConnection *conn)
     }
 }
 
-gboolean
-_mpel_connection_flush_sync (MpelConnection  *conn,
-                            GError         **error)
+static gboolean
+wait_writable (MpelConnection  *conn,
+               GError         **error)
 {
-  while (!conn->closed && conn->wend > conn->wstart)
+  struct pollfd pfd = { .fd = conn->out_fd, .events = POLLOUT };
+
+  if (poll (&pfd, 1, -1) < 0 && errno != EINTR)
     {
-      gssize n = write_some (conn, error);
+      int errsv = errno;
 
-      if (n < 0)
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   "poll: %s", g_strerror (errsv));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+flush_sync (MpelConnection  *conn,
+            gboolean         all,
+            GError         **error)
+{
+  while (!conn->closed)
+    {
+      int r = write_queued (conn, all, 0, error);
+
+      if (r < 0)
         return FALSE;
-      if (n == 0)
-        {
-          struct pollfd pfd = { .fd = conn->out_fd, .events = POLLOUT };
-
-          if (poll (&pfd, 1, -1) < 0 && errno != EINTR)
-            {
-              int errsv = errno;
-
-              g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-                           "poll: %s", g_strerror (errsv));
-              return FALSE;
-            }
-          continue;
-        }
-      conn->wstart += n;
+      if (r > 0)
+        break;
+      if (!wait_writable (conn, error))
+        return FALSE;
     }
 
-  if (!conn->closed)
-    output_reset (conn);
-
   return !conn->closed;
+}
+
+/* Writes the output buffer — whole frames, and the rest of a chunk being
+ * written — waiting for room as it must. The messages in line behind a
+ * large one stay there (see _mpel_connection_flush_all_sync()). */
+gboolean
+_mpel_connection_flush_sync (MpelConnection  *conn,
+                             GError         **error)
+{
+  return flush_sync (conn, FALSE, error);
+}
+
+/* Writes everything queued, the messages in chunks included, waiting for
+ * room as it must: for an end that is about to close. */
+gboolean
+_mpel_connection_flush_all_sync (MpelConnection  *conn,
+                                 GError         **error)
+{
+  return flush_sync (conn, TRUE, error);
 }

@@ -9,6 +9,7 @@
 
 #include "config.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -194,7 +195,7 @@ connection_source_dispatch (GSource     *source,
   _mpel_connection_ref (conn);
   conn->in_dispatch = TRUE;
 
-  if (!conn->closed && conn->wend > conn->wstart)
+  if (!conn->closed && _mpel_connection_has_output (conn))
     {
       _mpel_connection_write (conn);
       wrote = TRUE;
@@ -210,7 +211,7 @@ connection_source_dispatch (GSource     *source,
 
   /* Results queued by the handlers of this batch go out now rather than on
    * the next iteration. */
-  if (!conn->closed && conn->wend > conn->wstart)
+  if (!conn->closed && _mpel_connection_has_output (conn))
     {
       _mpel_connection_write (conn);
       wrote = TRUE;
@@ -250,7 +251,7 @@ connection_source_prepare (GSource *source,
     conn->slice_start = 0;
   conn->read_this_iteration = FALSE;
 
-  return !conn->closed && !conn->in_dispatch && !conn->want_write && conn->wend > conn->wstart;
+  return !conn->closed && !conn->in_dispatch && !conn->want_write && _mpel_connection_has_output (conn);
 }
 
 static GSourceFuncs connection_source_funcs = {
@@ -281,6 +282,52 @@ static GSourceFuncs resume_source_funcs = {
   .dispatch = resume_source_dispatch,
 };
 
+/* An end of a byte stream may be shared with others — the stdin and stdout
+ * a worker inherited from ssh, a terminal or a shell — and O_NONBLOCK
+ * lives on the open file description they share: setting it would make
+ * their reads and writes fail with EAGAIN. A socket is read and written
+ * with MSG_DONTWAIT instead; a pipe or a terminal is opened again through
+ * /proc, which gives a description of our own to make non-blocking; a
+ * regular file never blocks. Anything else (no /proc) is left blocking and
+ * polled before each read or write (see _mpel_connection_read_stream()).
+ * Returns the fd to use, and closes @fd if it is not that. */
+static int
+stream_end_open (int       fd,
+                 int       mode,
+                 gboolean *out_is_socket,
+                 gboolean *out_blocking)
+{
+  char path[64];
+  struct stat st, st2;
+  int flags, new_fd;
+
+  *out_is_socket = FALSE;
+  *out_blocking = FALSE;
+  if (fstat (fd, &st) < 0)
+    return fd;
+  if (S_ISSOCK (st.st_mode))
+    {
+      *out_is_socket = TRUE;
+      return fd;
+    }
+  flags = fcntl (fd, F_GETFL);
+  if (S_ISREG (st.st_mode) || (flags >= 0 && (flags & O_NONBLOCK) != 0))
+    return fd;
+
+  g_snprintf (path, sizeof path, "/proc/self/fd/%d", fd);
+  new_fd = open (path, mode | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (new_fd >= 0 && fstat (new_fd, &st2) == 0 && st2.st_dev == st.st_dev && st2.st_ino == st.st_ino)
+    {
+      close (fd);
+      return new_fd;
+    }
+  if (new_fd >= 0)
+    close (new_fd);
+
+  *out_blocking = TRUE;
+  return fd;
+}
+
 static MpelConnection *
 connection_new (int                       fd,
                 int                       out_fd,
@@ -303,7 +350,7 @@ connection_new (int                       fd,
     {
       /* No shared buffers: every payload up to the message limit goes
        * inline, both ways. Only peers that know streams speak over one. */
-      conn->features = MPEL_FEATURE_NONE;
+      conn->features = MPEL_FEATURES_STREAM;
       conn->peer_features = MPEL_FEATURE_NONE;
       conn->max_frame = MPEL_DEFAULT_MAX_MESSAGE;
       conn->peer_max_frame = MPEL_DEFAULT_MAX_MESSAGE;
@@ -325,9 +372,29 @@ connection_new (int                       fd,
   conn->wfds = g_array_new (FALSE, FALSE, sizeof (int));
   conn->bulk = _mpel_bulk_new (_mpel_connection_queue_bulk_descriptor, conn);
 
-  g_unix_set_fd_nonblocking (fd, TRUE, NULL);
-  if (out_fd != fd)
-    g_unix_set_fd_nonblocking (out_fd, TRUE, NULL);
+  if (stream)
+    {
+      gboolean is_socket, blocking;
+
+      if (out_fd == fd)
+        {
+          /* One end both ways: a socket, or a terminal */
+          conn->fd = conn->out_fd = fd = out_fd = stream_end_open (fd, O_RDWR, &is_socket, &blocking);
+          conn->in_is_socket = conn->out_is_socket = is_socket;
+          conn->in_blocking = conn->out_blocking = blocking;
+        }
+      else
+        {
+          conn->fd = fd = stream_end_open (fd, O_RDONLY, &is_socket, &blocking);
+          conn->in_is_socket = is_socket;
+          conn->in_blocking = blocking;
+          conn->out_fd = out_fd = stream_end_open (out_fd, O_WRONLY, &is_socket, &blocking);
+          conn->out_is_socket = is_socket;
+          conn->out_blocking = blocking;
+        }
+    }
+  else
+    g_unix_set_fd_nonblocking (fd, TRUE, NULL);
 
   conn->source = g_source_new (&connection_source_funcs, sizeof (ConnectionSource));
   ((ConnectionSource *) conn->source)->conn = conn;
@@ -456,6 +523,7 @@ static const struct {
   { MPEL_FEATURE_FD_PASSING, "fd-passing" },
   { MPEL_FEATURE_BULK, "bulk" },
   { MPEL_FEATURE_LAST_WORDS, "last-words" },
+  { MPEL_FEATURE_CHUNKS, "chunks" },
 };
 
 /* HELLO's `features`, an `as`. Floating. */
@@ -517,6 +585,7 @@ _mpel_connection_close (MpelConnection *conn)
   _mpel_connection_close_fds (conn->rfds);
   _mpel_connection_close_fds (conn->wfds);
   _mpel_bulk_clear (conn->bulk);
+  _mpel_connection_chunks_clear (conn);
   g_clear_pointer (&conn->rblock, _mpel_read_block_unref);
   conn->rbuf = NULL;
   if (conn->out_region != NULL)

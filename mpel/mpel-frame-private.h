@@ -24,6 +24,16 @@ G_BEGIN_DECLS
 /* Received fds waiting for their frame. */
 #define MPEL_MAX_QUEUED_FDS          64
 
+/* Chunks (over a byte stream whose ends both have `chunks`): the second
+ * header word of a chunk, the size of what follows the header, the size
+ * of the chunks a sender cuts, the most a chunk may carry, and how many
+ * messages a sender may have partly sent at once. */
+#define MPEL_FRAME_CHUNK_MARK        0xffffffffu
+#define MPEL_CHUNK_HEADER_SIZE       16
+#define MPEL_CHUNK_SIZE              (1024u * 1024u)
+#define MPEL_MAX_CHUNK               (1024u * 1024u)
+#define MPEL_MAX_PARTIAL_MESSAGES    4
+
 #define MPEL_ALIGN8(n)               (((n) + 7) & ~(gsize) 7)
 
 typedef enum

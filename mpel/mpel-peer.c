@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include <unistd.h>
 
 #include <glib/gi18n-lib.h>
@@ -36,6 +38,12 @@ static const guint8 senders[MPEL_FRAME_N_KINDS] = {
   [MPEL_FRAME_STOP]   = SENT_BY_APP,
 };
 
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+#define MPEL_PEER_BYTE_ORDER "little-endian"
+#else
+#define MPEL_PEER_BYTE_ORDER "big-endian"
+#endif
+
 gboolean
 _mpel_peer_may_send (MpelPeerSide sender,
                      guint8       kind)
@@ -51,6 +59,7 @@ _mpel_peer_send_hello (MpelConnection *conn)
   g_autoptr(GVariant) body = NULL;
 
   g_variant_dict_insert (&dict, "version", "u", (guint32) MPEL_PROTOCOL_VERSION);
+  g_variant_dict_insert (&dict, "byte-order", "s", MPEL_PEER_BYTE_ORDER);
   g_variant_dict_insert (&dict, "pid", "i", (gint32) getpid ());
   g_variant_dict_insert (&dict, "max-frame", "u", _mpel_connection_get_max_frame (conn));
   g_variant_dict_insert_value (&dict, "features",
@@ -88,6 +97,7 @@ _mpel_peer_check_hello (MpelConnection *conn,
 {
   guint32 version = 0;
   gint32 pid = 0;
+  const char *byte_order = NULL;
 
   if (frame->kind != MPEL_FRAME_HELLO || frame->body == NULL ||
       !g_variant_is_of_type (frame->body, G_VARIANT_TYPE_VARDICT) ||
@@ -96,6 +106,21 @@ _mpel_peer_check_hello (MpelConnection *conn,
                                       side == MPEL_PEER_APP
                                         ? _("the worker did not start with HELLO")
                                         : _("the app did not start with HELLO"));
+
+  /* Before the version, which a peer of the other byte order sends
+   * swapped (GVariant numbers are in the sender's order; its strings and
+   * offsets read the same). Such a peer is refused rather than byteswapped:
+   * every payload would have to be, and none of today's machines needs it. */
+  if (g_variant_lookup (frame->body, "byte-order", "&s", &byte_order) &&
+      strcmp (byte_order, MPEL_PEER_BYTE_ORDER) != 0)
+    {
+      if (side == MPEL_PEER_APP)
+        return _mpel_peer_protocol_error (conn, _("the worker is %s and this app %s: both ends must have the same byte order"),
+                                          byte_order, MPEL_PEER_BYTE_ORDER);
+      else
+        return _mpel_peer_protocol_error (conn, _("the app is %s and this worker %s: both ends must have the same byte order"),
+                                          byte_order, MPEL_PEER_BYTE_ORDER);
+    }
 
   if (version != MPEL_PROTOCOL_VERSION)
     {

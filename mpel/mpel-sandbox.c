@@ -121,11 +121,37 @@ build_seccomp_program (GError **error)
 }
 #endif
 
+/* RLIMIT_CPU counts all the CPU time of a process since it started, not
+ * that of one event: a worker that has used it all is killed (SIGXCPU, then
+ * SIGKILL 5 s later) like one that crashed — the event it was running
+ * fails, and the loop restarts it as its restart policy says, with a new
+ * allowance. So it bounds a runaway handler and recycles a busy worker
+ * every so much CPU time. MPEL_SANDBOX_CPU_LIMIT sets it in seconds (0: no
+ * limit); the default is an hour. */
+static gboolean
+cpu_limit_from_env (rlim_t  *out_limit,
+                    GError **error)
+{
+  const char *str = g_getenv ("MPEL_SANDBOX_CPU_LIMIT");
+  guint64 value = MPEL_SANDBOX_MAX_CPU_SEC;
+
+  if (str != NULL && !g_ascii_string_to_unsigned (str, 10, 0, G_MAXUINT32, &value, NULL))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("MPEL_SANDBOX_CPU_LIMIT=%s is not a number of seconds"), str);
+      return FALSE;
+    }
+
+  *out_limit = value == 0 ? RLIM_INFINITY : (rlim_t) value;
+  return TRUE;
+}
+
 static void
 sandbox_child_setup (gpointer user_data)
 {
+  rlim_t cpu_limit = (rlim_t) GPOINTER_TO_SIZE (user_data);
   struct rlimit memory = { MPEL_SANDBOX_MAX_MEMORY, MPEL_SANDBOX_MAX_MEMORY };
-  struct rlimit cpu = { MPEL_SANDBOX_MAX_CPU_SEC, MPEL_SANDBOX_MAX_CPU_SEC + 5 };
+  struct rlimit cpu = { cpu_limit, cpu_limit == RLIM_INFINITY ? RLIM_INFINITY : cpu_limit + 5 };
 
   /* Between fork() and exec(): async-signal-safe calls only. A failure
    * here would leave limits unset; bwrap then still confines the rest. */
@@ -247,12 +273,16 @@ _mpel_sandbox_prepare (MpelSandbox           sandbox,
   g_autofree char *bwrap = NULL;
   g_autofree char *program = NULL;
   int seccomp_fd = -1;
+  rlim_t cpu_limit;
 
   if (sandbox == MPEL_SANDBOX_NONE)
     {
       *out_argv = g_strdupv ((char **) argv);
       return TRUE;
     }
+
+  if (!cpu_limit_from_env (&cpu_limit, error))
+    return FALSE;
 
   bwrap = g_find_program_in_path ("bwrap");
   if (bwrap == NULL)
@@ -306,7 +336,7 @@ _mpel_sandbox_prepare (MpelSandbox           sandbox,
     g_ptr_array_add (args, g_strdup (argv[i]));
   g_ptr_array_add (args, NULL);
 
-  g_subprocess_launcher_set_child_setup (launcher, sandbox_child_setup, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, sandbox_child_setup, GSIZE_TO_POINTER ((gsize) cpu_limit), NULL);
 
   *out_argv = (char **) g_ptr_array_free (g_steal_pointer (&args), FALSE);
   return TRUE;

@@ -1133,7 +1133,7 @@ mpel_worker_run (MpelWorker  *self,
       /* id 0 right after HELLO: the app fails its events with this. */
       _mpel_peer_send_hello (self->conn);
       _mpel_connection_send (self->conn, MPEL_FRAME_ERROR, 0, 0, NULL, body, NULL, NULL);
-      _mpel_connection_flush_sync (self->conn, NULL);
+      _mpel_connection_flush_all_sync (self->conn, NULL);
       _mpel_connection_close (self->conn);
       g_clear_pointer (&self->conn, _mpel_connection_unref);
       g_clear_pointer (&self->main_loop, g_main_loop_unref);
@@ -1155,7 +1155,7 @@ mpel_worker_run (MpelWorker  *self,
 
   if (!_mpel_connection_is_closed (self->conn))
     {
-      _mpel_connection_flush_sync (self->conn, NULL);
+      _mpel_connection_flush_all_sync (self->conn, NULL);
       _mpel_connection_close (self->conn);
     }
   _mpel_worker_objects_clear (self);

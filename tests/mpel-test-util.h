@@ -37,6 +37,19 @@ test_deadline_cb (gpointer data)
     g_source_remove (deadline_id_);                                            \
   } G_STMT_END
 
+/* MPEL_TEST_TRANSPORT=stdio runs the tests again over a byte stream: every
+ * loop test_loop_new() makes reaches its workers through their stdin and
+ * stdout (the default host with --stdio), as over ssh or flatpak-spawn.
+ * test-loop, test-worker, test-reliability and test-proxy all pass that
+ * way: the answers a worker gave before it died reach the app over a
+ * stream too (the worker writes them before its next handler runs), and
+ * none of them asserts how a payload travelled. */
+static inline gboolean
+test_over_stdio (void)
+{
+  return g_strcmp0 (g_getenv ("MPEL_TEST_TRANSPORT"), "stdio") == 0;
+}
+
 static inline MpelLoop *
 test_loop_new (void)
 {
@@ -46,6 +59,8 @@ test_loop_new (void)
 
   g_assert_nonnull (module);
   mpel_loop_set_modules (loop, modules);
+  if (test_over_stdio ())
+    mpel_loop_set_transport (loop, MPEL_TRANSPORT_STDIO);
 
   return loop;
 }

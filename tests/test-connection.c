@@ -508,6 +508,206 @@ test_connection_hostile (void)
   expect_protocol_error (header, 8, -1, FALSE, 0);
 }
 
+/* ---- chunks over a byte stream ---- */
+
+static GVariant *
+big_bytes (gsize  size,
+           guint8 seed)
+{
+  guint8 *data = g_malloc (size);
+
+  for (gsize i = 0; i < size; i++)
+    data[i] = (guint8) (i * 7 + seed + (i >> 16));
+  return g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size, TRUE, g_free, data);
+}
+
+static void
+assert_frame (Peer       *peer,
+              guint       index,
+              guint8      kind,
+              guint64     id,
+              GVariant   *expected)
+{
+  guint8 got_kind;
+  guint64 got_id;
+  g_autoptr(GVariant) body = NULL;
+
+  g_variant_get (g_ptr_array_index (peer->frames, index), "(yt&s@*)", &got_kind, &got_id, NULL, &body);
+  g_assert_cmpuint (got_kind, ==, kind);
+  g_assert_cmpuint (got_id, ==, id);
+  if (expected != NULL && g_variant_is_of_type (expected, G_VARIANT_TYPE_BYTESTRING))
+    {
+      /* g_variant_equal() prints untrusted values to compare them. */
+      gsize got_size, expected_size;
+      gconstpointer got_data, expected_data;
+
+      g_assert_true (g_variant_is_of_type (body, G_VARIANT_TYPE_BYTESTRING));
+      got_data = g_variant_get_fixed_array (body, &got_size, 1);
+      expected_data = g_variant_get_fixed_array (expected, &expected_size, 1);
+      g_assert_cmpmem (got_data, got_size, expected_data, expected_size);
+    }
+  else if (expected != NULL)
+    g_assert_true (g_variant_equal (body, expected));
+}
+
+/* Frames pass a large message between its chunks, except those that must
+ * keep their order: the frames of the same event, and barriers (NOTIFY,
+ * STOP, calls of remote objects and of the built-ins that manage them). */
+static void
+test_connection_chunks_interleave (void)
+{
+  g_autoptr(MpelConnection) a = NULL;
+  g_autoptr(MpelConnection) b = NULL;
+  g_autoptr(GVariant) big1 = g_variant_ref_sink (big_bytes (3 * 1024 * 1024 + 5, 1));
+  g_autoptr(GVariant) big3 = g_variant_ref_sink (big_bytes (MPEL_CHUNK_SIZE + 1, 3));
+  g_autoptr(GVariant) big5 = g_variant_ref_sink (big_bytes (1024 * 1024, 5));
+  g_autoptr(GVariant) small = g_variant_ref_sink (g_variant_new ("(i)", 42));
+  g_autoptr(GVariant) notify = g_variant_ref_sink (g_variant_new_parsed ("@a{sv} {'x': <1>}"));
+  Peer pa, pb;
+
+  peer_init (&pa);
+  peer_init (&pb);
+  make_stream_pair (&a, &pa, &b, &pb);
+
+  g_assert_true (_mpel_connection_send (a, MPEL_FRAME_RETURN, 0, 1, NULL, big1, NULL, NULL));
+  g_assert_true (_mpel_connection_send (a, MPEL_FRAME_RETURN, 0, 2, NULL, small, NULL, NULL));
+  g_assert_true (_mpel_connection_send (a, MPEL_FRAME_ITEM, 0, 3, NULL, big3, NULL, NULL));
+  g_assert_true (_mpel_connection_send (a, MPEL_FRAME_RETURN, 0, 3, NULL, small, NULL, NULL));
+  g_assert_true (_mpel_connection_send (a, MPEL_FRAME_RETURN, 0, 4, NULL, small, NULL, NULL));
+  test_iterate_until (pb.frames->len == 5);
+
+  assert_frame (&pb, 0, MPEL_FRAME_RETURN, 2, small);
+  assert_frame (&pb, 1, MPEL_FRAME_RETURN, 4, small);
+  assert_frame (&pb, 2, MPEL_FRAME_RETURN, 1, big1);
+  assert_frame (&pb, 3, MPEL_FRAME_ITEM, 3, big3);
+  assert_frame (&pb, 4, MPEL_FRAME_RETURN, 3, small);
+
+  /* A NOTIFY waits, and so does everything after it. */
+  g_assert_true (_mpel_connection_send (a, MPEL_FRAME_RETURN, 0, 5, NULL, big5, NULL, NULL));
+  g_assert_true (_mpel_connection_send (a, MPEL_FRAME_NOTIFY, 0, 9, NULL, notify, NULL, NULL));
+  g_assert_true (_mpel_connection_send (a, MPEL_FRAME_RETURN, 0, 6, NULL, small, NULL, NULL));
+  /* Another call passes; a call of a remote object, or a release, waits,
+   * and so does every call after them. */
+  g_assert_true (_mpel_connection_send (b, MPEL_FRAME_CALL, 0, 7, "echo", g_variant_new ("(@ay)", big5), NULL, NULL));
+  g_assert_true (_mpel_connection_send_call (b, 0, 11, "add", g_variant_new ("(ii)", 1, 2), NULL, 0, NULL));
+  g_assert_true (_mpel_connection_send_call (b, 0, 8, "move", g_variant_new ("()"),
+                                             g_variant_new_parsed ("@a{sv} {'mpel.object': <@t 1>}"), 0, NULL));
+  g_assert_true (_mpel_connection_send (b, MPEL_FRAME_CALL, 0, 10, "mpel.release", g_variant_new_parsed ("(@at [],)"), NULL, NULL));
+  g_assert_true (_mpel_connection_send_call (b, 0, 12, "add", g_variant_new ("(ii)", 1, 2), NULL, 0, NULL));
+  test_iterate_until (pb.frames->len == 8 && pa.frames->len == 5);
+
+  assert_frame (&pb, 5, MPEL_FRAME_RETURN, 5, big5);
+  assert_frame (&pb, 6, MPEL_FRAME_NOTIFY, 9, notify);
+  assert_frame (&pb, 7, MPEL_FRAME_RETURN, 6, small);
+  assert_frame (&pa, 0, MPEL_FRAME_CALL, 11, NULL);
+  assert_frame (&pa, 1, MPEL_FRAME_CALL, 7, NULL);
+  assert_frame (&pa, 2, MPEL_FRAME_CALL, 8, NULL);
+  assert_frame (&pa, 3, MPEL_FRAME_CALL, 10, NULL);
+  assert_frame (&pa, 4, MPEL_FRAME_CALL, 12, NULL);
+
+  /* Everything was written: nothing is left in line. */
+  g_assert_cmpuint (_mpel_connection_get_n_queued (a), ==, 0);
+  g_assert_false (pa.closed || pb.closed);
+
+  peer_clear (&pa);
+  peer_clear (&pb);
+}
+
+/* A message in chunks, put together between two inline frames */
+static void
+test_connection_chunks_raw (void)
+{
+  g_autoptr(MpelConnection) conn = NULL;
+  g_autoptr(GVariant) body = g_variant_ref_sink (big_bytes (100, 9));
+  g_autoptr(GVariant) small = g_variant_ref_sink (g_variant_new ("(i)", 1));
+  gsize size = _mpel_envelope_size ("", body, NULL);
+  g_autofree guint8 *envelope = g_malloc (size);
+  g_autofree guint8 *buf = g_malloc0 (4096);
+  gsize n = 0;
+  int sv[2];
+  Peer peer;
+
+  _mpel_envelope_write (envelope, size, MPEL_FRAME_RETURN, 0, 1, "", body, NULL);
+  n += write_chunk_bytes (buf + n, 7, size, 0, envelope, 13);
+  n += write_frame_bytes (buf + n, MPEL_FRAME_RETURN, 2, "", small);
+  n += write_chunk_bytes (buf + n, 7, size, 0, envelope + 13, 40);
+  n += write_chunk_bytes (buf + n, 7, size, 0, envelope + 53, size - 53);
+
+  peer_init (&peer);
+  g_assert_no_errno (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+  conn = _mpel_connection_new_stream (sv[0], sv[0], NULL, peer_frame, peer_closed, &peer);
+  g_assert_cmpint (write (sv[1], buf, n), ==, (gssize) n);
+  close (sv[1]);
+  test_iterate_until (peer.closed);
+  g_assert_no_error (peer.closed_error);
+  g_assert_cmpuint (peer.frames->len, ==, 2);
+  assert_frame (&peer, 0, MPEL_FRAME_RETURN, 2, small);
+  assert_frame (&peer, 1, MPEL_FRAME_RETURN, 1, body);
+  peer_clear (&peer);
+}
+
+static void
+test_connection_chunks_hostile (void)
+{
+  g_autoptr(GVariant) small = g_variant_ref_sink (g_variant_new ("(i)", 1));
+  guint8 data[64] = { 0 };
+  g_autofree guint8 *buf = g_malloc0 (4096);
+  gsize n;
+
+  /* A message over the limit */
+  n = write_chunk_bytes (buf, 1, MPEL_DEFAULT_MAX_MESSAGE + 1, 0, data, 8);
+  expect_stream_protocol_error (buf, n, FALSE, 0, "over the limit");
+  n = write_chunk_bytes (buf, 1, G_MAXUINT64, 0, data, 8);
+  expect_stream_protocol_error (buf, n, FALSE, 0, "over the limit");
+
+  /* A chunk over its limit: refused from its header alone */
+  n = write_chunk_bytes (buf, 1, 4 * MPEL_MAX_CHUNK, 0, data, 8);
+  ((guint32 *) buf)[0] = GUINT32_TO_LE (MPEL_MAX_CHUNK + 1);
+  expect_stream_protocol_error (buf, 24, FALSE, 0, "chunk of");
+
+  /* Message number 0, unknown flags */
+  n = write_chunk_bytes (buf, 0, 64, 0, data, 8);
+  expect_stream_protocol_error (buf, n, FALSE, 0, "number 0");
+  n = write_chunk_bytes (buf, 1, 64, 4, data, 8);
+  expect_stream_protocol_error (buf, n, FALSE, 0, "unknown flags");
+
+  /* A message whose size changes */
+  n = write_chunk_bytes (buf, 1, 64, 0, data, 8);
+  n += write_chunk_bytes (buf + n, 1, 128, 0, data, 8);
+  expect_stream_protocol_error (buf, n, FALSE, 0, "goes on as one of 128 bytes");
+
+  /* Chunks carrying more than announced, in one chunk or in two */
+  n = write_chunk_bytes (buf, 1, 16, 0, data, 24);
+  expect_stream_protocol_error (buf, n, FALSE, 0, "more than the 16 bytes");
+  n = write_chunk_bytes (buf, 1, 16, 0, data, 8);
+  n += write_chunk_bytes (buf + n, 1, 16, 0, data, 16);
+  expect_stream_protocol_error (buf, n, FALSE, 0, "more than the 16 bytes");
+
+  /* Too many messages at once */
+  n = 0;
+  for (guint i = 1; i <= MPEL_MAX_PARTIAL_MESSAGES + 1; i++)
+    n += write_chunk_bytes (buf + n, i, 64, 0, data, 8);
+  expect_stream_protocol_error (buf, n, FALSE, 0, "messages in chunks at once");
+
+  /* Whole, but not an envelope */
+  n = write_chunk_bytes (buf, 1, 16, 0, data, 8);
+  n += write_chunk_bytes (buf + n, 1, 16, 0, data, 8);
+  expect_stream_protocol_error (buf, n, FALSE, 0, "Protocol error");
+
+  /* The peer dies in the middle of a message: what came before stands. */
+  n = write_frame_bytes (buf, MPEL_FRAME_RETURN, 1, "", small);
+  n += write_chunk_bytes (buf + n, 1, 4096, 0, data, 64);
+  expect_stream_protocol_error (buf, n, TRUE, 1, "in the middle of a message of 4096 bytes (64 received)");
+  /* … or in the middle of a chunk */
+  n = write_frame_bytes (buf, MPEL_FRAME_RETURN, 1, "", small);
+  n += write_chunk_bytes (buf + n, 1, 4096, 0, data, 64);
+  expect_stream_protocol_error (buf, n - 20, TRUE, 1, "in the middle of a message of 4096 bytes");
+
+  /* Over a socket, which has shared buffers instead */
+  n = write_chunk_bytes (buf, 1, 64, 0, data, 8);
+  expect_protocol_error (buf, n, -1, FALSE, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -522,6 +722,9 @@ main (int   argc,
   g_test_add_func ("/Mpel/Connection/last-words", test_connection_last_words);
   g_test_add_func ("/Mpel/Connection/last-words/hostile", test_connection_last_words_hostile);
   g_test_add_func ("/Mpel/Connection/hostile", test_connection_hostile);
+  g_test_add_func ("/Mpel/Connection/chunks/interleave", test_connection_chunks_interleave);
+  g_test_add_func ("/Mpel/Connection/chunks/raw", test_connection_chunks_raw);
+  g_test_add_func ("/Mpel/Connection/chunks/hostile", test_connection_chunks_hostile);
 
   return g_test_run ();
 }

@@ -127,12 +127,23 @@ test_dispatch (void)
   g_assert_cmpuint (seen.n_return, ==, 1);
 }
 
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+#define OURS "little-endian"
+#define OTHER "big-endian"
+#else
+#define OURS "big-endian"
+#define OTHER "little-endian"
+#endif
+
 static GVariant *
-hello_body (guint32 version)
+hello_body (guint32     version,
+            const char *byte_order)
 {
   g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
 
   g_variant_dict_insert (&dict, "version", "u", version);
+  if (byte_order != NULL)
+    g_variant_dict_insert (&dict, "byte-order", "s", byte_order);
   g_variant_dict_insert (&dict, "pid", "i", 1234);
   return g_variant_ref_sink (g_variant_dict_end (&dict));
 }
@@ -141,18 +152,27 @@ hello_body (guint32 version)
 static void
 test_hello (void)
 {
-  static const struct { MpelPeerSide side; guint8 kind; guint32 version; const char *error; } cases[] = {
-    { MPEL_PEER_APP, MPEL_FRAME_HELLO, MPEL_PROTOCOL_VERSION, NULL },
-    { MPEL_PEER_WORKER, MPEL_FRAME_HELLO, MPEL_PROTOCOL_VERSION, NULL },
-    { MPEL_PEER_APP, MPEL_FRAME_HELLO, 99, "the worker speaks protocol 99" },
-    { MPEL_PEER_WORKER, MPEL_FRAME_HELLO, 99, "the app speaks protocol 99" },
-    { MPEL_PEER_APP, MPEL_FRAME_RETURN, MPEL_PROTOCOL_VERSION, "the worker did not start with HELLO" },
-    { MPEL_PEER_WORKER, MPEL_FRAME_CALL, MPEL_PROTOCOL_VERSION, "the app did not start with HELLO" },
+  static const struct {
+    MpelPeerSide side; guint8 kind; guint32 version; const char *byte_order; const char *error;
+  } cases[] = {
+    { MPEL_PEER_APP, MPEL_FRAME_HELLO, MPEL_PROTOCOL_VERSION, NULL, NULL },
+    { MPEL_PEER_WORKER, MPEL_FRAME_HELLO, MPEL_PROTOCOL_VERSION, NULL, NULL },
+    { MPEL_PEER_APP, MPEL_FRAME_HELLO, MPEL_PROTOCOL_VERSION, OURS, NULL },
+    { MPEL_PEER_APP, MPEL_FRAME_HELLO, 99, NULL, "the worker speaks protocol 99" },
+    { MPEL_PEER_WORKER, MPEL_FRAME_HELLO, 99, NULL, "the app speaks protocol 99" },
+    { MPEL_PEER_APP, MPEL_FRAME_RETURN, MPEL_PROTOCOL_VERSION, NULL, "the worker did not start with HELLO" },
+    { MPEL_PEER_WORKER, MPEL_FRAME_CALL, MPEL_PROTOCOL_VERSION, NULL, "the app did not start with HELLO" },
+    /* A peer of the other byte order sends its version swapped: the byte
+     * order is what the error names. */
+    { MPEL_PEER_APP, MPEL_FRAME_HELLO, ((guint32) MPEL_PROTOCOL_VERSION << 24), OTHER,
+      "the worker is " OTHER " and this app " OURS },
+    { MPEL_PEER_WORKER, MPEL_FRAME_HELLO, ((guint32) MPEL_PROTOCOL_VERSION << 24), OTHER,
+      "the app is " OTHER " and this worker " OURS },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autoptr(GVariant) body = hello_body (cases[i].version);
+      g_autoptr(GVariant) body = hello_body (cases[i].version, cases[i].byte_order);
       MpelFrame frame = { .kind = cases[i].kind, .body = body };
       MpelConnection *conn;
       gint32 pid = -1;

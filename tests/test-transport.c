@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -403,6 +404,75 @@ test_large (gconstpointer data)
   g_assert_finalize_object (g_steal_pointer (&loop));
 }
 
+/* A small call is answered while a 64 MiB payload is on its way: the
+ * large message goes in chunks, and the call passes between them. Its
+ * answer comes back before the worker has even read the whole payload. */
+static void
+test_interleave (gconstpointer data)
+{
+  Mode mode = GPOINTER_TO_INT (data);
+  gsize size = 64 * 1024 * 1024;
+  g_autoptr(MpelLoop) loop = NULL;
+  g_autoptr(GAsyncResult) large_result = NULL;
+  g_autoptr(GAsyncResult) small_result = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GVariant) small = NULL;
+  g_autoptr(GVariant) echoed = NULL;
+  g_autoptr(GBytes) sent = NULL;
+  g_autoptr(GError) error = NULL;
+  guint8 *bytes;
+  gconstpointer got;
+  gsize got_size;
+
+  if (mode == MODE_SANDBOX)
+    {
+      g_test_skip ("the sandbox runs over a socket pair: large payloads go in shared buffers");
+      return;
+    }
+  if (skip_mode (mode))
+    return;
+  loop = loop_new (mode);
+
+  /* Started, HELLOs exchanged: both ends know that the other has chunks. */
+  g_clear_pointer (&small, g_variant_unref);
+  small = call (loop, "add", g_variant_new ("(ii)", 0, 0), &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&small, g_variant_unref);
+
+  bytes = g_malloc (size);
+  for (gsize i = 0; i < size; i++)
+    bytes[i] = (guint8) (i * 13 + (i >> 18));
+  sent = g_bytes_new_take (bytes, size);
+  mpel_loop_call_async (loop, "mpel.echo",
+                        g_variant_new ("(@ay)", g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, sent, TRUE)),
+                        NULL, test_store_result, &large_result);
+  mpel_loop_call_async (loop, "add", g_variant_new ("(ii)", 40, 2), NULL, test_store_result, &small_result);
+
+  test_iterate_until (small_result != NULL);
+  g_assert_null (large_result);
+  small = mpel_loop_call_finish (loop, small_result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int32 (small), ==, 42);
+
+  /* Another one while the answer may be on its way back */
+  g_clear_pointer (&small, g_variant_unref);
+  small = call (loop, "add", g_variant_new ("(ii)", 1, 2), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int32 (small), ==, 3);
+
+  test_iterate_until (large_result != NULL);
+  value = mpel_loop_call_finish (loop, large_result, &error);
+  g_assert_no_error (error);
+  echoed = g_variant_get_child_value (value, 0);
+  got = g_variant_get_fixed_array (echoed, &got_size, 1);
+  g_assert_cmpuint (got_size, ==, size);
+  g_assert_true (memcmp (got, g_bytes_get_data (sent, NULL), size) == 0);
+
+  g_clear_object (&large_result);
+  g_clear_object (&small_result);
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
 static gboolean
 on_fd_ready (int           fd,
              GIOCondition  condition,
@@ -534,6 +604,43 @@ test_sandbox_escapes (void)
 }
 
 /* Without bubblewrap, a strict sandbox does not start: never unconfined. */
+/* The CPU limit counts the worker's whole life: past it the worker is
+ * killed like one that crashed, the event fails, and the next one runs in
+ * a new worker with a new allowance. */
+static void
+test_sandbox_cpu_limit (void)
+{
+  g_autoptr(MpelLoop) loop = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (skip_without_bwrap ())
+    return;
+
+  g_setenv ("MPEL_SANDBOX_CPU_LIMIT", "1", TRUE);
+  loop = loop_new (MODE_SANDBOX);
+  mpel_loop_set_restart_policy (loop, MPEL_RESTART_POLICY_ON_CRASH);
+  value = call (loop, "count_primes", g_variant_new ("(uu)", 0, G_MAXUINT32), &error);
+  g_assert_error (error, MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED);
+  g_assert_null (value);
+  g_clear_error (&error);
+
+  value = call (loop, "add_one", g_variant_new ("(i)", 1), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int32 (value), ==, 2);
+  g_assert_finalize_object (g_steal_pointer (&loop));
+
+  /* A value that is not a number of seconds fails the start. */
+  g_setenv ("MPEL_SANDBOX_CPU_LIMIT", "an hour", TRUE);
+  loop = loop_new (MODE_SANDBOX);
+  g_clear_pointer (&value, g_variant_unref);
+  value = call (loop, "add_one", g_variant_new ("(i)", 1), &error);
+  g_assert_error (error, MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED);
+  g_assert_nonnull (strstr (error->message, "MPEL_SANDBOX_CPU_LIMIT"));
+  g_assert_finalize_object (g_steal_pointer (&loop));
+  g_unsetenv ("MPEL_SANDBOX_CPU_LIMIT");
+}
+
 static void
 test_sandbox_without_bwrap (void)
 {
@@ -639,6 +746,7 @@ add_mode_tests (const char *prefix,
     { "timeout", test_timeout },
     { "crash-restart", test_crash_restart },
     { "large", test_large },
+    { "interleave", test_interleave },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (tests); i++)
@@ -781,6 +889,50 @@ test_hello_features (void)
   g_assert_cmpuint (count_lent_buffers (all), ==, 1);
   g_assert_cmpuint (count_lent_buffers (no_last_words), ==, 0);
   g_assert_cmpuint (count_lent_buffers (NULL), ==, 0);
+}
+
+/* mpel-worker --stdio leaves the descriptions of its stdin and stdout as
+ * it found them: O_NONBLOCK on them would be the shell's, ssh's or the
+ * terminal's too. It talks over descriptions of its own instead. */
+static void
+test_stdio_blocking (void)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_autoptr(GSubprocess) worker = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { env ("MPEL_WORKER"), "--stdio", NULL };
+  int to_worker[2], from_worker[2];
+  int shared_in, shared_out;
+  guint8 header[8];
+  struct pollfd pfd;
+
+  g_assert_no_errno (pipe2 (to_worker, O_CLOEXEC));
+  g_assert_no_errno (pipe2 (from_worker, O_CLOEXEC));
+  /* The same descriptions as the worker's stdin and stdout */
+  shared_in = fcntl (to_worker[0], F_DUPFD_CLOEXEC, 3);
+  shared_out = fcntl (from_worker[1], F_DUPFD_CLOEXEC, 3);
+  g_subprocess_launcher_take_stdin_fd (launcher, to_worker[0]);
+  g_subprocess_launcher_take_stdout_fd (launcher, from_worker[1]);
+  worker = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  g_clear_object (&launcher);
+
+  /* Its HELLO: it has set its channel up. */
+  pfd.fd = from_worker[0];
+  pfd.events = POLLIN;
+  g_assert_cmpint (poll (&pfd, 1, TEST_DEADLINE_USEC / 1000), ==, 1);
+  g_assert_cmpint (read (from_worker[0], header, sizeof header), ==, sizeof header);
+  g_assert_cmpint (fcntl (shared_in, F_GETFL) & O_NONBLOCK, ==, 0);
+  g_assert_cmpint (fcntl (shared_out, F_GETFL) & O_NONBLOCK, ==, 0);
+
+  /* End-of-file ends it normally. */
+  close (to_worker[1]);
+  close (shared_in);
+  g_subprocess_wait (worker, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (worker));
+  close (from_worker[0]);
+  close (shared_out);
 }
 
 static gboolean
@@ -973,10 +1125,12 @@ main (int   argc,
   add_mode_tests ("sandbox", MODE_SANDBOX);
   add_mode_tests ("ssh", MODE_SSH);
   g_test_add_func ("/Mpel/Transport/hello/features", test_hello_features);
+  g_test_add_func ("/Mpel/Transport/stdio/blocking", test_stdio_blocking);
   g_test_add_func ("/Mpel/Transport/flatpak/pid", test_flatpak_pid);
   g_test_add_func ("/Mpel/Transport/ssh/dropped", test_ssh_dropped);
   g_test_add_func ("/Mpel/Transport/sandbox/escapes", test_sandbox_escapes);
   g_test_add_func ("/Mpel/Transport/sandbox/without-bwrap", test_sandbox_without_bwrap);
+  g_test_add_func ("/Mpel/Transport/sandbox/cpu-limit", test_sandbox_cpu_limit);
   g_test_add_func ("/Mpel/Transport/spawn-backoff/missing-program", test_spawn_backoff);
   g_test_add_func ("/Mpel/Transport/spawn-backoff/startup-failure", test_startup_failure_backoff);
 

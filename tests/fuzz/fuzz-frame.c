@@ -1,6 +1,7 @@
 /* fuzz-frame.c: libFuzzer target over the envelope parser and the frame
- * decoder of a connection. The input is used twice: as one envelope, and as
- * the byte stream a peer writes.
+ * decoder of a connection. The input is used three times: as one envelope,
+ * and as the bytes a peer writes to a socket pair and to a byte stream
+ * (where large messages come in chunks).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -88,9 +89,12 @@ fuzz_envelope (const guint8 *data,
     g_assert (g_error_matches (error, MPEL_ERROR, MPEL_ERROR_PROTOCOL));
 }
 
+/* Over a socket pair (shared buffers, descriptors), and over a byte
+ * stream (chunks) */
 static void
 fuzz_stream (const guint8 *data,
-             size_t        size)
+             size_t        size,
+             gboolean      stream)
 {
   g_autoptr(MpelConnection) conn = NULL;
   guint state[2] = { 0, 0 };   /* frames, closed */
@@ -116,7 +120,10 @@ fuzz_stream (const guint8 *data,
     }
   close (sv[1]);
 
-  conn = _mpel_connection_new (sv[0], NULL, on_frame, on_closed, state);
+  if (stream)
+    conn = _mpel_connection_new_stream (sv[0], sv[0], NULL, on_frame, on_closed, state);
+  else
+    conn = _mpel_connection_new (sv[0], NULL, on_frame, on_closed, state);
   while (!state[1])
     g_main_context_iteration (NULL, TRUE);
 }
@@ -126,6 +133,7 @@ LLVMFuzzerTestOneInput (const guint8 *data,
                         size_t        size)
 {
   fuzz_envelope (data, size);
-  fuzz_stream (data, size);
+  fuzz_stream (data, size, FALSE);
+  fuzz_stream (data, size, TRUE);
   return 0;
 }
