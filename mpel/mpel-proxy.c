@@ -182,6 +182,49 @@ on_created (MpelEvent *event,
   proxy_set_state (self, MPEL_PROXY_STATE_READY);
 }
 
+static void proxy_start (MpelProxy *self);
+
+/* The plain event a proxy made while no worker ran has ended: a worker
+ * runs again (try once more), or none will (the proxy fails with the
+ * loop's reason). */
+static void
+on_worker_back (MpelEvent *event,
+                gpointer   data)
+{
+  MpelProxy *self = data;
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+
+  priv->waiting = FALSE;
+  if (priv->released || priv->state != MPEL_PROXY_STATE_PENDING)
+    return;
+
+  if (mpel_event_get_state (event) != MPEL_EVENT_STATE_DONE)
+    {
+      _mpel_proxy_fail (self, g_error_copy (mpel_event_get_error (event)));
+      _mpel_proxy_flush_deferred (self);
+      return;
+    }
+
+  proxy_start (self);
+}
+
+/* No worker runs: between a crash and its restart, or before start_async
+ * spawned one. A plain event waits in the loop's queue for the next worker
+ * (or fails if none comes); the creation follows it, and the calls and
+ * sets made meanwhile wait in the proxy. The event also keeps
+ * mpel_loop_wait() waiting. */
+static void
+proxy_wait_for_worker (MpelProxy *self)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+  g_autoptr(MpelEvent) event = mpel_event_new ("mpel.ping", NULL);
+
+  priv->waiting = TRUE;
+  mpel_event_set_flags (event, MPEL_EVENT_FLAGS_NO_REPLY);
+  g_signal_connect_object (event, "finished", G_CALLBACK (on_worker_back), self, 0);
+  mpel_loop_push (priv->loop, event);
+}
+
 static void
 proxy_start (MpelProxy *self)
 {
@@ -192,25 +235,32 @@ proxy_start (MpelProxy *self)
   GVariant *getters;
   MpelChild *child;
 
+  /* The handle is ours: calls can follow at once, on the same worker */
+  if (priv->registry == NULL)
+    {
+      priv->registry = _mpel_proxy_registry_get (priv->loop);
+      priv->handle = ++priv->registry->last_handle;
+      g_hash_table_insert (priv->registry->proxies, &priv->handle, self);
+    }
+
   if (priv->adopted != 0)
     child = priv->child;
   else if (!(child = _mpel_loop_pick_child (priv->loop, &error)))
     {
-      _mpel_proxy_fail (self, g_steal_pointer (&error));
+      if (g_error_matches (error, MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED))
+        proxy_wait_for_worker (self);
+      else
+        _mpel_proxy_fail (self, g_steal_pointer (&error));
       return;
     }
 
-  priv->registry = _mpel_proxy_registry_get (priv->loop);
   if (priv->child == NULL)
     priv->child = _mpel_child_ref (child);
-  priv->handle = ++priv->registry->last_handle;
-  g_hash_table_insert (priv->registry->proxies, &priv->handle, self);
 
   props = g_variant_new_maybe (G_VARIANT_TYPE_STRING_ARRAY,
                                priv->properties ? g_variant_new_strv ((const char * const *) priv->properties, -1) : NULL);
   getters = g_variant_new_strv ((const char * const *) priv->getters, -1);
 
-  /* The handle is ours: calls can follow at once, on the same worker */
   if (priv->adopted != 0)
     event = mpel_event_new ("mpel.object.adopt",
                             g_variant_new ("(tt@mas@as)", priv->handle, priv->adopted, props, getters));
@@ -225,6 +275,9 @@ proxy_start (MpelProxy *self)
                                            props, getters));
   g_signal_connect_object (event, "finished", G_CALLBACK (on_created), self, 0);
   _mpel_loop_push_pinned (priv->loop, event, child);
+
+  /* What was called or set while no worker ran follows the creation */
+  _mpel_proxy_flush_deferred (self);
 }
 
 /* Events on the object */
@@ -243,6 +296,13 @@ proxy_push (MpelProxy *self,
       return;
     }
 
+  /* Waiting for a worker: in order, after the creation */
+  if (priv->waiting && !priv->released)
+    {
+      g_queue_push_tail (&priv->deferred, g_object_ref (event));
+      return;
+    }
+
   /* Refused by the loop, with this reason, like an invalid event */
   g_clear_error (&event->invalid);
   if (priv->released)
@@ -253,6 +313,21 @@ proxy_push (MpelProxy *self,
   else
     event->invalid = g_error_new_literal (MPEL_ERROR, MPEL_ERROR_CLOSED, _("The proxy has no remote object"));
   mpel_loop_push (priv->loop, event);
+}
+
+/* Sends the events that waited for a worker, or refuses them when the
+ * proxy failed or was released meanwhile. */
+void
+_mpel_proxy_flush_deferred (MpelProxy *self)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+  MpelEvent *event;
+
+  while ((event = g_queue_pop_head (&priv->deferred)) != NULL)
+    {
+      proxy_push (self, event);
+      g_object_unref (event);
+    }
 }
 
 /* GObject */
@@ -320,6 +395,7 @@ mpel_proxy_finalize (GObject *object)
   g_clear_pointer (&priv->pending_sets, g_hash_table_unref);
   g_clear_pointer (&priv->confirmed, g_hash_table_unref);
   g_clear_error (&priv->error);
+  g_assert (g_queue_is_empty (&priv->deferred));
 
   G_OBJECT_CLASS (mpel_proxy_parent_class)->finalize (object);
 }
@@ -387,19 +463,25 @@ mpel_proxy_set_property (GObject      *object,
     case PROP_LOOP:
       priv->loop = g_value_dup_object (value);
       break;
+    /* Construct-only, but a binding may set them while the instance is
+     * initialized (PyGObject runs a Python subclass's __init__ then, when
+     * it is made with GObject.new()): the defaults GObject sets afterwards
+     * leave them, and names given then join them. */
     case PROP_REMOTE_TYPE:
-      priv->remote_type = g_value_dup_string (value);
+      if (g_value_get_string (value) != NULL)
+        _mpel_set_str (&priv->remote_type, g_value_get_string (value));
       break;
     case PROP_REMOTE_NAME:
-      priv->remote_name = g_value_dup_string (value);
+      if (g_value_get_string (value) != NULL)
+        _mpel_set_str (&priv->remote_name, g_value_get_string (value));
       break;
     case PROP_PROPERTIES:
-      g_strfreev (priv->properties);
-      priv->properties = g_value_dup_boxed (value);
+      if (g_value_get_boxed (value) != NULL)
+        _mpel_proxy_merge_names (&priv->properties, g_value_get_boxed (value));
       break;
     case PROP_GETTERS:
-      g_strfreev (priv->getters);
-      priv->getters = g_value_dup_boxed (value);
+      if (g_value_get_boxed (value) != NULL)
+        _mpel_proxy_merge_names (&priv->getters, g_value_get_boxed (value));
       break;
     case PROP_CONSTRUCT_VALUES:
       priv->construct_values = g_value_dup_variant (value);
@@ -947,19 +1029,67 @@ mpel_proxy_call (MpelProxy  *self,
                  const char *method,
                  GVariant   *args)
 {
+  return mpel_proxy_call_full (self, method, args, NULL);
+}
+
+/**
+ * mpel_proxy_call_full:
+ * @self: a #MpelProxy
+ * @method: the method's name
+ * @args: (nullable): its arguments, a tuple; a floating reference is sunk
+ * @kwargs: (nullable): its keyword arguments, an `a{sv}`; a floating
+ *   reference is sunk
+ *
+ * Calls a method of the remote object with keyword arguments, as
+ * [method@Mpel.Proxy.call] does. A handler registered with
+ * [method@Mpel.Worker.add_method] reads them with
+ * [method@Mpel.Invocation.get_kwarg] (a Python or GJS method of a type
+ * added with `add_type` takes them as keyword arguments, or a last
+ * options object); a method called through GObject-Introspection takes
+ * none and fails with %MPEL_ERROR_INVALID_ARGS when given some. Names
+ * that start with `mpel.` are mpel's own: the event fails with
+ * %MPEL_ERROR_INVALID_ARGS.
+ *
+ * Returns: (transfer none): the event, which the loop keeps until it ends
+ */
+MpelEvent *
+mpel_proxy_call_full (MpelProxy  *self,
+                      const char *method,
+                      GVariant   *args,
+                      GVariant   *kwargs)
+{
   MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+  g_autoptr(GVariant) owned_kwargs = kwargs ? g_variant_ref_sink (kwargs) : NULL;
   g_autoptr(MpelEvent) event = NULL;
-  GVariantDict kwargs;
+  g_autoptr(GError) reserved = NULL;
+  GVariantDict dict;
 
   g_return_val_if_fail (MPEL_IS_PROXY (self), NULL);
   g_return_val_if_fail (method != NULL, NULL);
   g_return_val_if_fail (args == NULL || g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE), NULL);
+  g_return_val_if_fail (kwargs == NULL || g_variant_is_of_type (kwargs, G_VARIANT_TYPE_VARDICT), NULL);
 
   event = mpel_event_new (method, args);
-  g_variant_dict_init (&kwargs, NULL);
-  g_variant_dict_insert (&kwargs, MPEL_OBJECT_KWARG, "t", priv->handle);
-  mpel_event_set_kwargs (event, g_variant_dict_end (&kwargs));
-  proxy_push (self, event);
+
+  /* The handle travels as the keyword "mpel.object", which the worker
+   * takes out before the method sees the others (doc/protocol.md) */
+  g_variant_dict_init (&dict, owned_kwargs);
+  if (g_variant_dict_contains (&dict, MPEL_OBJECT_KWARG))
+    reserved = g_error_new (MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                            _("The keyword argument “%s” of “%s” is mpel’s own"),
+                            MPEL_OBJECT_KWARG, method);
+  g_variant_dict_insert (&dict, MPEL_OBJECT_KWARG, "t", priv->handle);
+  mpel_event_set_kwargs (event, g_variant_dict_end (&dict));
+
+  if (reserved != NULL)
+    {
+      /* Refused by the loop, like an invalid event */
+      g_clear_error (&event->invalid);
+      event->invalid = g_steal_pointer (&reserved);
+      mpel_loop_push (priv->loop, event);
+    }
+  else
+    proxy_push (self, event);
 
   /* The loop holds it until it ends */
   return event;
@@ -1067,4 +1197,6 @@ mpel_proxy_release (MpelProxy *self)
 
   priv->released = TRUE;
   _mpel_proxy_registry_release (priv->registry, priv->child, priv->handle);
+  /* What waited for a worker is refused now */
+  _mpel_proxy_flush_deferred (self);
 }

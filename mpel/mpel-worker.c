@@ -616,10 +616,16 @@ handle_call (MpelWorker *self,
     kwargs = _mpel_vardict_lookup (frame->meta, "kwargs", G_VARIANT_TYPE_VARDICT);
 
   /* A method call on a remote object (see doc/protocol.md): the handle
-   * travels as the kwarg "mpel.object", which no handler sees. */
+   * travels as the kwarg "mpel.object", which no handler sees; the
+   * method's own keyword arguments stay. */
   if (kwargs != NULL &&
       g_variant_lookup (kwargs, MPEL_OBJECT_KWARG, "t", &object_handle))
-    g_clear_pointer (&kwargs, g_variant_unref);
+    {
+      GVariant *rest = _mpel_worker_objects_strip_handle (kwargs);
+
+      g_variant_unref (kwargs);
+      kwargs = rest;
+    }
 
   invocation = _mpel_invocation_new (self, frame->id, frame->name, args, kwargs,
                                      (frame->flags & MPEL_FRAME_FLAGS_NO_REPLY) != 0);
