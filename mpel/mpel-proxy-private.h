@@ -49,6 +49,8 @@ mpel_proxy_get_instance_private (MpelProxy *self)
 void _mpel_proxy_fail         (MpelProxy  *self,
                                GError     *error);
 void _mpel_proxy_flush_deferred (MpelProxy *self);
+void _mpel_proxy_push           (MpelProxy *self,
+                                 MpelEvent *event);
 void _mpel_proxy_emit_changed (MpelProxy  *self,
                                const char *name,
                                GVariant   *value);
