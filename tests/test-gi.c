@@ -202,6 +202,32 @@ test_version_pinned (void)
   g_test_trap_assert_passed ();
 }
 
+/* A name with a version pins it: a bare name means it afterwards */
+static void
+test_version_named (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(GError) error = NULL;
+      GType gtk3;
+
+      gtk3 = _mpel_gi_find_type ("Gtk-3.0.Adjustment", &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (gtk3, !=, G_TYPE_INVALID);
+      g_assert_cmpuint (_mpel_gi_find_type ("Gtk.Adjustment", &error), ==, gtk3);
+      g_assert_no_error (error);
+      g_assert_cmpstr (g_irepository_get_version (NULL, "Gtk"), ==, "3.0");
+
+      g_assert_cmpuint (_mpel_gi_find_type ("Gtk-4.0.Adjustment", &error), ==, G_TYPE_INVALID);
+      g_assert_error (error, MPEL_ERROR, MPEL_ERROR_NO_SUCH_OBJECT);
+      g_assert_nonnull (strstr (error->message, "Gtk-4.0.Adjustment"));
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 static void
 test_new_object (void)
 {
@@ -1129,6 +1155,7 @@ main (int   argc,
   g_test_add_func ("/Mpel/GI/find-type", test_find_type);
   g_test_add_func ("/Mpel/GI/version/default", test_version_default);
   g_test_add_func ("/Mpel/GI/version/pinned", test_version_pinned);
+  g_test_add_func ("/Mpel/GI/version/named", test_version_named);
   g_test_add_func ("/Mpel/GI/new-object", test_new_object);
   g_test_add_func ("/Mpel/GI/adjustment", test_adjustment);
   g_test_add_func ("/Mpel/GI/values", test_values);
