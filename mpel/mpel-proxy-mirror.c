@@ -81,10 +81,9 @@ find_declared_pspec (MpelProxy  *self,
  * without a property (a plain proxy's) reads NULL, so its first value is
  * one. */
 static gboolean
-value_changed (MpelProxy   *self,
-               GParamSpec  *declared,
-               GVariant    *old,
-               GVariant    *value)
+value_changed (GParamSpec *declared,
+               GVariant   *old,
+               GVariant   *value)
 {
   g_auto(GValue) new_value = G_VALUE_INIT;
   g_auto(GValue) old_value = G_VALUE_INIT;
@@ -124,7 +123,7 @@ proxy_store (MpelProxy   *self,
       if (!mpel_value_from_variant (value, pspec->value_type, &new_value, error))
         return FALSE;
     }
-  changed = value_changed (self, find_declared_pspec (self, name), old, value);
+  changed = value_changed (find_declared_pspec (self, name), old, value);
 
   g_hash_table_replace (priv->values, g_strdup (name), g_variant_ref_sink (value));
   if (!changed)

@@ -196,7 +196,11 @@ on_worker_back (MpelEvent *event,
 
   priv->waiting = FALSE;
   if (priv->released || priv->state != MPEL_PROXY_STATE_PENDING)
-    return;
+    {
+      /* Refused, with the reason */
+      _mpel_proxy_flush_deferred (self);
+      return;
+    }
 
   if (mpel_event_get_state (event) != MPEL_EVENT_STATE_DONE)
     {

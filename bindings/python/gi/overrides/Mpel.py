@@ -45,6 +45,7 @@ from ..module import get_introspection_module
 from ..overrides import override
 
 Mpel = get_introspection_module('Mpel')
+_GObjectRaw = get_introspection_module('GObject')
 
 __all__ = []
 
@@ -683,6 +684,16 @@ def _notify_python_property(proxy, name, value):
         proxy.notify(name)
 
 
+def _set_during_init(proxy, name, value):
+    # g_object_set_property() itself, with a GValue: PyGObject's own
+    # set_property (and props) leaks the copy of a string it makes for a
+    # property that has introspection data (pygobject 3.42).
+    pspec = proxy.find_property(name)
+    gvalue = GObject.Value(pspec.value_type, value)
+    _GObjectRaw.Object.set_property(proxy, name, gvalue)
+    gvalue.unset()
+
+
 def _made_by_gobject_new(proxy):
     # The wrapper of an instance GObject.new() makes has its GObject while
     # __init__ runs; one the class call makes gets it in Object.__init__.
@@ -772,7 +783,7 @@ class Proxy(_GuardedSignals, Mpel.Proxy):
             # GObject then sets the defaults, and adds the names given.
             for name, value in given:
                 if value is not None:
-                    GObject.Object.set_property(self, name.replace('_', '-'), value)
+                    _set_during_init(self, name.replace('_', '-'), value)
         else:
             for name, value in given:
                 if value is not None:
