@@ -1084,7 +1084,8 @@ class Worker(Mpel.Worker):
         the class sets it), reads its GObject properties (mirrored as any
         GObject's) and calls its public methods (the functions defined on
         the class whose names do not start with an underscore or do_) with
-        plain values. A method's return value is the call's result (None:
+        plain values, and keyword arguments (proxy.call(..., key=value))
+        as keyword parameters. A method's return value is the call's result (None:
         no value); a generator streams, an async def is awaited, as with
         handler(); an exception answers with its type and traceback.
         Returns cls, so it can decorate the class. Objects are created with
