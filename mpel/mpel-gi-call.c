@@ -798,11 +798,8 @@ call_marshal_in (Call          *call,
 {
   guint next = 0;
 
-  /* A method that takes its instance (transfer full) gets a reference */
   if (call->object != NULL)
-    call->in_args[0].v_pointer =
-      g_callable_info_get_instance_ownership_transfer ((GICallableInfo *) call->info) == GI_TRANSFER_EVERYTHING
-        ? g_object_ref (call->object) : call->object;
+    call->in_args[0].v_pointer = call->object;
 
   for (int i = 0; i < call->n_params; i++)
     {
@@ -1001,7 +998,9 @@ call_invoke (Call          *call,
              GVariant     **out_result,
              GError       **error)
 {
+  g_autoptr(GError) local_error = NULL;
   GIArgument retval = { 0 };
+  GObject *instance_given = NULL;
   gboolean ret = FALSE;
 
   if (!call_prepare (call, error))
@@ -1020,10 +1019,21 @@ call_invoke (Call          *call,
   if (!call_marshal_in (call, args, cancellable, error))
     goto out;
 
+  /* A method that takes its instance (transfer full) gets a reference */
+  if (call->object != NULL &&
+      g_callable_info_get_instance_ownership_transfer ((GICallableInfo *) call->info) == GI_TRANSFER_EVERYTHING)
+    instance_given = g_object_ref (call->object);
+
   /* The callee's own error crosses as it is, domain and code */
   if (!g_function_info_invoke (call->info, call->in_args, call->n_in, call->out_args, call->n_out,
-                               &retval, error))
-    goto out;
+                               &retval, &local_error))
+    {
+      /* Not called at all (its symbol is missing): the reference is ours */
+      if (instance_given != NULL && local_error->domain == G_INVOKE_ERROR)
+        g_object_unref (instance_given);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      goto out;
+    }
 
   ret = call_collect (call, &retval, out_result, error);
 
