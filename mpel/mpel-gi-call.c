@@ -133,7 +133,8 @@ typedef struct
 
 typedef struct
 {
-  GObject                      *object;
+  GObject                      *object;   /* NULL for a function */
+  const char                   *owner;    /* its type, or namespace */
   GIFunctionInfo               *info;
   const char                   *method;
   const MpelValueObjectMapper  *mapper;
@@ -170,7 +171,7 @@ set_param_error (GError     **error,
   g_set_error (error, MPEL_ERROR, code,
                _("The parameter “%s” of “%s.%s”: %s"),
                g_base_info_get_name ((GIBaseInfo *) &param->arg_info),
-               G_OBJECT_TYPE_NAME (call->object), call->method, reason);
+               call->owner, call->method, reason);
 }
 
 static gboolean
@@ -270,9 +271,15 @@ classify_interface (GITypeInfo *type_info,
 
     case GI_INFO_TYPE_OBJECT:
     case GI_INFO_TYPE_INTERFACE:
-      if (registered == G_TYPE_NONE || !g_type_is_a (registered, G_TYPE_OBJECT))
+      /* An interface without GObject as a prerequisite travels as a
+       * GObject, checked against the interface once it is there */
+      if (registered != G_TYPE_NONE && G_TYPE_IS_INTERFACE (registered) &&
+          !g_type_is_a (registered, G_TYPE_OBJECT))
+        *gtype = G_TYPE_OBJECT;
+      else if (registered != G_TYPE_NONE && g_type_is_a (registered, G_TYPE_OBJECT))
+        *gtype = registered;
+      else
         return FALSE;
-      *gtype = registered;
       *shape = SHAPE_POINTER;
       return TRUE;
 
@@ -304,6 +311,41 @@ classify_interface (GITypeInfo *type_info,
     default:
       return FALSE;
     }
+}
+
+/* The interface an object travelling as a plain GObject must implement
+ * (see classify_interface()), or G_TYPE_INVALID. */
+static GType
+loose_interface (GITypeInfo *type_info)
+{
+  g_autoptr(MpelGiInfo) iface = NULL;
+  GType registered;
+
+  if (g_type_info_get_tag (type_info) != GI_TYPE_TAG_INTERFACE)
+    return G_TYPE_INVALID;
+  iface = g_type_info_get_interface (type_info);
+  if (!GI_IS_INTERFACE_INFO (iface))
+    return G_TYPE_INVALID;
+  registered = g_registered_type_info_get_g_type ((GIRegisteredTypeInfo *) iface);
+  return G_TYPE_IS_INTERFACE (registered) && !g_type_is_a (registered, G_TYPE_OBJECT)
+           ? registered : G_TYPE_INVALID;
+}
+
+/* What @type_info is, for a refusal: its tag, or the interface's name and
+ * kind ("GValue, a struct"). */
+static char *
+describe_type (GITypeInfo *type_info)
+{
+  GITypeTag tag = g_type_info_get_tag (type_info);
+  g_autoptr(MpelGiInfo) iface = NULL;
+
+  if (tag != GI_TYPE_TAG_INTERFACE)
+    return g_strdup (g_type_tag_to_string (tag));
+
+  iface = g_type_info_get_interface (type_info);
+  return g_strdup_printf ("%s%s%s, a %s",
+                          g_base_info_get_namespace (iface), ".", g_base_info_get_name (iface),
+                          g_info_type_to_string (g_base_info_get_type (iface)));
 }
 
 /* Works out how @type_info travels: FALSE if it does not. */
@@ -352,6 +394,11 @@ classify_type (GITypeInfo *type_info,
         }
       return FALSE;
     }
+
+  /* A number behind a pointer (gint8 ** for an out argument) is no
+   * number: refused rather than read from the pointer's bytes */
+  if (g_type_info_is_pointer (type_info))
+    return FALSE;
 
   *gtype = gtype_of_tag (t);
   return *gtype != G_TYPE_INVALID && t != GI_TYPE_TAG_VOID;
@@ -482,7 +529,9 @@ value_to_arg (const Call  *call,
           if ((param->tag == GI_TYPE_TAG_INT16 && (n < G_MININT16 || n > G_MAXINT16)) ||
               (param->tag == GI_TYPE_TAG_UINT16 && (n < 0 || n > G_MAXUINT16)))
             {
-              set_param_error (error, call, param, MPEL_ERROR_INVALID_ARGS, _("the value is out of range"));
+              g_autofree char *reason = g_strdup_printf (_("The value %" G_GINT64_FORMAT " is out of range"), n);
+
+              set_param_error (error, call, param, MPEL_ERROR_INVALID_ARGS, reason);
               return FALSE;
             }
           arg_set_integer (arg, param->tag, n);
@@ -643,10 +692,11 @@ check_return_type (Call    *call,
       (shape == SHAPE_BYTE_ARRAY && (length_param >= call->n_params ||
                                      call->params[length_param].direction == GI_DIRECTION_IN)))
     {
+      g_autofree char *type = describe_type (&return_type);
+
       g_set_error (error, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
                    _("The return value of “%s.%s” has a type (%s) that does not cross"),
-                   G_OBJECT_TYPE_NAME (call->object), call->method,
-                   g_type_tag_to_string (g_type_info_get_tag (&return_type)));
+                   call->owner, call->method, type);
       return FALSE;
     }
 
@@ -664,7 +714,7 @@ call_prepare (Call    *call,
 {
   call->n_params = g_callable_info_get_n_args ((GICallableInfo *) call->info);
   call->params = g_new0 (Param, call->n_params);
-  call->n_in = 1;   /* the instance */
+  call->n_in = call->object != NULL ? 1 : 0;   /* the instance */
   call->n_out = 0;
 
   for (int i = 0; i < call->n_params; i++)
@@ -686,11 +736,17 @@ call_prepare (Call    *call,
         ;
       else if (g_arg_info_is_skip (&param->arg_info))
         param->kind = PARAM_HIDDEN;
+      else if (param->direction == GI_DIRECTION_OUT && g_arg_info_is_caller_allocates (&param->arg_info))
+        {
+          set_param_error (error, call, param, MPEL_ERROR_INVALID_ARGS,
+                           _("out parameters the caller allocates do not cross"));
+          return FALSE;
+        }
       else if (!classify_type (&param->type_info, &param->gtype, &param->tag, &param->shape,
                                &param->length_param))
         {
-          g_autofree char *reason = g_strdup_printf (_("its type (%s) does not cross"),
-                                                     g_type_tag_to_string (g_type_info_get_tag (&param->type_info)));
+          g_autofree char *type = describe_type (&param->type_info);
+          g_autofree char *reason = g_strdup_printf (_("its type (%s) does not cross"), type);
 
           set_param_error (error, call, param, MPEL_ERROR_INVALID_ARGS, reason);
           return FALSE;
@@ -713,12 +769,6 @@ call_prepare (Call    *call,
     {
       Param *param = &call->params[i];
 
-      if (param->direction == GI_DIRECTION_OUT && g_arg_info_is_caller_allocates (&param->arg_info))
-        {
-          set_param_error (error, call, param, MPEL_ERROR_INVALID_ARGS,
-                           _("out parameters the caller allocates do not cross"));
-          return FALSE;
-        }
       if (param->direction != GI_DIRECTION_OUT)
         param->in_pos = call->n_in++;
       if (param->direction != GI_DIRECTION_IN)
@@ -748,7 +798,8 @@ call_marshal_in (Call          *call,
 {
   guint next = 0;
 
-  call->in_args[0].v_pointer = call->object;
+  if (call->object != NULL)
+    call->in_args[0].v_pointer = call->object;
 
   for (int i = 0; i < call->n_params; i++)
     {
@@ -774,11 +825,25 @@ call_marshal_in (Call          *call,
           g_autoptr(GVariant) child = g_variant_get_child_value (args, next++);
           g_autoptr(GError) local_error = NULL;
 
+          GType loose = G_TYPE_INVALID;
+          GObject *given;
+
           if (!_mpel_value_from_variant_full (child, param->gtype, &param->value, call->mapper, &local_error))
             {
               set_param_error (error, call, param, local_error->domain == MPEL_ERROR
                                                      ? local_error->code : MPEL_ERROR_INVALID_ARGS,
                                local_error->message);
+              return FALSE;
+            }
+          if (param->gtype == G_TYPE_OBJECT &&
+              (loose = loose_interface (&param->type_info)) != G_TYPE_INVALID &&
+              (given = g_value_get_object (&param->value)) != NULL &&
+              !g_type_is_a (G_OBJECT_TYPE (given), loose))
+            {
+              g_autofree char *reason = g_strdup_printf (_("a %s is not a %s"), G_OBJECT_TYPE_NAME (given),
+                                                         g_type_name (loose));
+
+              set_param_error (error, call, param, MPEL_ERROR_INVALID_ARGS, reason);
               return FALSE;
             }
           if (!value_to_arg (call, param, arg, error))
@@ -830,7 +895,7 @@ output_to_variant (const Call       *call,
     {
       g_set_error (error, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
                    _("The %s of “%s.%s” has a type (%s) that does not cross"),
-                   what, G_OBJECT_TYPE_NAME (call->object), call->method,
+                   what, call->owner, call->method,
                    g_type_tag_to_string (g_type_info_get_tag (type_info)));
       return NULL;
     }
@@ -844,12 +909,21 @@ output_to_variant (const Call       *call,
       length = (gsize) arg_get_integer (length_arg, g_type_info_get_tag ((GITypeInfo *) &length_p->type_info));
     }
 
+  /* What travels as a plain GObject must be one */
+  if (gtype == G_TYPE_OBJECT && arg->v_pointer != NULL && !G_IS_OBJECT (arg->v_pointer))
+    {
+      g_set_error (error, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                   _("The %s of “%s.%s” is a %s, not a GObject"),
+                   what, call->owner, call->method, G_OBJECT_TYPE_NAME (arg->v_pointer));
+      return NULL;
+    }
+
   arg_to_value (arg, gtype, tag, shape, transfer, length, &value);
   variant = _mpel_value_to_variant_full (&value, call->mapper, &local_error);
   if (variant == NULL)
     g_set_error (error, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
                  _("The %s of “%s.%s”: %s"),
-                 what, G_OBJECT_TYPE_NAME (call->object), call->method, local_error->message);
+                 what, call->owner, call->method, local_error->message);
 
   return variant;
 }
@@ -915,6 +989,79 @@ call_collect (Call        *call,
   return TRUE;
 }
 
+/* Marshals @args in, invokes, and collects the results: what methods and
+ * functions share once their info is found. Clears @call. */
+static gboolean
+call_invoke (Call          *call,
+             GVariant      *args,
+             GCancellable  *cancellable,
+             GVariant     **out_result,
+             GError       **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  GIArgument retval = { 0 };
+  GObject *instance_given = NULL;
+  gboolean ret = FALSE;
+
+  if (!call_prepare (call, error))
+    goto out;
+
+  if (g_variant_n_children (args) != call->n_expected)
+    {
+      g_set_error (error, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                   ngettext ("“%s.%s” takes %u argument, not %u",
+                             "“%s.%s” takes %u arguments, not %u", call->n_expected),
+                   call->owner, call->method, call->n_expected,
+                   (guint) g_variant_n_children (args));
+      goto out;
+    }
+
+  if (!call_marshal_in (call, args, cancellable, error))
+    goto out;
+
+  /* A method that takes its instance (transfer full) gets a reference */
+  if (call->object != NULL &&
+      g_callable_info_get_instance_ownership_transfer ((GICallableInfo *) call->info) == GI_TRANSFER_EVERYTHING)
+    instance_given = g_object_ref (call->object);
+
+  /* The callee's own error crosses as it is, domain and code */
+  if (!g_function_info_invoke (call->info, call->in_args, call->n_in, call->out_args, call->n_out,
+                               &retval, &local_error))
+    {
+      /* Not called at all (its symbol is missing): the reference is ours */
+      if (instance_given != NULL && local_error->domain == G_INVOKE_ERROR)
+        g_object_unref (instance_given);
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      goto out;
+    }
+
+  ret = call_collect (call, &retval, out_result, error);
+
+out:
+  call_clear (call);
+  return ret;
+}
+
+/* Sinks @args (NULL: none) into *owned; FALSE if it is not a tuple. */
+static gboolean
+check_args (GVariant    *args,
+            const char  *owner,
+            const char  *method,
+            GVariant   **owned,
+            GError     **error)
+{
+  /* Sunk, as g_dbus_proxy_call() does */
+  *owned = g_variant_ref_sink (args != NULL ? args : g_variant_new_tuple (NULL, 0));
+  if (!g_variant_is_container (*owned) || !g_variant_type_is_tuple (g_variant_get_type (*owned)))
+    {
+      g_set_error (error, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                   _("The arguments of “%s.%s” are a “%s”, not a tuple"),
+                   owner, method, g_variant_get_type_string (*owned));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 _mpel_gi_call_method (GObject                      *object,
                       const char                   *method,
@@ -924,26 +1071,18 @@ _mpel_gi_call_method (GObject                      *object,
                       GVariant                    **out_result,
                       GError                      **error)
 {
-  Call call = { object, NULL, method, mapper, };
+  Call call = { object, NULL, NULL, method, mapper, };
   g_autoptr(GVariant) owned_args = NULL;
-  GIArgument retval = { 0 };
-  gboolean ret = FALSE;
 
   g_return_val_if_fail (G_IS_OBJECT (object), FALSE);
   g_return_val_if_fail (method != NULL, FALSE);
   g_return_val_if_fail (out_result != NULL, FALSE);
 
   *out_result = NULL;
+  call.owner = G_OBJECT_TYPE_NAME (object);
 
-  /* Sunk, as g_dbus_proxy_call() does */
-  args = owned_args = g_variant_ref_sink (args != NULL ? args : g_variant_new_tuple (NULL, 0));
-  if (!g_variant_is_container (args) || !g_variant_type_is_tuple (g_variant_get_type (args)))
-    {
-      g_set_error (error, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
-                   _("The arguments of “%s.%s” are a “%s”, not a tuple"),
-                   G_OBJECT_TYPE_NAME (object), method, g_variant_get_type_string (args));
-      return FALSE;
-    }
+  if (!check_args (args, call.owner, method, &owned_args, error))
+    return FALSE;
 
   call.info = find_method (G_OBJECT_TYPE (object), method);
   if (call.info == NULL)
@@ -953,30 +1092,47 @@ _mpel_gi_call_method (GObject                      *object,
       return FALSE;
     }
 
-  if (!call_prepare (&call, error))
-    goto out;
+  return call_invoke (&call, owned_args, cancellable, out_result, error);
+}
 
-  if (g_variant_n_children (args) != call.n_expected)
+gboolean
+_mpel_gi_call_function (const char                   *namespace_,
+                        const char                   *function,
+                        GVariant                     *args,
+                        GCancellable                 *cancellable,
+                        const MpelValueObjectMapper  *mapper,
+                        GVariant                    **out_result,
+                        GError                      **error)
+{
+  Call call = { NULL, namespace_, NULL, function, mapper, };
+  g_autoptr(GVariant) owned_args = NULL;
+  g_autoptr(MpelGiInfo) info = NULL;
+
+  g_return_val_if_fail (namespace_ != NULL, FALSE);
+  g_return_val_if_fail (function != NULL, FALSE);
+  g_return_val_if_fail (out_result != NULL, FALSE);
+
+  *out_result = NULL;
+
+  if (!check_args (args, namespace_, function, &owned_args, error))
+    return FALSE;
+
+  if (!g_irepository_is_registered (NULL, namespace_, NULL))
     {
-      g_set_error (error, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
-                   ngettext ("“%s.%s” takes %u argument, not %u",
-                             "“%s.%s” takes %u arguments, not %u", call.n_expected),
-                   G_OBJECT_TYPE_NAME (object), method, call.n_expected,
-                   (guint) g_variant_n_children (args));
-      goto out;
+      g_set_error (error, MPEL_ERROR, MPEL_ERROR_NO_SUCH_OBJECT,
+                   _("The namespace “%s” is not loaded"), namespace_);
+      return FALSE;
     }
 
-  if (!call_marshal_in (&call, args, cancellable, error))
-    goto out;
+  info = g_irepository_find_by_name (NULL, namespace_, function);
+  if (info == NULL || !GI_IS_FUNCTION_INFO (info) ||
+      (g_function_info_get_flags ((GIFunctionInfo *) info) & GI_FUNCTION_IS_METHOD) != 0)
+    {
+      g_set_error (error, MPEL_ERROR, MPEL_ERROR_NO_SUCH_METHOD,
+                   _("“%s” has no function “%s”"), namespace_, function);
+      return FALSE;
+    }
+  call.info = g_steal_pointer (&info);
 
-  /* The callee's own error crosses as it is, domain and code */
-  if (!g_function_info_invoke (call.info, call.in_args, call.n_in, call.out_args, call.n_out,
-                               &retval, error))
-    goto out;
-
-  ret = call_collect (&call, &retval, out_result, error);
-
-out:
-  call_clear (&call);
-  return ret;
+  return call_invoke (&call, owned_args, cancellable, out_result, error);
 }

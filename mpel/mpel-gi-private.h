@@ -71,5 +71,16 @@ gboolean  _mpel_gi_call_method    (GObject                       *object,
                                    const MpelValueObjectMapper   *mapper,
                                    GVariant                     **out_result,
                                    GError                       **error);
+/* The same for @function, a function of the loaded namespace @namespace_
+ * (not a method): the marshalling a method's arguments go through, reached
+ * without an instance. The conformance cases of test-gi run
+ * GIMarshallingTests' functions through it. */
+gboolean  _mpel_gi_call_function  (const char                    *namespace_,
+                                   const char                    *function,
+                                   GVariant                      *args,
+                                   GCancellable                  *cancellable,
+                                   const MpelValueObjectMapper   *mapper,
+                                   GVariant                     **out_result,
+                                   GError                       **error);
 
 G_END_DECLS

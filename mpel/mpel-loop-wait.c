@@ -14,6 +14,7 @@
 #include "mpel-event-private.h"
 #include "mpel-loop-private.h"
 #include "mpel-peer-private.h"
+#include "mpel-proxy-registry-private.h"
 #include "mpel-queue-private.h"
 #include "mpel-util-private.h"
 #include "mpel-wire-private.h"
@@ -529,7 +530,9 @@ wake_up_cb (GCancellable *cancellable,
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for an error
  *
- * Iterates the loop's main context until no event is pending. Meant for
+ * Iterates the loop's main context until no event is pending. Events
+ * include what proxies send: their creations, calls and sets, and the
+ * releases of proxies released or finalized before this call. Meant for
  * scripts and tests; a GUI uses [method@Mpel.Loop.wait_async]. It never
  * hangs on a dead worker: that worker's events fail and the wait ends.
  *
@@ -552,6 +555,9 @@ mpel_loop_wait (MpelLoop      *self,
   g_return_val_if_fail (self->in_dispatch == 0, FALSE);
 
   g_object_ref (self);
+
+  /* Proxy releases wait for an idle: sent now, they are pending too */
+  _mpel_proxy_registry_flush (self);
 
   if (cancellable != NULL)
     {
@@ -604,7 +610,8 @@ waiter_cancel_source_cb (GCancellable *cancellable,
  *   pending
  * @user_data: data for @callback
  *
- * Waits, without blocking, until no event is pending.
+ * Waits, without blocking, until no event is pending, proxy creations,
+ * calls, sets and releases included, as [method@Mpel.Loop.wait] does.
  */
 void
 mpel_loop_wait_async (MpelLoop            *self,
@@ -621,6 +628,8 @@ mpel_loop_wait_async (MpelLoop            *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, mpel_loop_wait_async);
   g_task_set_name (task, "[mpel] wait");
+
+  _mpel_proxy_registry_flush (self);
 
   if (self->n_pending == 0)
     {

@@ -29,5 +29,7 @@ void       _mpel_proxy_mirror_set       (MpelProxy   *self,
                                          GParamSpec  *pspec,
                                          const GValue *value);
 GQuark     _mpel_proxy_getters_quark    (void);
+void       _mpel_proxy_merge_names      (char               ***names,
+                                         const char * const   *more);
 
 G_END_DECLS

@@ -59,7 +59,51 @@ is_mirrored_name (MpelProxy  *self,
          g_strv_contains ((const char * const *) priv->getters, name);
 }
 
-/* Stores @value under @name and tells of it if it changed. */
+/* A property a subclass declared, in C (mirrored here) or in a language
+ * whose binding keeps its own set_property (mirrored by the overrides),
+ * or NULL. */
+static GParamSpec *
+find_declared_pspec (MpelProxy  *self,
+                     const char *name)
+{
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (self), name);
+
+  if (pspec == NULL || pspec->owner_type == MPEL_TYPE_PROXY ||
+      !g_type_is_a (pspec->owner_type, MPEL_TYPE_PROXY))
+    return NULL;
+
+  return pspec;
+}
+
+/* Whether @value differs from @old, the value stored so far (NULL: none
+ * yet). A declared property reads its default while its value is
+ * unknown, so a first value equal to the default is no change; a name
+ * without a property (a plain proxy's) reads NULL, so its first value is
+ * one. */
+static gboolean
+value_changed (GParamSpec *declared,
+               GVariant   *old,
+               GVariant   *value)
+{
+  g_auto(GValue) new_value = G_VALUE_INIT;
+  g_auto(GValue) old_value = G_VALUE_INIT;
+
+  if (declared == NULL || !mpel_value_from_variant (value, declared->value_type, &new_value, NULL))
+    return old == NULL || !g_variant_equal (old, value);
+
+  if (old == NULL || !mpel_value_from_variant (old, declared->value_type, &old_value, NULL))
+    {
+      if (G_IS_VALUE (&old_value))
+        g_value_unset (&old_value);
+      g_value_init (&old_value, declared->value_type);
+      g_param_value_set_default (declared, &old_value);
+    }
+
+  return g_param_values_cmp (declared, &new_value, &old_value) != 0;
+}
+
+/* Stores @value under @name and tells of it if it changed: notify (for a
+ * property mirrored here) and changed, each once per change. */
 static gboolean
 proxy_store (MpelProxy   *self,
              const char  *name,
@@ -71,24 +115,15 @@ proxy_store (MpelProxy   *self,
   GVariant *old = g_hash_table_lookup (priv->values, name);
   gboolean changed;
 
+  /* What a C subclass declares must convert */
   if (pspec != NULL)
     {
       g_auto(GValue) new_value = G_VALUE_INIT;
-      g_auto(GValue) old_value = G_VALUE_INIT;
 
       if (!mpel_value_from_variant (value, pspec->value_type, &new_value, error))
         return FALSE;
-      if (old == NULL || !mpel_value_from_variant (old, pspec->value_type, &old_value, NULL))
-        {
-          if (G_IS_VALUE (&old_value))
-            g_value_unset (&old_value);
-          g_value_init (&old_value, pspec->value_type);
-          g_param_value_set_default (pspec, &old_value);
-        }
-      changed = g_param_values_cmp (pspec, &new_value, &old_value) != 0;
     }
-  else
-    changed = old == NULL || !g_variant_equal (old, value);
+  changed = value_changed (find_declared_pspec (self, name), old, value);
 
   g_hash_table_replace (priv->values, g_strdup (name), g_variant_ref_sink (value));
   if (!changed)
@@ -156,6 +191,24 @@ _mpel_proxy_apply_notify (MpelProxy  *self,
 }
 
 /* What the class declares */
+
+/* Adds the names of @more that *names lacks, in order; a NULL *names
+ * becomes a copy of @more. */
+void
+_mpel_proxy_merge_names (char               ***names,
+                         const char * const   *more)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  if (*names != NULL)
+    g_strv_builder_addv (builder, (const char **) *names);
+  for (guint i = 0; more[i] != NULL; i++)
+    if (*names == NULL || !g_strv_contains ((const char * const *) *names, more[i]))
+      g_strv_builder_add (builder, more[i]);
+
+  g_strfreev (*names);
+  *names = g_strv_builder_end (builder);
+}
 
 static char **
 collect_strv (const char * const *given,

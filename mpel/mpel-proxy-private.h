@@ -32,6 +32,8 @@ typedef struct
   GHashTable     *confirmed;     /* name → GVariant: the worker's last word */
   gboolean        released;
   guint64         adopted;       /* the worker's handle, for new_for_handle */
+  gboolean        waiting;       /* for a worker to run: see proxy_start() */
+  GQueue          deferred;      /* MpelEvent (ref): pushed once a worker runs */
 } MpelProxyPrivate;
 
 /* Set by mpel_proxy_get_type() */
@@ -46,6 +48,9 @@ mpel_proxy_get_instance_private (MpelProxy *self)
 /* mpel-proxy.c */
 void _mpel_proxy_fail         (MpelProxy  *self,
                                GError     *error);
+void _mpel_proxy_flush_deferred (MpelProxy *self);
+void _mpel_proxy_push           (MpelProxy *self,
+                                 MpelEvent *event);
 void _mpel_proxy_emit_changed (MpelProxy  *self,
                                const char *name,
                                GVariant   *value);

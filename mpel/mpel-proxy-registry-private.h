@@ -26,5 +26,6 @@ Registry *_mpel_proxy_registry_get     (MpelLoop  *loop);
 void      _mpel_proxy_registry_release (Registry  *registry,
                                         MpelChild *child,
                                         guint64    handle);
+void      _mpel_proxy_registry_flush   (MpelLoop  *loop);
 
 G_END_DECLS

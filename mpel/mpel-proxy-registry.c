@@ -181,6 +181,24 @@ registry_send_releases (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Sends the releases waiting for the idle now, so that
+ * mpel_loop_wait() covers them. */
+void
+_mpel_proxy_registry_flush (MpelLoop *loop)
+{
+  Registry *registry;
+
+  if (registry_quark == 0)
+    return;
+
+  registry = g_object_get_qdata (G_OBJECT (loop), registry_quark);
+  if (registry == NULL || registry->release_source == NULL)
+    return;
+
+  g_source_destroy (registry->release_source);
+  registry_send_releases (registry);
+}
+
 void
 _mpel_proxy_registry_release (Registry  *registry,
                               MpelChild *child,

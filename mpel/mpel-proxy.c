@@ -182,6 +182,53 @@ on_created (MpelEvent *event,
   proxy_set_state (self, MPEL_PROXY_STATE_READY);
 }
 
+static void proxy_start (MpelProxy *self);
+
+/* The plain event a proxy made while no worker ran has ended: a worker
+ * runs again (try once more), or none will (the proxy fails with the
+ * loop's reason). */
+static void
+on_worker_back (MpelEvent *event,
+                gpointer   data)
+{
+  MpelProxy *self = data;
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+
+  priv->waiting = FALSE;
+  if (priv->released || priv->state != MPEL_PROXY_STATE_PENDING)
+    {
+      /* Refused, with the reason */
+      _mpel_proxy_flush_deferred (self);
+      return;
+    }
+
+  if (mpel_event_get_state (event) != MPEL_EVENT_STATE_DONE)
+    {
+      _mpel_proxy_fail (self, g_error_copy (mpel_event_get_error (event)));
+      _mpel_proxy_flush_deferred (self);
+      return;
+    }
+
+  proxy_start (self);
+}
+
+/* No worker runs: between a crash and its restart, or before start_async
+ * spawned one. A plain event waits in the loop's queue for the next worker
+ * (or fails if none comes); the creation follows it, and the calls and
+ * sets made meanwhile wait in the proxy. The event also keeps
+ * mpel_loop_wait() waiting. */
+static void
+proxy_wait_for_worker (MpelProxy *self)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+  g_autoptr(MpelEvent) event = mpel_event_new ("mpel.ping", NULL);
+
+  priv->waiting = TRUE;
+  mpel_event_set_flags (event, MPEL_EVENT_FLAGS_NO_REPLY);
+  g_signal_connect_object (event, "finished", G_CALLBACK (on_worker_back), self, 0);
+  mpel_loop_push (priv->loop, event);
+}
+
 static void
 proxy_start (MpelProxy *self)
 {
@@ -192,25 +239,32 @@ proxy_start (MpelProxy *self)
   GVariant *getters;
   MpelChild *child;
 
+  /* The handle is ours: calls can follow at once, on the same worker */
+  if (priv->registry == NULL)
+    {
+      priv->registry = _mpel_proxy_registry_get (priv->loop);
+      priv->handle = ++priv->registry->last_handle;
+      g_hash_table_insert (priv->registry->proxies, &priv->handle, self);
+    }
+
   if (priv->adopted != 0)
     child = priv->child;
   else if (!(child = _mpel_loop_pick_child (priv->loop, &error)))
     {
-      _mpel_proxy_fail (self, g_steal_pointer (&error));
+      if (g_error_matches (error, MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED))
+        proxy_wait_for_worker (self);
+      else
+        _mpel_proxy_fail (self, g_steal_pointer (&error));
       return;
     }
 
-  priv->registry = _mpel_proxy_registry_get (priv->loop);
   if (priv->child == NULL)
     priv->child = _mpel_child_ref (child);
-  priv->handle = ++priv->registry->last_handle;
-  g_hash_table_insert (priv->registry->proxies, &priv->handle, self);
 
   props = g_variant_new_maybe (G_VARIANT_TYPE_STRING_ARRAY,
                                priv->properties ? g_variant_new_strv ((const char * const *) priv->properties, -1) : NULL);
   getters = g_variant_new_strv ((const char * const *) priv->getters, -1);
 
-  /* The handle is ours: calls can follow at once, on the same worker */
   if (priv->adopted != 0)
     event = mpel_event_new ("mpel.object.adopt",
                             g_variant_new ("(tt@mas@as)", priv->handle, priv->adopted, props, getters));
@@ -225,21 +279,31 @@ proxy_start (MpelProxy *self)
                                            props, getters));
   g_signal_connect_object (event, "finished", G_CALLBACK (on_created), self, 0);
   _mpel_loop_push_pinned (priv->loop, event, child);
+
+  /* What was called or set while no worker ran follows the creation */
+  _mpel_proxy_flush_deferred (self);
 }
 
 /* Events on the object */
 
-/* Pushes @event to the proxy's worker; fails it with the proxy's error if
- * there is no object to send it to. */
-static void
-proxy_push (MpelProxy *self,
-            MpelEvent *event)
+/* Pushes @event to the proxy's worker, or keeps it until a worker runs;
+ * fails it with the proxy's error if there is no object to send it to. */
+void
+_mpel_proxy_push (MpelProxy *self,
+                  MpelEvent *event)
 {
   MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
 
   if (priv->child != NULL && !priv->released)
     {
       _mpel_loop_push_pinned (priv->loop, event, priv->child);
+      return;
+    }
+
+  /* Waiting for a worker: in order, after the creation */
+  if (priv->waiting && !priv->released)
+    {
+      g_queue_push_tail (&priv->deferred, g_object_ref (event));
       return;
     }
 
@@ -253,6 +317,21 @@ proxy_push (MpelProxy *self,
   else
     event->invalid = g_error_new_literal (MPEL_ERROR, MPEL_ERROR_CLOSED, _("The proxy has no remote object"));
   mpel_loop_push (priv->loop, event);
+}
+
+/* Sends the events that waited for a worker, or refuses them when the
+ * proxy failed or was released meanwhile. */
+void
+_mpel_proxy_flush_deferred (MpelProxy *self)
+{
+  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
+  MpelEvent *event;
+
+  while ((event = g_queue_pop_head (&priv->deferred)) != NULL)
+    {
+      _mpel_proxy_push (self, event);
+      g_object_unref (event);
+    }
 }
 
 /* GObject */
@@ -320,6 +399,7 @@ mpel_proxy_finalize (GObject *object)
   g_clear_pointer (&priv->pending_sets, g_hash_table_unref);
   g_clear_pointer (&priv->confirmed, g_hash_table_unref);
   g_clear_error (&priv->error);
+  g_assert (g_queue_is_empty (&priv->deferred));
 
   G_OBJECT_CLASS (mpel_proxy_parent_class)->finalize (object);
 }
@@ -387,19 +467,25 @@ mpel_proxy_set_property (GObject      *object,
     case PROP_LOOP:
       priv->loop = g_value_dup_object (value);
       break;
+    /* Construct-only, but a binding may set them while the instance is
+     * initialized (PyGObject runs a Python subclass's __init__ then, when
+     * it is made with GObject.new()): the defaults GObject sets afterwards
+     * leave them, and names given then join them. */
     case PROP_REMOTE_TYPE:
-      priv->remote_type = g_value_dup_string (value);
+      if (g_value_get_string (value) != NULL)
+        _mpel_set_str (&priv->remote_type, g_value_get_string (value));
       break;
     case PROP_REMOTE_NAME:
-      priv->remote_name = g_value_dup_string (value);
+      if (g_value_get_string (value) != NULL)
+        _mpel_set_str (&priv->remote_name, g_value_get_string (value));
       break;
     case PROP_PROPERTIES:
-      g_strfreev (priv->properties);
-      priv->properties = g_value_dup_boxed (value);
+      if (g_value_get_boxed (value) != NULL)
+        _mpel_proxy_merge_names (&priv->properties, g_value_get_boxed (value));
       break;
     case PROP_GETTERS:
-      g_strfreev (priv->getters);
-      priv->getters = g_value_dup_boxed (value);
+      if (g_value_get_boxed (value) != NULL)
+        _mpel_proxy_merge_names (&priv->getters, g_value_get_boxed (value));
       break;
     case PROP_CONSTRUCT_VALUES:
       priv->construct_values = g_value_dup_variant (value);
@@ -926,125 +1012,7 @@ mpel_proxy_set_value (MpelProxy  *self,
 
   owned = g_variant_ref_sink (value);
   event = _mpel_proxy_begin_set (self, name, owned);
-  proxy_push (self, event);
-}
-
-/**
- * mpel_proxy_call:
- * @self: a #MpelProxy
- * @method: the method's name
- * @args: (nullable): its arguments, a tuple; a floating reference is sunk
- *
- * Calls a method of the remote object, after the calls and sets made
- * before. Its result is the method's return value (a tuple with the out
- * arguments when it has some); when the event ends, the mirrored values
- * the call changed are current.
- *
- * Returns: (transfer none): the event, which the loop keeps until it ends
- */
-MpelEvent *
-mpel_proxy_call (MpelProxy  *self,
-                 const char *method,
-                 GVariant   *args)
-{
-  MpelProxyPrivate *priv = mpel_proxy_get_instance_private (self);
-  g_autoptr(MpelEvent) event = NULL;
-  GVariantDict kwargs;
-
-  g_return_val_if_fail (MPEL_IS_PROXY (self), NULL);
-  g_return_val_if_fail (method != NULL, NULL);
-  g_return_val_if_fail (args == NULL || g_variant_is_of_type (args, G_VARIANT_TYPE_TUPLE), NULL);
-
-  event = mpel_event_new (method, args);
-  g_variant_dict_init (&kwargs, NULL);
-  g_variant_dict_insert (&kwargs, MPEL_OBJECT_KWARG, "t", priv->handle);
-  mpel_event_set_kwargs (event, g_variant_dict_end (&kwargs));
-  proxy_push (self, event);
-
-  /* The loop holds it until it ends */
-  return event;
-}
-
-static void
-on_call_finished (MpelEvent *event,
-                  gpointer   data)
-{
-  g_autoptr(GTask) task = data;
-
-  if (mpel_event_get_state (event) == MPEL_EVENT_STATE_DONE)
-    {
-      GVariant *result = mpel_event_get_result (event);
-
-      g_task_return_pointer (task, result ? g_variant_ref (result) : NULL, (GDestroyNotify) g_variant_unref);
-    }
-  else
-    g_task_return_error (task, g_error_copy (mpel_event_get_error (event)));
-}
-
-/**
- * mpel_proxy_call_async:
- * @self: a #MpelProxy
- * @method: the method's name
- * @args: (nullable): its arguments, a tuple; a floating reference is sunk
- * @cancellable: (nullable): cancels the call
- * @callback: (scope async): called when the call ended
- * @user_data: data for @callback
- *
- * Calls a method of the remote object, as [method@Mpel.Proxy.call] does.
- */
-void
-mpel_proxy_call_async (MpelProxy           *self,
-                       const char          *method,
-                       GVariant            *args,
-                       GCancellable        *cancellable,
-                       GAsyncReadyCallback  callback,
-                       gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  MpelEvent *event;
-
-  g_return_if_fail (MPEL_IS_PROXY (self));
-  g_return_if_fail (method != NULL);
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, mpel_proxy_call_async);
-
-  event = g_object_ref (mpel_proxy_call (self, method, args));
-  if (mpel_event_is_finished (event))
-    on_call_finished (event, g_steal_pointer (&task));
-  else
-    {
-      g_signal_connect (event, "finished", G_CALLBACK (on_call_finished), g_steal_pointer (&task));
-      if (cancellable != NULL)
-        g_signal_connect_object (cancellable, "cancelled", G_CALLBACK (mpel_event_cancel), event,
-                                 G_CONNECT_SWAPPED);
-      if (g_cancellable_is_cancelled (cancellable))
-        mpel_event_cancel (event);
-    }
-  g_object_unref (event);
-}
-
-/**
- * mpel_proxy_call_finish:
- * @self: a #MpelProxy
- * @result: the result given to the callback
- * @error: return location for the method's error
- *
- * Finishes a call started with [method@Mpel.Proxy.call_async].
- *
- * Returns: (transfer full) (nullable): the method's return value, %NULL
- *   for none or on error
- */
-GVariant *
-mpel_proxy_call_finish (MpelProxy     *self,
-                        GAsyncResult  *result,
-                        GError       **error)
-{
-  g_return_val_if_fail (MPEL_IS_PROXY (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
+  _mpel_proxy_push (self, event);
 }
 
 /**
@@ -1067,4 +1035,6 @@ mpel_proxy_release (MpelProxy *self)
 
   priv->released = TRUE;
   _mpel_proxy_registry_release (priv->registry, priv->child, priv->handle);
+  /* What waited for a worker is refused now */
+  _mpel_proxy_flush_deferred (self);
 }

@@ -92,6 +92,11 @@ MpelEvent          *mpel_proxy_call             (MpelProxy           *self,
                                                  const char          *method,
                                                  GVariant            *args);
 MPEL_AVAILABLE_IN_ALL
+MpelEvent          *mpel_proxy_call_full        (MpelProxy           *self,
+                                                 const char          *method,
+                                                 GVariant            *args,
+                                                 GVariant            *kwargs);
+MPEL_AVAILABLE_IN_ALL
 void                mpel_proxy_call_async       (MpelProxy           *self,
                                                  const char          *method,
                                                  GVariant            *args,

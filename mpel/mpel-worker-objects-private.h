@@ -73,6 +73,7 @@ void      _mpel_worker_objects_call          (MpelWorker                    *sel
                                               guint64                        handle,
                                               MpelInvocation                *invocation);
 /* The GObject-Introspection part of the above, with the result here. */
+GVariant *_mpel_worker_objects_strip_handle  (GVariant                      *kwargs);
 gboolean  _mpel_worker_objects_invoke        (MpelWorker                    *self,
                                               guint64                        handle,
                                               const char                    *method,

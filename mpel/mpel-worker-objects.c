@@ -412,6 +412,31 @@ lookup_or_fail (MpelWorker  *self,
   return object;
 }
 
+/* @kwargs without the handle of a method call, "mpel.object"; NULL when
+ * nothing else is left. Transfer full. */
+GVariant *
+_mpel_worker_objects_strip_handle (GVariant *kwargs)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  GVariantIter iter;
+  const char *name;
+  GVariant *value;
+  gboolean any = FALSE;
+
+  g_variant_iter_init (&iter, kwargs);
+  while (g_variant_iter_next (&iter, "{&sv}", &name, &value))
+    {
+      if (strcmp (name, MPEL_OBJECT_KWARG) != 0)
+        {
+          g_variant_builder_add (&builder, "{sv}", name, value);
+          any = TRUE;
+        }
+      g_variant_unref (value);
+    }
+
+  return any ? g_variant_ref_sink (g_variant_builder_end (&builder)) : NULL;
+}
+
 gboolean
 _mpel_worker_objects_invoke (MpelWorker    *self,
                              guint64        handle,
@@ -458,6 +483,15 @@ _mpel_worker_objects_call (MpelWorker     *self,
   if (handler != NULL)
     {
       handler (invocation, object, user_data);
+      return;
+    }
+
+  /* A typelib method has no keyword parameters */
+  if (g_variant_n_children (mpel_invocation_get_kwargs (invocation)) > 0)
+    {
+      mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                    _("“%s.%s” is called through GObject-Introspection, which takes no keyword arguments"),
+                                    G_OBJECT_TYPE_NAME (object), method);
       return;
     }
 

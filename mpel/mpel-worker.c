@@ -617,7 +617,7 @@ lookup_handler (MpelWorker *self,
  * came in (a slice of the read buffer), and their entries are read only
  * when a handler asks for them. A method call on a remote object (see
  * doc/protocol.md) carries its handle as the kwarg "mpel.object", which no
- * handler sees: then sets @object_handle and returns NULL. */
+ * handler sees: then sets @object_handle and returns the other kwargs. */
 static GBytes *
 take_kwargs (MpelFrame *frame,
              guint64   *object_handle)
@@ -629,8 +629,14 @@ take_kwargs (MpelFrame *frame,
       _mpel_vardict_bytes_lookup (kwargs, MPEL_OBJECT_KWARG, G_VARIANT_TYPE_UINT64,
                                   &handle) == MPEL_VARDICT_FOUND)
     {
+      g_autoptr(GVariant) dict = g_variant_new_from_bytes (G_VARIANT_TYPE_VARDICT, kwargs, FALSE);
+      g_autoptr(GVariant) rest = NULL;
+
+      /* The method's own keyword arguments stay; the handle goes. */
       *object_handle = g_variant_get_uint64 (handle);
-      return NULL;
+      g_variant_ref_sink (dict);
+      rest = _mpel_worker_objects_strip_handle (dict);
+      return rest != NULL ? g_variant_get_data_as_bytes (rest) : NULL;
     }
 
   return g_steal_pointer (&kwargs);

@@ -491,6 +491,34 @@ point_drift (MpelInvocation *invocation,
   mpel_invocation_return_value (invocation, NULL);
 }
 
+/* shift (i dx) with the keyword scale (i, 1 by default): x += dx * scale;
+ * answers the keyword arguments it was given, which must not show the
+ * object's handle. */
+static void
+point_shift (MpelInvocation *invocation,
+             GObject        *object,
+             gpointer        user_data)
+{
+  MyPoint *self = MY_POINT (object);
+  g_autoptr(GVariant) scale = NULL;
+  g_autoptr(GError) error = NULL;
+  int dx;
+
+  if (!g_variant_is_of_type (mpel_invocation_get_args (invocation), G_VARIANT_TYPE ("(i)")))
+    {
+      mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS, "shift takes (i)");
+      return;
+    }
+  if (!mpel_invocation_get_kwarg (invocation, "scale", G_VARIANT_TYPE_INT32, &scale, &error))
+    {
+      mpel_invocation_take_error (invocation, g_steal_pointer (&error));
+      return;
+    }
+  g_variant_get (mpel_invocation_get_args (invocation), "(i)", &dx);
+  my_point_set_xy (self, POINT_PROP_X, self->x + dx * (scale ? g_variant_get_int32 (scale) : 1));
+  mpel_invocation_return_value (invocation, mpel_invocation_get_kwargs (invocation));
+}
+
 void
 mpel_module_init (MpelWorker *worker)
 {
@@ -518,6 +546,7 @@ mpel_module_init (MpelWorker *worker)
   mpel_worker_add_method (worker, MY_TYPE_POINT, "drift", point_drift, NULL, NULL);
   mpel_worker_add_method (worker, MY_TYPE_POINT, "pid", point_pid, NULL, NULL);
   mpel_worker_add_method (worker, MY_TYPE_POINT, "move_later", point_move_later, NULL, NULL);
+  mpel_worker_add_method (worker, MY_TYPE_POINT, "shift", point_shift, NULL, NULL);
   {
     /* For mpel_proxy_new_for_name(): a point the worker made itself */
     g_autoptr(GObject) exported = g_object_new (MY_TYPE_POINT, "x", 11, NULL);

@@ -552,14 +552,25 @@ test_release (void)
       if (i % 2 == 0)
         mpel_proxy_release (point);
       g_object_unref (point);
-      if (i % 1000 == 999)
-        test_wait (loop);
     }
+  /* The releases wait for an idle; waiting covers them all the same */
   test_wait (loop);
-  /* The releases go from an idle */
-  g_main_context_iteration (NULL, FALSE);
-  test_wait (loop);
+  g_assert_cmpuint (mpel_loop_get_n_pending (loop), ==, 0);
   g_assert_cmpuint (count_objects (loop), ==, before);
+
+  /* So does waiting without blocking */
+  {
+    g_autoptr(GAsyncResult) result = NULL;
+    g_autoptr(GError) error = NULL;
+
+    for (guint i = 0; i < 100; i++)
+      g_object_unref (mpel_proxy_new (loop, "MyPoint", NULL, NULL, NULL));
+    mpel_loop_wait_async (loop, NULL, test_store_result, &result);
+    test_iterate_until (result != NULL);
+    g_assert_true (mpel_loop_wait_finish (loop, result, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (count_objects (loop), ==, before);
+  }
 
   /* A released proxy refuses calls and keeps its values */
   {
@@ -575,6 +586,149 @@ test_release (void)
     g_object_unref (event);
   }
 
+  mpel_loop_stop (loop);
+}
+
+/* Keyword arguments reach a method's handler; the handle does not */
+static void
+test_kwargs (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(MpelProxy) point = mpel_proxy_new (loop, "MyPoint", NULL, NULL, NULL);
+  g_autoptr(MpelProxy) action = mpel_proxy_new (loop, "Gio.SimpleAction",
+                                                g_variant_new_parsed ("{'name': <'a'>}"), NULL, NULL);
+  g_autoptr(MpelEvent) with = NULL;
+  g_autoptr(MpelEvent) without = NULL;
+  g_autoptr(MpelEvent) wrong = NULL;
+  g_autoptr(MpelEvent) reserved = NULL;
+  g_autoptr(MpelEvent) typelib = NULL;
+  g_autofree char *text = NULL;
+
+  with = g_object_ref (mpel_proxy_call_full (point, "shift", g_variant_new ("(i)", 2),
+                                             g_variant_new_parsed ("{'scale': <int64 3>, 'note': <'n'>}")));
+  without = g_object_ref (mpel_proxy_call_full (point, "shift", g_variant_new ("(i)", 1), NULL));
+  wrong = g_object_ref (mpel_proxy_call_full (point, "shift", g_variant_new ("(i)", 1),
+                                              g_variant_new_parsed ("{'scale': <'big'>}")));
+  reserved = g_object_ref (mpel_proxy_call_full (point, "shift", g_variant_new ("(i)", 1),
+                                                 g_variant_new_parsed ("{'mpel.object': <uint64 1>}")));
+  typelib = g_object_ref (mpel_proxy_call_full (action, "get_name", NULL,
+                                                g_variant_new_parsed ("{'x': <1>}")));
+  test_wait (loop);
+
+  g_assert_no_error (mpel_event_get_error (with));
+  text = g_variant_print (mpel_event_get_result (with), FALSE);
+  g_assert_cmpstr (text, ==, "{'scale': <int64 3>, 'note': <'n'>}");
+  g_assert_no_error (mpel_event_get_error (without));
+  g_assert_cmpuint (g_variant_n_children (mpel_event_get_result (without)), ==, 0);
+  /* 2 * 3 + 1 */
+  g_assert_cmpint (get_int (point, "x"), ==, 7);
+
+  g_assert_error (mpel_event_get_error (wrong), MPEL_ERROR, MPEL_ERROR_INVALID_ARGS);
+  g_assert_nonnull (strstr (mpel_event_get_error (wrong)->message, "scale"));
+  g_assert_error (mpel_event_get_error (reserved), MPEL_ERROR, MPEL_ERROR_INVALID_ARGS);
+  g_assert_nonnull (strstr (mpel_event_get_error (reserved)->message, "mpel.object"));
+  g_assert_error (mpel_event_get_error (typelib), MPEL_ERROR, MPEL_ERROR_INVALID_ARGS);
+  g_assert_nonnull (strstr (mpel_event_get_error (typelib)->message, "keyword"));
+  g_assert_cmpint (get_int (point, "x"), ==, 7);
+
+  mpel_loop_stop (loop);
+}
+
+typedef struct
+{
+  GHashTable *changed;   /* name → count */
+  gboolean    ready_before;
+} Announced;
+
+static void
+count_changed_names (MpelProxy  *proxy,
+                     const char *name,
+                     GVariant   *value,
+                     Announced  *announced)
+{
+  guint n = GPOINTER_TO_UINT (g_hash_table_lookup (announced->changed, name));
+
+  if (mpel_proxy_get_state (proxy) == MPEL_PROXY_STATE_READY && n == 0)
+    announced->ready_before = TRUE;
+  g_hash_table_insert (announced->changed, g_strdup (name), GUINT_TO_POINTER (n + 1));
+}
+
+static guint
+n_announced (Announced  *announced,
+             const char *name)
+{
+  return GPOINTER_TO_UINT (g_hash_table_lookup (announced->changed, name));
+}
+
+/* notify and changed fire once per change, never for an unchanged value:
+ * a subclass's property reads its default while unknown, so a first value
+ * equal to it is no change; a plain proxy's value reads NULL while
+ * unknown, so each first value is announced, once, before READY. */
+static void
+test_changed_once (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(MyPointProxy) sub = NULL;
+  g_autoptr(MpelProxy) plain = NULL;
+  const char *props[] = { "x", "y", NULL };
+  const char *getters[] = { "get_z", NULL };
+  Announced by_sub = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL), FALSE };
+  Announced by_plain = { g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL), FALSE };
+  guint n_notify_x = 0, n_notify_y = 0;
+
+  sub = g_object_new (MY_TYPE_POINT_PROXY, "loop", loop, "remote-type", "MyPoint",
+                      "construct-values", g_variant_new_parsed ("{'x': <0>, 'y': <4>}"), NULL);
+  g_signal_connect (sub, "notify::x", G_CALLBACK (count_notify), &n_notify_x);
+  g_signal_connect (sub, "notify::y", G_CALLBACK (count_notify), &n_notify_y);
+  g_signal_connect (sub, "changed", G_CALLBACK (count_changed_names), &by_sub);
+  plain = mpel_proxy_new (loop, "MyPoint", g_variant_new_parsed ("{'y': <4>}"), props, getters);
+  g_signal_connect (plain, "changed", G_CALLBACK (count_changed_names), &by_plain);
+  test_wait (loop);
+
+  g_assert_cmpuint (n_notify_x, ==, 0);
+  g_assert_cmpuint (n_notify_y, ==, 1);
+  g_assert_cmpuint (n_announced (&by_sub, "x"), ==, 0);
+  g_assert_cmpuint (n_announced (&by_sub, "y"), ==, 1);
+  /* A getter has no default: its first value is known news */
+  g_assert_cmpuint (n_announced (&by_sub, "get_z"), ==, 1);
+  g_assert_cmpuint (g_hash_table_size (by_sub.changed), ==, 2);
+
+  g_assert_cmpuint (n_announced (&by_plain, "x"), ==, 1);
+  g_assert_cmpuint (n_announced (&by_plain, "y"), ==, 1);
+  g_assert_cmpuint (n_announced (&by_plain, "get_z"), ==, 1);
+  g_assert_cmpuint (g_hash_table_size (by_plain.changed), ==, 3);
+  g_assert_false (by_plain.ready_before);
+  g_assert_false (by_sub.ready_before);
+
+  /* Calls that change nothing (the getter is evaluated again, the same
+   * values come back) announce nothing; a change, once */
+  for (guint i = 0; i < 3; i++)
+    {
+      mpel_proxy_call (MPEL_PROXY (sub), "move", g_variant_new ("(iii)", 0, 4, 0));
+      mpel_proxy_call (plain, "move", g_variant_new ("(iii)", 0, 4, 0));
+    }
+  mpel_proxy_call (MPEL_PROXY (sub), "move", g_variant_new ("(iii)", 1, 4, 0));
+  mpel_proxy_call (plain, "move", g_variant_new ("(iii)", 1, 4, 0));
+  test_wait (loop);
+  g_assert_cmpuint (n_notify_x, ==, 1);
+  g_assert_cmpuint (n_notify_y, ==, 1);
+  g_assert_cmpuint (n_announced (&by_sub, "x"), ==, 1);
+  g_assert_cmpuint (n_announced (&by_sub, "y"), ==, 1);
+  g_assert_cmpuint (n_announced (&by_sub, "get_z"), ==, 1);
+  g_assert_cmpuint (n_announced (&by_plain, "x"), ==, 2);
+  g_assert_cmpuint (n_announced (&by_plain, "y"), ==, 1);
+  g_assert_cmpuint (n_announced (&by_plain, "get_z"), ==, 1);
+
+  /* A local set of the same value announces nothing, nor its answer */
+  mpel_proxy_set_value (plain, "y", g_variant_new_int32 (4));
+  g_object_set (sub, "y", 4, NULL);
+  test_wait (loop);
+  g_assert_cmpuint (n_notify_y, ==, 1);
+  g_assert_cmpuint (n_announced (&by_plain, "y"), ==, 1);
+  g_assert_cmpuint (n_announced (&by_sub, "y"), ==, 1);
+
+  g_hash_table_unref (by_sub.changed);
+  g_hash_table_unref (by_plain.changed);
   mpel_loop_stop (loop);
 }
 
@@ -601,19 +755,101 @@ test_crash (void)
   g_assert_error (mpel_proxy_get_error (point), MPEL_ERROR, MPEL_ERROR_WORKER_CRASHED);
   g_assert_cmpint (get_int (point, "x"), ==, 3);
 
-  /* The documented way back: once a worker answers again (a plain event
-   * waits in the queue for the restarted one), a new proxy from the old
-   * one's description */
-  g_variant_unref (test_call_sync (loop, "mpel.ping", NULL, NULL));
+  /* The documented way back: a new proxy from the old one's description,
+   * made at once, while no worker runs; it waits for the restarted one */
   again = mpel_proxy_new (loop, mpel_proxy_get_remote_type (point),
                           mpel_proxy_get_construct_values (point),
                           mpel_proxy_get_properties (point),
                           mpel_proxy_get_getters (point));
+  call = g_object_ref (mpel_proxy_call (again, "move", g_variant_new ("(iii)", 4, 5, 6)));
   test_wait (loop);
+  g_assert_no_error (mpel_event_get_error (call));
+  g_object_unref (call);
   g_assert_no_error (mpel_proxy_get_error (again));
   g_assert_cmpint (mpel_proxy_get_state (again), ==, MPEL_PROXY_STATE_READY);
-  g_assert_cmpint (get_int (again, "x"), ==, 3);
+  g_assert_cmpint (get_int (again, "x"), ==, 4);
+  g_assert_cmpint (get_int (again, "y"), ==, 5);
 
+  mpel_loop_stop (loop);
+}
+
+typedef struct
+{
+  MpelProxy *replacement;
+  MpelEvent *call;
+  gboolean   worker_ran;
+} Recreate;
+
+/* The proxy failed, the worker is dead and its restart not yet due: the
+ * new proxy and its call wait for it */
+static void
+recreate_on_failure (MpelProxy  *old,
+                     GParamSpec *pspec,
+                     Recreate   *recreate)
+{
+  MpelLoop *loop = mpel_proxy_get_loop (old);
+
+  if (mpel_proxy_get_state (old) != MPEL_PROXY_STATE_FAILED || recreate->replacement != NULL)
+    return;
+
+  recreate->worker_ran = mpel_loop_get_worker_pid (loop, 0) > 0;
+  recreate->replacement = mpel_proxy_new (loop, mpel_proxy_get_remote_type (old),
+                                          mpel_proxy_get_construct_values (old),
+                                          mpel_proxy_get_properties (old),
+                                          mpel_proxy_get_getters (old));
+  recreate->call = g_object_ref (mpel_proxy_call (recreate->replacement, "set_z",
+                                                  g_variant_new ("(i)", 9)));
+  g_assert_cmpint (mpel_proxy_get_state (recreate->replacement), ==, MPEL_PROXY_STATE_PENDING);
+}
+
+/* Re-created from the failing proxy's notify::state, with restart back-off:
+ * queued until a worker runs again, then READY with its values */
+static void
+test_crash_recreate (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(MpelProxy) point = NULL;
+  Recreate recreate = { NULL, NULL, FALSE };
+  const char *getters[] = { "get_z", NULL };
+  guint fresh = count_objects (loop);
+
+  mpel_loop_set_restart_policy (loop, MPEL_RESTART_POLICY_ON_CRASH);
+  point = mpel_proxy_new (loop, "MyPoint", g_variant_new_parsed ("{'x': <3>, 'y': <5>}"), NULL, getters);
+  test_wait (loop);
+  g_signal_connect (point, "notify::state", G_CALLBACK (recreate_on_failure), &recreate);
+
+  /* Every restart backs off: the replacement is made while no worker runs */
+  mpel_loop_add_event (loop, "die", NULL);
+  test_iterate_until (recreate.replacement != NULL);
+  g_assert_false (recreate.worker_ran);
+
+  test_wait (loop);
+  g_assert_no_error (mpel_event_get_error (recreate.call));
+  g_assert_no_error (mpel_proxy_get_error (recreate.replacement));
+  g_assert_cmpint (mpel_proxy_get_state (recreate.replacement), ==, MPEL_PROXY_STATE_READY);
+  g_assert_cmpint (get_int (recreate.replacement, "x"), ==, 3);
+  g_assert_cmpint (get_int (recreate.replacement, "y"), ==, 5);
+  g_assert_cmpint (get_int (recreate.replacement, "get_z"), ==, 9);
+
+  /* Released while it waits: nothing is made, its calls fail */
+  {
+    g_autoptr(MpelProxy) waiting = NULL;
+    MpelEvent *call;
+
+    mpel_loop_add_event (loop, "die", NULL);
+    test_iterate_until (mpel_loop_get_worker_pid (loop, 0) <= 0);
+    waiting = mpel_proxy_new (loop, "MyPoint", NULL, NULL, NULL);
+    call = g_object_ref (mpel_proxy_call (waiting, "get_z", NULL));
+    mpel_proxy_release (waiting);
+    test_wait (loop);
+    g_assert_error (mpel_event_get_error (call), MPEL_ERROR, MPEL_ERROR_CLOSED);
+    g_object_unref (call);
+    /* A new worker, which made nothing */
+    g_assert_cmpuint (count_objects (loop), ==, fresh);
+  }
+
+  g_object_unref (recreate.call);
+  g_clear_object (&recreate.replacement);
   mpel_loop_stop (loop);
 }
 
@@ -755,7 +991,10 @@ main (int   argc,
   g_test_add_func ("/Mpel/Proxy/live", test_live);
   g_test_add_func ("/Mpel/Proxy/pinning", test_pinning);
   g_test_add_func ("/Mpel/Proxy/release", test_release);
+  g_test_add_func ("/Mpel/Proxy/kwargs", test_kwargs);
+  g_test_add_func ("/Mpel/Proxy/changed-once", test_changed_once);
   g_test_add_func ("/Mpel/Proxy/crash", test_crash);
+  g_test_add_func ("/Mpel/Proxy/crash/recreate", test_crash_recreate);
   g_test_add_func ("/Mpel/Proxy/binding", test_binding);
   g_test_add_data_func ("/Mpel/Proxy/hostile/unknown-handle", "unknown-handle", test_hostile_notify);
   g_test_add_data_func ("/Mpel/Proxy/hostile/not-a-dict", "not-a-dict", test_hostile_notify);

@@ -41,6 +41,11 @@ const Point = GObject.registerClass({
         return args;
     }
 
+    // Keyword arguments come as a last options object
+    scaled(dx, options = {}) {
+        return {value: dx * (options.scale ?? 1), options};
+    }
+
     fail(key) {
         throw new RangeError(`no key ${key}`);
     }

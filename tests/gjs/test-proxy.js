@@ -79,6 +79,20 @@ test('a plain proxy: call() gives promises of plain values, getValue() plain val
     await stopLoop(loop);
 });
 
+test('keyword arguments: callFull() and submit() with {kwargs}', async () => {
+    const loop = gjsLoop();
+    const p = Mpel.Proxy.new(loop, 'TestJsPoint', null, null, null);
+    assertEqual(await p.callFull('scaled', [2], {kwargs: {scale: 3}}), {value: 6, options: {scale: 3}},
+        'a last options object');
+    assertEqual(await p.callFull('scaled', [2]), {value: 2, options: {}}, 'no kwargs, no options object');
+    const event = p.submit('scaled', [5], {kwargs: new GLib.Variant('a{sv}', {scale: new GLib.Variant('i', 2)})});
+    await new Promise(resolve => event.connect('finished', resolve));
+    assertEqual(Mpel.fromVariant(event.get_result()).value, 10, 'an a{sv} Variant');
+    await assertRejects(p.callFull('scaled', [1], {kwargs: {'mpel.object': 1}}),
+        err => assert(err.matches(Mpel.error_quark(), Mpel.Error.INVALID_ARGS), err.message), 'mpel.object');
+    await stopLoop(loop);
+});
+
 test('errors: a thrown exception, an unknown or private method, bad arguments', async () => {
     const loop = gjsLoop();
     const p = Mpel.Proxy.new(loop, 'TestJsPoint', null, null, null);

@@ -153,6 +153,58 @@ def test_plain_values():
     assert p.x == 42
 
 
+def test_keyword_arguments():
+    loop = shared_loop()
+    p = MpPoint(loop=loop)
+    # A keyword parameter of the worker's Python method
+    assert result(p.describe(prefix='kw')) == {'prefix': 'kw', 'xy': [0, 0], 'z': 0}
+    assert result(p.call('describe', prefix='kw2'))['prefix'] == 'kw2'
+
+    async def main():
+        return await p.acall('describe', prefix='async-kw')
+    assert run(main())['prefix'] == 'async-kw'
+    # An unknown keyword, mpel's own one
+    exc = expect_error(lambda: result(p.describe(nope=1)))
+    assert exc.matches(Mpel.error_quark(), Mpel.Error.INVALID_ARGS), exc
+    assert 'nope' in exc.message, exc.message
+    exc = expect_error(lambda: result(p.call('describe', **{'mpel.object': 1})))
+    assert exc.matches(Mpel.error_quark(), Mpel.Error.INVALID_ARGS), exc
+
+
+def test_gobject_new_honours_the_declarations():
+    loop = shared_loop()
+    p = GObject.new(MpPoint3, loop=loop, getters=['norm1'])
+    assert p.get_remote_type() == 'TestPyPoint3', p.get_remote_type()
+    assert sorted(p.get_properties()) == ['x', 'y'], p.get_properties()
+    assert list(p.get_getters()) == ['get_z', 'norm1'], p.get_getters()
+    seen = []
+    p.connect('notify::x', lambda proxy, _pspec: seen.append(proxy.x))
+    p.move(1, -2, 3)
+    loop.wait(None)
+    assert p.get_state() == Mpel.ProxyState.READY, p.get_error()
+    assert (p.x, p.y, p.get_z(), p.get_value('norm1')) == (1, -2, 3, 6)
+    assert seen == [1], seen
+    p.move(1, 0, 0)
+    loop.wait(None)
+    assert seen == [1], seen
+    # The class call is unchanged
+    q = MpPoint3(loop=loop)
+    assert q.get_remote_type() == 'TestPyPoint3' and list(q.get_getters()) == ['get_z']
+
+
+def test_changed_fires_once_per_change_for_python_properties():
+    loop = shared_loop()
+    p = MpPoint(loop=loop)
+    changed = []
+    p.connect('changed', lambda proxy, name, value: changed.append(name))
+    loop.wait(None)
+    # x and y are 0, their defaults: no change; get_z is a getter, news
+    assert changed == ['get_z'], changed
+    p.move(0, 0, 0)
+    loop.wait(None)
+    assert changed == ['get_z'], changed
+
+
 def test_await_a_call():
     loop = shared_loop()
     p = MpPoint(loop=loop)
@@ -324,6 +376,9 @@ def test_binding_a_mirrored_property():
 
 
 TESTS = [
+    test_keyword_arguments,
+    test_gobject_new_honours_the_declarations,
+    test_changed_fires_once_per_change_for_python_properties,
     test_point_as_in_the_seed,
     test_properties_and_getters_are_declared,
     test_notify_fires_once_per_change,

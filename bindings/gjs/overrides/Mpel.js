@@ -595,6 +595,7 @@ function callArgs(args) {
 
 function applyProxyOverrides() {
     const cCall = Mpel.Proxy.prototype.call;
+    const cCallFull = Mpel.Proxy.prototype.call_full;
     const cGetValue = Mpel.Proxy.prototype.get_value;
     const cSetValue = Mpel.Proxy.prototype.set_value;
 
@@ -617,8 +618,26 @@ function applyProxyOverrides() {
      *
      * @returns {Mpel.Event} the event
      */
-    Mpel.Proxy.prototype.submit = function (method, args = []) {
-        return cCall.call(this, method, callArgs(args));
+    Mpel.Proxy.prototype.submit = function (method, args = [], options = {}) {
+        const {kwargs = null} = options;
+        if (kwargs === null)
+            return cCall.call(this, method, callArgs(args));
+        const dict = kwargs instanceof GLib.Variant ? kwargs : dictVariant(kwargs);
+        return cCallFull.call(this, method, callArgs(args), dict);
+    };
+
+    /**
+     * Calls method(...args) with options {kwargs}: keyword arguments (a
+     * plain object or an a{sv} GLib.Variant) for a handler of
+     * Mpel.Worker.add_method, or a method of worker.addType(), which gets
+     * them as a last options object. A method called through
+     * GObject-Introspection takes none.
+     *
+     * @returns {Promise} the method's return value as a plain value, as
+     *   call() gives
+     */
+    Mpel.Proxy.prototype.callFull = function (method, args = [], options = {}) {
+        return eventOutcome(this.submit(method, args, options), method);
     };
 
     /**
@@ -765,7 +784,12 @@ function applyProxyClassOverrides() {
 
 function runMethod(invocation, object, fn) {
     try {
-        const result = fn.apply(object, fromVariant(invocation.get_args()));
+        // Keyword arguments (proxy.callFull()) come as a last options object
+        const args = fromVariant(invocation.get_args());
+        const kwargs = invocation.get_kwargs();
+        if (kwargs.n_children() > 0)
+            args.push(fromVariant(kwargs));
+        const result = fn.apply(object, args);
         if (isIterator(result)) {
             stream(invocation, result).catch(e => answerWithException(invocation, e));
         } else if (isThenable(result)) {

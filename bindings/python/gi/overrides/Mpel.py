@@ -45,6 +45,7 @@ from ..module import get_introspection_module
 from ..overrides import override
 
 Mpel = get_introspection_module('Mpel')
+_GObjectRaw = get_introspection_module('GObject')
 
 __all__ = []
 
@@ -683,6 +684,26 @@ def _notify_python_property(proxy, name, value):
         proxy.notify(name)
 
 
+def _set_during_init(proxy, name, value):
+    # g_object_set_property() itself, with a GValue: PyGObject's own
+    # set_property (and props) leaks the copy of a string it makes for a
+    # property that has introspection data (pygobject 3.42).
+    pspec = proxy.find_property(name)
+    gvalue = GObject.Value(pspec.value_type, value)
+    _GObjectRaw.Object.set_property(proxy, name, gvalue)
+    gvalue.unset()
+
+
+def _made_by_gobject_new(proxy):
+    # The wrapper of an instance GObject.new() makes has its GObject while
+    # __init__ runs; one the class call makes gets it in Object.__init__.
+    try:
+        proxy.__gpointer__
+    except ValueError:
+        return False
+    return True
+
+
 class Proxy(_GuardedSignals, Mpel.Proxy):
     """A GObject that mirrors an object living in a worker.
 
@@ -751,12 +772,23 @@ class Proxy(_GuardedSignals, Mpel.Proxy):
                                 % (construct_values,))
             # In the order given: a Gtk.Adjustment clamps value to the bounds set before
             construct_values = _pack_dict(construct_values)
-        for name, value in (('loop', loop), ('remote_type', remote_type),
-                            ('construct_values', construct_values),
-                            ('properties', properties), ('getters', getters)):
-            if value is not None:
-                kwargs[name] = value
-        super().__init__(**kwargs)
+        given = (('loop', loop), ('remote_type', remote_type),
+                 ('construct_values', construct_values),
+                 ('properties', properties), ('getters', getters))
+        if _made_by_gobject_new(self):
+            # GObject.new(cls, ...): PyGObject runs __init__ (with no
+            # arguments) while GObject initializes the instance, before it
+            # sets the construct properties given to GObject.new(). What
+            # the class declares is set now; the C class keeps it when
+            # GObject then sets the defaults, and adds the names given.
+            for name, value in given:
+                if value is not None:
+                    _set_during_init(self, name.replace('_', '-'), value)
+        else:
+            for name, value in given:
+                if value is not None:
+                    kwargs[name] = value
+            super().__init__(**kwargs)
         if cls._mpel_python_properties:
             GObject.Object.connect(self, 'changed', _notify_python_property)
 
@@ -776,22 +808,27 @@ class Proxy(_GuardedSignals, Mpel.Proxy):
         the property's type and its value wins."""
         Mpel.Proxy.set_value(self, name, pack(value))
 
-    def call(self, method, *args):
-        """Calls method(*args) on the remote object with plain arguments
-        (a single GLib.Variant tuple is the exact arguments) and returns
-        the Mpel.Event: event.result() or `await event` gives the plain
-        return value or raises the remote exception."""
+    def call(self, method, *args, **kwargs):
+        """Calls method(*args, **kwargs) on the remote object with plain
+        arguments (a single GLib.Variant tuple is the exact arguments) and
+        returns the Mpel.Event: event.result() or `await event` gives the
+        plain return value or raises the remote exception. Keyword
+        arguments reach a handler of Mpel.Worker.add_method (and the
+        keyword parameters of a Python method of worker.add_type); a
+        method called through GObject-Introspection takes none."""
+        if kwargs:
+            return Mpel.Proxy.call_full(self, method, pack_args(args), _pack_dict(kwargs))
         return Mpel.Proxy.call(self, method, pack_args(args))
 
-    async def acall(self, method, *args):
-        """Awaits method(*args) and gives the plain return value, or
-        raises. Cancelling the awaiting task cancels the call."""
-        return await self.call(method, *args)
+    async def acall(self, method, *args, **kwargs):
+        """Awaits method(*args, **kwargs) and gives the plain return value,
+        or raises. Cancelling the awaiting task cancels the call."""
+        return await self.call(method, *args, **kwargs)
 
 
 def _remote_method(name):
-    def method(self, *args):
-        return Proxy.call(self, name, *args)
+    def method(self, *args, **kwargs):
+        return Proxy.call(self, name, *args, **kwargs)
     method.__name__ = name
     method.__doc__ = 'Calls %s(*args) in the worker; returns the Mpel.Event.' % name
     return method
@@ -983,7 +1020,7 @@ def _bind(target, function, method=False):
 
     def call_handler(invocation, *rest):
         args = unpack(invocation.get_args()) or ()
-        kwargs = {} if method else (unpack(invocation.get_kwargs()) or {})
+        kwargs = unpack(invocation.get_kwargs()) or {}
         if not takes_any_keyword:
             unknown = sorted(set(kwargs) - keywords)
             if unknown:
@@ -1047,7 +1084,8 @@ class Worker(Mpel.Worker):
         the class sets it), reads its GObject properties (mirrored as any
         GObject's) and calls its public methods (the functions defined on
         the class whose names do not start with an underscore or do_) with
-        plain values. A method's return value is the call's result (None:
+        plain values, and keyword arguments (proxy.call(..., key=value))
+        as keyword parameters. A method's return value is the call's result (None:
         no value); a generator streams, an async def is awaited, as with
         handler(); an exception answers with its type and traceback.
         Returns cls, so it can decorate the class. Objects are created with
