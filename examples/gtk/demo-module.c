@@ -1,11 +1,13 @@
-/* demo-module.c: the worker side of mpel-demo (prime counting and the
- * Mandelbrot that the window shows), loaded with
+/* demo-module.c: the worker side of mpel-demo (prime counting, the
+ * Mandelbrot that the window shows and a way to crash), loaded with
  * `mpel-worker --module`.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
 #include "config.h"
+
+#include <signal.h>
 
 #include <mpel-gtk.h>
 
@@ -126,9 +128,18 @@ render_mandelbrot (cairo_t   *cr,
   return TRUE;
 }
 
+/* demo.crash: what the demo's Crash button asks for. */
+static void
+demo_crash (MpelInvocation *invocation,
+            gpointer        user_data)
+{
+  raise (SIGSEGV);
+}
+
 void
 mpel_module_init (MpelWorker *worker)
 {
   mpel_worker_add_handler (worker, "count_primes", count_primes, NULL, NULL);
+  mpel_worker_add_handler (worker, "demo.crash", demo_crash, NULL, NULL);
   mpel_gtk_worker_add_cairo_renderer (worker, "mandelbrot", render_mandelbrot, NULL, NULL);
 }
