@@ -15,6 +15,7 @@
 #include "mpel-proxy-mirror-private.h"
 #include "mpel-proxy-private.h"
 #include "mpel-proxy-registry-private.h"
+#include "mpel-proxy-signals-private.h"
 #include "mpel-util-private.h"
 #include "mpel-value.h"
 #include "mpel-worker-objects-private.h"
@@ -253,6 +254,13 @@ proxy_push (MpelProxy *self,
   else
     event->invalid = g_error_new_literal (MPEL_ERROR, MPEL_ERROR_CLOSED, _("The proxy has no remote object"));
   mpel_loop_push (priv->loop, event);
+}
+
+void
+_mpel_proxy_push (MpelProxy *self,
+                  MpelEvent *event)
+{
+  proxy_push (self, event);
 }
 
 /* GObject */
@@ -512,6 +520,8 @@ mpel_proxy_class_init (MpelProxyClass *klass)
                   G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_VARIANT);
   g_signal_set_va_marshaller (proxy_signals[CHANGED], G_TYPE_FROM_CLASS (klass),
                               _mpel_marshal_VOID__STRING_VARIANTv);
+
+  _mpel_proxy_signals_class_init (klass);
 }
 
 static void

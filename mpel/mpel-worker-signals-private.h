@@ -1,0 +1,34 @@
+/* mpel-worker-signals-private.h: a worker's remote signals
+ * (mpel-worker-signals.c)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "mpel-worker.h"
+
+G_BEGIN_DECLS
+
+/* The NOTIFY name of a watched list's change, body (uuu): position,
+ * removed, added. No GObject signal has a dot in its name. */
+#define MPEL_LIST_CHANGED_NAME "mpel.items-changed"
+
+/* What hangs off one entry of the worker's object table, made on first
+ * use, freed with the entry. */
+typedef struct
+{
+  GHashTable *subscriptions;  /* signal name → Subscription */
+} MpelWorkerExtras;
+
+/* mpel-worker-signals.c */
+MpelWorkerExtras *_mpel_worker_signals_get_extras   (MpelWorker  *self,
+                                                     guint64      handle,
+                                                     GObject    **object,
+                                                     GError     **error);
+void              _mpel_worker_signals_free_extras  (gpointer     extras,
+                                                     GObject     *object);
+/* mpel.object.subscribe and mpel.object.unsubscribe */
+void              _mpel_worker_signals_add_builtins (MpelWorker  *self);
+
+G_END_DECLS
