@@ -5,8 +5,9 @@
  *   that lives in the worker (a DemoAdjustmentProxy: a subclass of
  *   MpelProxy with a mirrored "value").
  * - "Open a worker window" makes a real window in the worker, through
- *   proxies: a Gtk.Window with a label and a Gtk.Scale that shares the
- *   worker's adjustment, so dragging it moves the app's zoom.
+ *   proxies: a Gtk.Window with a label, a Gtk.Scale that shares the
+ *   worker's adjustment, so dragging it moves the app's zoom, and a
+ *   Gtk.Button whose clicked reaches the app as a remote signal.
  * - "Crash the worker" kills it: its window goes, the proxies fail, the
  *   banner says why, and the app makes everything again in the worker that
  *   the loop restarted (restart-policy on-crash).
@@ -28,6 +29,7 @@
 #define SELF_TEST_APP_ZOOM     1.5
 #define SELF_TEST_WORKER_ZOOM  0.5
 #define SELF_TEST_WINDOW_ZOOM  1.0
+#define ZOOM_IN_STEP           1.0
 
 /* The app's view of the worker's Gtk.Adjustment: "value" is mirrored, so
  * g_object_bind_property() works on it. */
@@ -63,6 +65,7 @@ typedef enum
   STEP_LIST,             /* the list grows and reads right */
   STEP_WINDOW,           /* the worker's window is up */
   STEP_WINDOW_SCALE,     /* its scale moves the app's zoom */
+  STEP_WINDOW_BUTTON,    /* its button's clicked reaches the app */
   STEP_CRASHED,          /* the banner shows the reason */
   STEP_RECOVERED,        /* everything is back */
   STEP_RECOVERED_VALUE,  /* with the value the app had */
@@ -83,6 +86,7 @@ struct _DemoWorker
   MpelProxy          *box;
   MpelProxy          *label;
   MpelProxy          *window_scale;
+  MpelProxy          *window_button;
   char               *window_title;
 
   GtkWidget          *widget;
@@ -149,6 +153,9 @@ demo_worker_connect (DemoWorker *self)
 static void
 demo_worker_drop_window (DemoWorker *self)
 {
+  if (self->window_button != NULL)
+    g_signal_handlers_disconnect_by_data (self->window_button, self);
+  g_clear_object (&self->window_button);
   g_clear_object (&self->window_scale);
   g_clear_object (&self->label);
   g_clear_object (&self->box);
@@ -166,8 +173,19 @@ demo_worker_make (DemoWorker *self,
   return mpel_proxy_new (self->loop, remote_type, construct_values, none, NULL);
 }
 
-/* A window of the worker's own: a label and a scale on the worker's
- * adjustment, which the app's zoom scale is bound to. */
+/* The worker's button was clicked, there: a remote signal. */
+static void
+demo_worker_on_zoom_in (MpelProxy  *button,
+                        const char *signal_name,
+                        GVariant   *args,
+                        DemoWorker *self)
+{
+  gtk_range_set_value (self->zoom_scale, gtk_range_get_value (self->zoom_scale) + ZOOM_IN_STEP);
+}
+
+/* A window of the worker's own: a label, a scale on the worker's
+ * adjustment, which the app's zoom scale is bound to, and a button whose
+ * clicks the app hears. */
 static void
 demo_worker_open_window (DemoWorker *self)
 {
@@ -202,9 +220,15 @@ demo_worker_open_window (DemoWorker *self)
                                          g_variant_new_parsed ("{'orientation': <'horizontal'>, "
                                                                "'adjustment': <%t>}",
                                                                mpel_proxy_get_handle (self->adjustment)));
+  self->window_button = demo_worker_make (self, "Gtk.Button",
+                                          g_variant_new_parsed ("{'label': <'Zoom in the app'>}"));
+  g_signal_connect (self->window_button, "remote-signal::clicked", G_CALLBACK (demo_worker_on_zoom_in), self);
+  mpel_proxy_subscribe_signal (self->window_button, "clicked");
+
   /* Objects cross by handle. */
   mpel_proxy_call (self->box, "append", g_variant_new ("(t)", mpel_proxy_get_handle (self->label)));
   mpel_proxy_call (self->box, "append", g_variant_new ("(t)", mpel_proxy_get_handle (self->window_scale)));
+  mpel_proxy_call (self->box, "append", g_variant_new ("(t)", mpel_proxy_get_handle (self->window_button)));
   mpel_proxy_call (self->window, "set_child", g_variant_new ("(t)", mpel_proxy_get_handle (self->box)));
   mpel_proxy_call (self->window, "present", NULL);
 }
@@ -500,6 +524,15 @@ demo_worker_self_test_step (DemoWorker  *self,
     case STEP_WINDOW_SCALE:
       if (gtk_range_get_value (self->zoom_scale) != SELF_TEST_WINDOW_ZOOM)
         return TRUE;
+      /* A click in the worker: its button plays its animation there, then
+       * emits clicked, which the app hears. */
+      mpel_proxy_call (self->window_button, "activate", NULL);
+      demo_worker_next (self, STEP_WINDOW_BUTTON);
+      return TRUE;
+
+    case STEP_WINDOW_BUTTON:
+      if (gtk_range_get_value (self->zoom_scale) != SELF_TEST_WINDOW_ZOOM + ZOOM_IN_STEP)
+        return TRUE;
       g_set_object (&self->old_adjustment, self->adjustment);
       g_signal_emit_by_name (self->crash_button, "clicked");
       demo_worker_next (self, STEP_CRASHED);
@@ -527,7 +560,7 @@ demo_worker_self_test_step (DemoWorker  *self,
 
     case STEP_RECOVERED_VALUE:
       /* The new worker's adjustment took the app's value. */
-      if (!demo_worker_worker_value_is (self, SELF_TEST_WINDOW_ZOOM, message) || *message != NULL)
+      if (!demo_worker_worker_value_is (self, SELF_TEST_WINDOW_ZOOM + ZOOM_IN_STEP, message) || *message != NULL)
         return *message == NULL;
       demo_worker_next (self, STEP_DONE);
       demo_worker_self_test_end (self, NULL);

@@ -207,6 +207,85 @@ test_scale (void)
   mpel_loop_stop (loop);
 }
 
+static void
+record_signal (MpelProxy  *proxy,
+               const char *signal_name,
+               GVariant   *args,
+               GPtrArray  *seen)
+{
+  g_ptr_array_add (seen, g_strdup_printf ("%s %s", signal_name, g_variant_get_type_string (args)));
+}
+
+static const char *
+last_seen (GPtrArray *seen)
+{
+  return seen->len > 0 ? g_ptr_array_index (seen, seen->len - 1) : NULL;
+}
+
+/* A button's clicked and a scale's value-changed, emitted in the worker,
+ * arrive as remote signals */
+static void
+test_signals (void)
+{
+  g_autoptr(MpelLoop) loop = widgets_loop_new ();
+  g_autoptr(MpelProxy) window = NULL;
+  g_autoptr(MpelProxy) box = NULL;
+  g_autoptr(MpelProxy) button = NULL;
+  g_autoptr(MpelProxy) other = NULL;
+  g_autoptr(MpelProxy) scale = NULL;
+  g_autoptr(GPtrArray) other_clicks = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) clicks = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) changes = g_ptr_array_new_with_free_func (g_free);
+  const char *none[] = { NULL };
+
+  window = new_window (loop, "Signals");
+  box = mpel_proxy_new (loop, "Gtk.Box", g_variant_new_parsed ("{'orientation': <'vertical'>}"), none, NULL);
+  button = mpel_proxy_new (loop, "Gtk.Button", g_variant_new_parsed ("{'label': <'Press'>}"), none, NULL);
+  other = mpel_proxy_new (loop, "Gtk.Button", g_variant_new_parsed ("{'label': <'Other'>}"), none, NULL);
+  other = mpel_proxy_new (loop, "Gtk.Button", g_variant_new_parsed ("{'label': <'Other'>}"), none, NULL);
+  scale = mpel_proxy_new (loop, "Gtk.Scale", g_variant_new_parsed ("{'orientation': <'horizontal'>}"), none, NULL);
+  mpel_proxy_call (scale, "set_range", g_variant_new ("(dd)", 0.0, 10.0));
+  mpel_proxy_call (box, "append", g_variant_new ("(t)", mpel_proxy_get_handle (button)));
+  mpel_proxy_call (box, "append", g_variant_new ("(t)", mpel_proxy_get_handle (other)));
+  mpel_proxy_call (box, "append", g_variant_new ("(t)", mpel_proxy_get_handle (scale)));
+  mpel_proxy_call (window, "set_child", g_variant_new ("(t)", mpel_proxy_get_handle (box)));
+  mpel_proxy_call (window, "present", NULL);
+  g_signal_connect (button, "remote-signal::clicked", G_CALLBACK (record_signal), clicks);
+  g_signal_connect (scale, "remote-signal::value-changed", G_CALLBACK (record_signal), changes);
+  g_signal_connect (other, "remote-signal::clicked", G_CALLBACK (record_signal), other_clicks);
+  mpel_proxy_subscribe_signal (button, "clicked");
+  mpel_proxy_subscribe_signal (other, "clicked");
+  mpel_proxy_subscribe_signal (scale, "value-changed");
+  test_wait (loop);
+  g_assert_cmpuint (clicks->len, ==, 0);
+  g_assert_cmpuint (changes->len, ==, 0);
+
+  /* The presented button's activate plays its press animation in the
+   * worker, then emits clicked there */
+  mpel_proxy_call (button, "activate", NULL);
+  test_iterate_until (clicks->len == 1);
+  g_assert_cmpstr (last_seen (clicks), ==, "clicked ()");
+
+  /* Emitted during the call: it arrives before the call's answer */
+  mpel_proxy_call (scale, "set_value", g_variant_new ("(d)", 3.0));
+  test_wait (loop);
+  g_assert_cmpuint (changes->len, ==, 1);
+  g_assert_cmpstr (last_seen (changes), ==, "value-changed ()");
+
+  /* Unsubscribed, the button's next click stays in the worker: the other
+   * button, activated after it, clicks after it (the same animation) */
+  mpel_proxy_unsubscribe_signal (button, "clicked");
+  mpel_proxy_call (button, "activate", NULL);
+  mpel_proxy_call (other, "activate", NULL);
+  test_iterate_until (other_clicks->len == 1);
+  test_wait (loop);
+  g_assert_cmpuint (clicks->len, ==, 1);
+
+  mpel_proxy_call (window, "destroy", NULL);
+  test_wait (loop);
+  mpel_loop_stop (loop);
+}
+
 static gboolean
 all_failed (MpelProxy **proxies)
 {
@@ -282,6 +361,7 @@ main (int   argc,
 
   g_test_add_func ("/MpelGtk/Widgets/window", test_window);
   g_test_add_func ("/MpelGtk/Widgets/scale", test_scale);
+  g_test_add_func ("/MpelGtk/Widgets/signals", test_signals);
   g_test_add_func ("/MpelGtk/Widgets/crash", test_crash);
 
   return g_test_run ();
