@@ -213,6 +213,10 @@ mpel_module_init (MpelWorker *worker)
   mpel_gtk_worker_add_cairo_renderer (worker, "slow", render_slow, NULL, NULL);
   mpel_gtk_worker_add_cairo_renderer (worker, "crash", render_crash, NULL, NULL);
   mpel_gtk_worker_add_cairo_renderer (worker, "changing", render_changing, NULL, NULL);
+  /* Like a worker that serves the frame protocol by hand: no
+   * "streamed.changes" to subscribe to, only the "streamed.watch" stream. */
+  mpel_gtk_worker_add_cairo_renderer (worker, "streamed", render_changing, NULL, NULL);
+  mpel_worker_export_object (worker, "streamed.changes", NULL);
   mpel_gtk_worker_add_paintable (worker, "texture", GDK_PAINTABLE (texture));
   mpel_worker_add_handler (worker, "slow-stats", slow_stats, NULL, NULL);
   mpel_worker_add_handler (worker, "changing.set", changing_set, NULL, NULL);
