@@ -205,6 +205,8 @@ demo_worker_open_window (DemoWorker *self)
   g_variant_builder_init (&construct, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&construct, "{sv}", "title", g_variant_new_string (self->window_title));
   g_variant_builder_add (&construct, "{sv}", "default-width", g_variant_new_int32 (360));
+  /* Closed by the user, it hides: Open shows it again. */
+  g_variant_builder_add (&construct, "{sv}", "hide-on-close", g_variant_new_boolean (TRUE));
   self->window = mpel_proxy_new (self->loop, "Gtk.Window", g_variant_builder_end (&construct),
                                  window_props, window_getters);
   self->box = demo_worker_make (self, "Gtk.Box",
