@@ -18,7 +18,8 @@ mpel_module_init (MpelWorker *worker)
   g_autoptr(GError) error = NULL;
 
   /* A module cannot fail its init: a worker that was asked for widgets and
-   * has no display says why and exits, and the app's start fails. */
+   * has no display says why and exits before it connects, and what the app
+   * sent it fails with MPEL_ERROR_SPAWN_FAILED. */
   if (!mpel_gtk_worker_init_display (worker, &error))
     {
       g_printerr ("mpel-worker: %s\n", error->message);

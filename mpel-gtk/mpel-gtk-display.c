@@ -84,8 +84,9 @@ mpel_gtk_worker_has_display (MpelWorker *worker)
  * mpel_gtk_get_display_module:
  *
  * The path of the worker module, installed with libmpel-gtk, whose
- * `mpel_module_init()` calls [func@MpelGtk.worker_init_display] and fails
- * the worker's start when there is no display. Add it to
+ * `mpel_module_init()` calls [func@MpelGtk.worker_init_display]; when there
+ * is no display it prints why and exits, so that the worker fails to start
+ * (%MPEL_ERROR_SPAWN_FAILED). Add it to
  * [property@Mpel.Loop:modules] of a loop whose workers own widgets: the
  * default `mpel-worker` host then initialises GTK, and `Gtk.Window`,
  * `Gtk.Label` and every other widget can be made by their GI names.
