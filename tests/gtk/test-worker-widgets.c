@@ -353,6 +353,27 @@ test_crash (void)
   mpel_loop_stop (loop);
 }
 
+/* Without a display, the worker that was asked for GTK says why and does
+ * not start: what was sent to it fails, nothing hangs. */
+static void
+test_no_display (void)
+{
+  const char *argv[] = {
+    "env", "-u", "DISPLAY", "-u", "WAYLAND_DISPLAY",
+    g_getenv ("MPEL_WORKER"), "--module", mpel_gtk_get_display_module (), NULL
+  };
+  g_autoptr(MpelLoop) loop = NULL;
+  g_autoptr(MpelProxy) window = NULL;
+
+  g_assert_nonnull (argv[5]);
+  loop = mpel_loop_new_for_argv (argv);
+  window = new_window (loop, "Nowhere");
+  test_iterate_until (mpel_proxy_get_state (window) == MPEL_PROXY_STATE_FAILED);
+  g_assert_error (mpel_proxy_get_error (window), MPEL_ERROR, MPEL_ERROR_SPAWN_FAILED);
+
+  mpel_loop_close (loop);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -363,6 +384,7 @@ main (int   argc,
   g_test_add_func ("/MpelGtk/Widgets/scale", test_scale);
   g_test_add_func ("/MpelGtk/Widgets/signals", test_signals);
   g_test_add_func ("/MpelGtk/Widgets/crash", test_crash);
+  g_test_add_func ("/MpelGtk/Widgets/no-display", test_no_display);
 
   return g_test_run ();
 }
