@@ -1,5 +1,6 @@
 /* mpel-proxy-signals-private.h: remote signals and list changes on the
- * app's side (mpel-proxy-signals.c)
+ * app's side (mpel-proxy-signals.c), and the seams of MpelListModel
+ * (mpel-list-model.c) in MpelProxy
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -39,5 +40,10 @@ void     _mpel_proxy_remove_items_watcher  (MpelProxy          *self,
  * or fails it with the proxy's error */
 void     _mpel_proxy_push                  (MpelProxy          *self,
                                             MpelEvent          *event);
+
+/* mpel-list-model.c: called by MpelProxy's constructed(); TRUE if @self is
+ * an item the list model is making (a placeholder: its handle picked, its
+ * object attached by mpel.list.fetch) */
+gboolean _mpel_list_model_take_placeholder (MpelProxy          *self);
 
 G_END_DECLS

@@ -275,6 +275,10 @@ mpel_proxy_constructed (GObject *object)
 
   _mpel_proxy_resolve_declared (self);
 
+  /* An item of an MpelListModel: attached by its fetch */
+  if (_mpel_list_model_take_placeholder (self))
+    return;
+
   if (g_private_get (&adopting) != NULL)
     {
       Adopting *adopt = g_private_get (&adopting);

@@ -764,6 +764,8 @@ flush_all (Objects *objects,
   g_autoptr(MpelWorker) worker = g_object_ref (objects->worker);
   Entry *entry;
 
+  /* Lists' changes first: the values below may describe their items */
+  _mpel_worker_lists_flush (worker);
   objects->dirty = g_array_new (FALSE, FALSE, sizeof (guint64));
   for (guint i = 0; i < dirty->len; i++)
     {
@@ -1139,9 +1141,10 @@ _mpel_worker_objects_add_builtins (MpelWorker *self)
   mpel_worker_add_handler (self, "mpel.object.release", builtin_object_release, NULL, NULL);
   mpel_worker_add_handler (self, "mpel.objects.count", builtin_objects_count, NULL, NULL);
   _mpel_worker_signals_add_builtins (self);
+  _mpel_worker_lists_add_builtins (self);
 }
 
-/* Seams for mpel-worker-signals.c */
+/* Seams for mpel-worker-signals.c and mpel-worker-lists.c */
 
 gpointer *
 _mpel_worker_objects_get_extras (MpelWorker  *self,
@@ -1190,4 +1193,15 @@ _mpel_worker_objects_refresh (MpelWorker *self,
     }
 
   flush_all (objects, 0);
+}
+
+GVariant *
+_mpel_worker_objects_start_mirror (MpelWorker  *self,
+                                   guint64      handle,
+                                   GObject     *object,
+                                   GVariant    *properties,
+                                   GVariant    *getters,
+                                   GError     **error)
+{
+  return start_mirror (self, handle, object, properties, getters, error);
 }

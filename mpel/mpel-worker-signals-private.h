@@ -1,5 +1,5 @@
-/* mpel-worker-signals-private.h: a worker's remote signals
- * (mpel-worker-signals.c)
+/* mpel-worker-signals-private.h: a worker's remote signals and list
+ * watches (mpel-worker-signals.c, mpel-worker-lists.c)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -19,6 +19,7 @@ G_BEGIN_DECLS
 typedef struct
 {
   GHashTable *subscriptions;  /* signal name → Subscription */
+  gpointer    watch;          /* a ListWatch of mpel-worker-lists.c */
 } MpelWorkerExtras;
 
 /* mpel-worker-signals.c */
@@ -30,5 +31,13 @@ void              _mpel_worker_signals_free_extras  (gpointer     extras,
                                                      GObject     *object);
 /* mpel.object.subscribe and mpel.object.unsubscribe */
 void              _mpel_worker_signals_add_builtins (MpelWorker  *self);
+
+/* mpel-worker-lists.c */
+void              _mpel_worker_lists_free_watch     (gpointer     watch,
+                                                     GObject     *object);
+/* Sends the lists' pending changes now. */
+void              _mpel_worker_lists_flush          (MpelWorker  *self);
+/* mpel.list.watch, mpel.list.unwatch and mpel.list.fetch */
+void              _mpel_worker_lists_add_builtins   (MpelWorker  *self);
 
 G_END_DECLS

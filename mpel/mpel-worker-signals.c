@@ -85,6 +85,8 @@ _mpel_worker_signals_free_extras (gpointer  data,
       g_clear_signal_handler (&subscription->handler_id, object);
     }
   g_hash_table_unref (extras->subscriptions);
+  if (extras->watch != NULL)
+    _mpel_worker_lists_free_watch (extras->watch, object);
   g_free (extras);
 }
 

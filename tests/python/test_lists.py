@@ -3,7 +3,8 @@
 #
 # Remote signals and list models from Python, through GObject-Introspection:
 # a Gtk.Adjustment's value-changed in the default mpel-worker host emitted
-# on its proxy as remote-signal::value-changed.
+# on its proxy as remote-signal::value-changed; an Mpel.ListModel over a
+# Gtk.StringList in the worker, with plain and subclassed item types.
 #
 # Prints TAP. Nothing sleeps: every wait runs the main context until the
 # awaited thing has happened, with a deadline that fails the test.
@@ -16,7 +17,7 @@ import gi
 gi.require_version('GLib', '2.0')
 gi.require_version('GObject', '2.0')
 gi.require_version('Mpel', '1.0')
-from gi.repository import GLib, Mpel  # noqa: E402
+from gi.repository import GLib, GObject, Gio, Mpel  # noqa: E402
 
 DEADLINE_S = 30
 
@@ -59,8 +60,59 @@ def test_remote_signal():
         assert len(seen) == 1, seen
 
 
+class StringItem(Mpel.Proxy):
+    string = GObject.Property(type=str)
+
+
+def string_list(loop):
+    strings = Mpel.Proxy(loop=loop, remote_type='Gtk-4.0.StringList')
+    for text in ('a', 'b', 'c'):
+        strings.call('append', text)
+    strings.call('remove', 1)
+    strings.call('append', 'd')
+    return strings
+
+
+def test_list_model():
+    loop = Mpel.Loop.new()
+    with loop:
+        strings = Mpel.Proxy(loop=loop, remote_type='Gtk-4.0.StringList')
+        model = Mpel.ListModel.new(strings, Mpel.Proxy)
+        assert isinstance(model, Gio.ListModel)
+        changes = []
+        model.connect('items-changed', lambda _m, *change: changes.append(change))
+        for text in ('a', 'b', 'c'):
+            strings.call('append', text)
+        strings.call('remove', 1)
+        strings.call('append', 'd')
+        loop.wait(None)
+        assert changes == [(0, 0, 1), (1, 0, 1), (2, 0, 1), (1, 1, 0), (2, 0, 1)], changes
+        assert model.get_n_items() == 3 and model.props.n_items == 3
+        items = [model.get_item(i) for i in range(3)]
+        assert items[0].get_state() == Mpel.ProxyState.PENDING
+        loop.wait(None)
+        assert [item.get_value('string') for item in items] == ['a', 'c', 'd']
+
+
+def test_list_model_of_a_subclass():
+    loop = Mpel.Loop.new()
+    with loop:
+        strings = string_list(loop)
+        model = Mpel.ListModel.new(strings, StringItem)
+        loop.wait(None)
+        item = model.get_item(2)
+        assert isinstance(item, StringItem), type(item)
+        seen = []
+        item.connect('notify::string', lambda proxy, _pspec: seen.append(proxy.string))
+        loop.wait(None)
+        assert seen == ['d'], seen
+        assert model.get_item_type() == StringItem.__gtype__
+
+
 TESTS = [
     test_remote_signal,
+    test_list_model,
+    test_list_model_of_a_subclass,
 ]
 
 
