@@ -8,6 +8,8 @@
  *   proxies: a Gtk.Window with a label, a Gtk.Scale that shares the
  *   worker's adjustment, so dragging it moves the app's zoom, and a
  *   Gtk.Button whose clicked reaches the app as a remote signal.
+ * - A GtkListView shows the primes the worker keeps finding: a
+ *   Gtk.StringList there, an MpelListModel here (demo-primes.c).
  * - "Crash the worker" kills it: its window goes, the proxies fail, the
  *   banner says why, and the app makes everything again in the worker that
  *   the loop restarted (restart-policy on-crash).
@@ -21,6 +23,7 @@
 
 #include <mpel-gtk.h>
 
+#include "demo-primes.h"
 #include "demo-worker.h"
 
 #define ZOOM_MAX               16.0
@@ -80,6 +83,7 @@ struct _DemoWorker
 
   MpelProxy          *adjustment;
   GBinding           *binding;
+  DemoPrimes         *primes;
 
   /* The worker's window and what is in it. */
   MpelProxy          *window;
@@ -142,12 +146,38 @@ demo_worker_make_adjustment (DemoWorker *self)
                                           G_BINDING_BIDIRECTIONAL);
 }
 
+static void
+demo_worker_on_primes_started (GObject      *source,
+                               GAsyncResult *result,
+                               gpointer      user_data)
+{
+  DemoWorker *self = user_data;
+  g_autoptr(GVariant) answer = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  answer = mpel_loop_call_finish (MPEL_LOOP (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (answer == NULL)
+    {
+      text = g_strdup_printf ("The list of primes did not start: %s", error->message);
+      demo_worker_set_banner (self, text);
+      return;
+    }
+
+  demo_primes_attach (self->primes, self->loop, "primes");
+}
+
 /* Everything the app keeps in the worker: made at start, and again after
  * a crash. */
 static void
 demo_worker_connect (DemoWorker *self)
 {
   demo_worker_make_adjustment (self);
+  /* The worker exports its list once it answers; attach to it then. */
+  mpel_loop_call_async (self->loop, "primes.start", NULL, self->cancellable,
+                        demo_worker_on_primes_started, self);
 }
 
 static void
@@ -288,6 +318,7 @@ demo_worker_on_exited (MpelLoop     *loop,
 
   /* The old adjustment's proxy has failed: the scale stays the app's. */
   g_clear_pointer (&self->binding, g_binding_unbind);
+  demo_primes_detach (self->primes);
 
   /* A plain event waits in the queue for the restarted worker. */
   mpel_loop_call_async (loop, "mpel.ping", NULL, self->cancellable, demo_worker_on_restarted, self);
@@ -301,11 +332,14 @@ demo_worker_build (DemoWorker *self)
   box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
 
   label = gtk_label_new ("A worker with GTK on this display: the zoom above is bound to its "
-                         "Gtk.Adjustment, and it can open a window of its own.");
+                         "Gtk.Adjustment, the list shows the primes it keeps finding, and it "
+                         "can open a window of its own.");
   gtk_label_set_wrap (GTK_LABEL (label), TRUE);
   gtk_label_set_xalign (GTK_LABEL (label), 0.0);
   gtk_widget_add_css_class (label, "dim-label");
   gtk_box_append (GTK_BOX (box), label);
+
+  gtk_box_append (GTK_BOX (box), demo_primes_get_widget (self->primes));
 
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   gtk_box_append (GTK_BOX (box), row);
@@ -346,6 +380,7 @@ demo_worker_new (const char *module,
   mpel_loop_set_restart_policy (self->loop, MPEL_RESTART_POLICY_ON_CRASH);
   g_signal_connect (self->loop, "worker-exited", G_CALLBACK (demo_worker_on_exited), self);
 
+  self->primes = demo_primes_new ();
   self->widget = g_object_ref_sink (demo_worker_build (self));
   demo_worker_connect (self);
 
@@ -371,6 +406,7 @@ demo_worker_free (DemoWorker *self)
    * when the loop closes, and its window with it. */
   mpel_loop_close (self->loop);
   demo_worker_drop_window (self);
+  demo_primes_free (self->primes);
   g_clear_object (&self->adjustment);
   g_clear_object (&self->old_adjustment);
   g_clear_object (&self->loop);
@@ -484,7 +520,7 @@ demo_worker_self_test_step (DemoWorker  *self,
   switch (self->step)
     {
     case STEP_READY:
-      if (!adjustment_ready (self))
+      if (!adjustment_ready (self) || !demo_primes_is_ready (self->primes))
         return TRUE;
       gtk_range_set_value (self->zoom_scale, SELF_TEST_APP_ZOOM);
       demo_worker_next (self, STEP_APP_TO_WORKER);
@@ -505,6 +541,8 @@ demo_worker_self_test_step (DemoWorker  *self,
       return TRUE;
 
     case STEP_LIST:
+      if (!demo_primes_check (self->primes, message))
+        return *message == NULL;
       g_signal_emit_by_name (self->open_button, "clicked");
       demo_worker_next (self, STEP_WINDOW);
       return TRUE;
@@ -555,7 +593,8 @@ demo_worker_self_test_step (DemoWorker  *self,
       return TRUE;
 
     case STEP_RECOVERED:
-      if (self->n_restarts == 0 || self->adjustment == self->old_adjustment || !adjustment_ready (self))
+      if (self->n_restarts == 0 || self->adjustment == self->old_adjustment || !adjustment_ready (self) ||
+          !demo_primes_is_ready (self->primes))
         return TRUE;
       demo_worker_next (self, STEP_RECOVERED_VALUE);
       return TRUE;
