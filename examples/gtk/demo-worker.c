@@ -72,6 +72,7 @@ typedef enum
   STEP_CRASHED,          /* the banner shows the reason */
   STEP_RECOVERED,        /* everything is back */
   STEP_RECOVERED_VALUE,  /* with the value the app had */
+  STEP_RECOVERED_LIST,   /* and the new worker's list */
   STEP_DONE,
 } Step;
 
@@ -512,10 +513,11 @@ demo_worker_next (DemoWorker *self,
   g_print ("mpel-demo: worker check %d passed\n", (int) step - 1);
 }
 
-/* Runs the current step: FALSE with *message set when it failed. */
+/* Runs the current step up to the crash: FALSE with *message set when it
+ * failed. */
 static gboolean
-demo_worker_self_test_step (DemoWorker  *self,
-                            char       **message)
+demo_worker_check_running (DemoWorker  *self,
+                           char       **message)
 {
   switch (self->step)
     {
@@ -579,6 +581,23 @@ demo_worker_self_test_step (DemoWorker  *self,
       return TRUE;
 
     case STEP_CRASHED:
+    case STEP_RECOVERED:
+    case STEP_RECOVERED_VALUE:
+    case STEP_RECOVERED_LIST:
+    case STEP_DONE:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Runs the current step from the crash on. */
+static gboolean
+demo_worker_check_recovery (DemoWorker  *self,
+                            char       **message)
+{
+  switch (self->step)
+    {
+    case STEP_CRASHED:
       if (self->crash_reason == NULL || !gtk_widget_get_visible (GTK_WIDGET (self->banner)) ||
           mpel_proxy_get_state (self->old_adjustment) != MPEL_PROXY_STATE_FAILED ||
           mpel_proxy_get_state (self->window) != MPEL_PROXY_STATE_FAILED)
@@ -603,13 +622,28 @@ demo_worker_self_test_step (DemoWorker  *self,
       /* The new worker's adjustment took the app's value. */
       if (!demo_worker_worker_value_is (self, SELF_TEST_WINDOW_ZOOM + ZOOM_IN_STEP, message) || *message != NULL)
         return *message == NULL;
+      demo_worker_next (self, STEP_RECOVERED_LIST);
+      return TRUE;
+
+    case STEP_RECOVERED_LIST:
+      if (!demo_primes_check (self->primes, message))
+        return *message == NULL;
       demo_worker_next (self, STEP_DONE);
       demo_worker_self_test_end (self, NULL);
       return TRUE;
 
     case STEP_DONE:
-    default:
       return TRUE;
+
+    case STEP_READY:
+    case STEP_APP_TO_WORKER:
+    case STEP_WORKER_TO_APP:
+    case STEP_LIST:
+    case STEP_WINDOW:
+    case STEP_WINDOW_SCALE:
+    case STEP_WINDOW_BUTTON:
+    default:
+      g_assert_not_reached ();
     }
 }
 
@@ -618,8 +652,11 @@ demo_worker_self_test_poll (gpointer user_data)
 {
   DemoWorker *self = user_data;
   g_autofree char *message = NULL;
+  gboolean ok;
 
-  if (!demo_worker_self_test_step (self, &message))
+  ok = self->step < STEP_CRASHED ? demo_worker_check_running (self, &message)
+                                 : demo_worker_check_recovery (self, &message);
+  if (!ok)
     {
       self->poll_id = 0;
       demo_worker_self_test_end (self, message);
