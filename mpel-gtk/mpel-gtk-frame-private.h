@@ -17,6 +17,10 @@ G_BEGIN_DECLS
 #define MPEL_GTK_FRAME_REPLY_TYPE_STRING   "(iiuuay)"
 /* The suffix of the streaming target that tells the app of changes. */
 #define MPEL_GTK_WATCH_SUFFIX              ".watch"
+/* The suffix of the name of the object a worker exports per target, whose
+ * signal MPEL_GTK_CHANGED_SIGNAL tells the app of changes. */
+#define MPEL_GTK_CHANGES_SUFFIX            ".changes"
+#define MPEL_GTK_CHANGED_SIGNAL            "changed"
 /* The largest scale factor a request may carry. */
 #define MPEL_GTK_MAX_SCALE                 16.0
 

@@ -12,6 +12,36 @@
 #include "mpel-gtk-frame-private.h"
 #include "mpel-gtk-worker.h"
 
+/* What a worker exports as `<target>.changes`: its only signal, "changed",
+ * tells the apps that subscribed to it (MpelRemotePaintable:watch) that
+ * what the target draws has changed. */
+#define MPEL_GTK_TYPE_CHANGES (mpel_gtk_changes_get_type ())
+G_DECLARE_FINAL_TYPE (MpelGtkChanges, mpel_gtk_changes, MPEL_GTK, CHANGES, GObject)
+
+struct _MpelGtkChanges
+{
+  GObject parent_instance;
+};
+
+G_DEFINE_FINAL_TYPE (MpelGtkChanges, mpel_gtk_changes, G_TYPE_OBJECT)
+
+static guint changed_signal_id;
+
+static void
+mpel_gtk_changes_class_init (MpelGtkChangesClass *klass)
+{
+  changed_signal_id = g_signal_new (MPEL_GTK_CHANGED_SIGNAL,
+                                    G_TYPE_FROM_CLASS (klass),
+                                    G_SIGNAL_RUN_LAST,
+                                    0, NULL, NULL, NULL,
+                                    G_TYPE_NONE, 0);
+}
+
+static void
+mpel_gtk_changes_init (MpelGtkChanges *self)
+{
+}
+
 /* One renderer per target. A paintable renderer also knows the paintable,
  * for its intrinsic size and its invalidations. */
 typedef struct
@@ -25,6 +55,7 @@ typedef struct
   GdkPaintable           *paintable;
   gulong                  contents_id;
   gulong                  size_id;
+  MpelGtkChanges         *changes;
 } Renderer;
 
 /* A running `<target>.watch` invocation. It holds the worker (through the
@@ -50,6 +81,7 @@ renderer_free (gpointer data)
       g_clear_object (&renderer->paintable);
     }
 
+  g_clear_object (&renderer->changes);
   if (renderer->destroy != NULL)
     renderer->destroy (renderer->user_data);
 
@@ -75,6 +107,14 @@ static GQuark
 watchers_quark (const char *target)
 {
   g_autofree char *key = g_strconcat ("mpel-gtk-watchers:", target, NULL);
+
+  return g_quark_from_string (key);
+}
+
+static GQuark
+changes_quark (const char *target)
+{
+  g_autofree char *key = g_strconcat ("mpel-gtk-changes:", target, NULL);
 
   return g_quark_from_string (key);
 }
@@ -183,6 +223,14 @@ add_renderer (MpelWorker *worker,
               Renderer   *renderer)
 {
   g_autofree char *watch_target = g_strconcat (renderer->target, MPEL_GTK_WATCH_SUFFIX, NULL);
+  g_autofree char *changes_name = g_strconcat (renderer->target, MPEL_GTK_CHANGES_SUFFIX, NULL);
+
+  /* Changes go out as a signal of an exported object, which apps
+   * subscribe to; `<target>.watch` streams them too, for apps that ask
+   * that way. The worker's qdata borrows the object the renderer owns. */
+  renderer->changes = g_object_new (MPEL_GTK_TYPE_CHANGES, NULL);
+  mpel_worker_export_object (worker, changes_name, G_OBJECT (renderer->changes));
+  g_object_set_qdata (G_OBJECT (worker), changes_quark (renderer->target), renderer->changes);
 
   /* The watch handler borrows the renderer that the render handler owns;
    * both go together when the worker is disposed. Replacing only one of
@@ -204,8 +252,10 @@ add_renderer (MpelWorker *worker,
  * %GDK_MEMORY_DEFAULT. A size of 0 asked by the app means
  * %MPEL_GTK_DEFAULT_SIZE.
  *
- * Also registers `<target>.watch`, which keeps running and yields an item
- * whenever [func@MpelGtk.worker_notify_changed] is called for @target.
+ * Also exports the object `<target>.changes`, whose signal `changed` is
+ * emitted, and registers `<target>.watch`, which keeps running and yields
+ * an item, whenever [func@MpelGtk.worker_notify_changed] is called for
+ * @target.
  */
 void
 mpel_gtk_worker_add_cairo_renderer (MpelWorker             *worker,
@@ -271,8 +321,9 @@ paintable_changed (GdkPaintable *paintable,
  * for one) come out blank. A size of 0 asked by the app means the
  * paintable's intrinsic size, or %MPEL_GTK_DEFAULT_SIZE.
  *
- * Also registers `<target>.watch`, which yields an item whenever @paintable
- * emits [signal@Gdk.Paintable::invalidate-contents] or
+ * Also tells of the changes of @paintable, as
+ * [func@MpelGtk.worker_notify_changed] does, whenever it emits
+ * [signal@Gdk.Paintable::invalidate-contents] or
  * [signal@Gdk.Paintable::invalidate-size]: an app paintable with
  * [property@MpelGtk.RemotePaintable:watch] set follows it.
  */
@@ -309,19 +360,25 @@ mpel_gtk_worker_add_paintable (MpelWorker   *worker,
  * @target: a target served by [func@MpelGtk.worker_add_cairo_renderer] or
  *   [func@MpelGtk.worker_add_paintable]
  *
- * Tells the apps watching @target that what it draws has changed: each
- * running `<target>.watch` yields an item, and an app paintable with
- * [property@MpelGtk.RemotePaintable:watch] set asks for a new frame. Cheap
- * when nobody watches.
+ * Tells the apps watching @target that what it draws has changed: the
+ * exported object `<target>.changes` emits `changed`, which reaches the
+ * apps that subscribed to it, each running `<target>.watch` yields an
+ * item, and an app paintable with [property@MpelGtk.RemotePaintable:watch]
+ * set asks for a new frame. Cheap when nobody watches.
  */
 void
 mpel_gtk_worker_notify_changed (MpelWorker *worker,
                                 const char *target)
 {
+  MpelGtkChanges *changes;
   GPtrArray *watchers;
 
   g_return_if_fail (MPEL_IS_WORKER (worker));
   g_return_if_fail (target != NULL);
+
+  changes = g_object_get_qdata (G_OBJECT (worker), changes_quark (target));
+  if (changes != NULL)
+    g_signal_emit (changes, changed_signal_id, 0);
 
   watchers = g_object_get_qdata (G_OBJECT (worker), watchers_quark (target));
   if (watchers == NULL)

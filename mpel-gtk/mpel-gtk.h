@@ -11,6 +11,7 @@
 G_BEGIN_DECLS
 
 #define MPEL_GTK_INSIDE
+# include "mpel-gtk-display.h"
 # include "mpel-gtk-worker.h"
 # include "mpel-remote-paintable.h"
 #undef MPEL_GTK_INSIDE

@@ -72,8 +72,12 @@ struct _MpelRemotePaintable
   FrameState    frame_state;
   GCancellable *cancellable;
 
-  /* The `<target>.watch` stream while it runs; refused once the worker
-   * said it has no such target. */
+  /* How the paintable hears of the worker's changes: the proxy of the
+   * object `<target>.changes`, subscribed to its "changed"; for a worker
+   * that exports none, the `<target>.watch` stream while it runs, refused
+   * once the worker said it has no such target either. */
+  MpelProxy    *changes;
+  gboolean      changes_refused;
   MpelEvent    *watch_event;
   gboolean      watch_refused;
 
@@ -210,9 +214,9 @@ set_frame (MpelRemotePaintable *self,
     gdk_paintable_invalidate_size (paintable);
   gdk_paintable_invalidate_contents (paintable);
 
-  /* A worker that was replaced after a crash lost the stream: ask again
-   * now that a worker answers. */
-  if (self->watch && self->watch_event == NULL && !self->watch_refused)
+  /* A worker that was replaced after a crash lost the subscription or the
+   * stream: ask again now that a worker answers. */
+  if (self->watch)
     watch_start (self);
 }
 
@@ -303,9 +307,24 @@ watch_on_item (MpelEvent           *event,
 }
 
 static void
+changes_stop (MpelRemotePaintable *self)
+{
+  g_autoptr(MpelProxy) changes = g_steal_pointer (&self->changes);
+
+  if (changes == NULL)
+    return;
+
+  /* Releasing the proxy ends its subscription. */
+  g_signal_handlers_disconnect_by_data (changes, self);
+  mpel_proxy_release (changes);
+}
+
+static void
 watch_stop (MpelRemotePaintable *self)
 {
   g_autoptr(MpelEvent) event = g_steal_pointer (&self->watch_event);
+
+  changes_stop (self);
 
   if (event == NULL)
     return;
@@ -334,13 +353,68 @@ watch_on_finished (MpelEvent           *event,
     }
 }
 
+static void stream_start (MpelRemotePaintable *self);
+
+static void
+changes_on_signal (MpelProxy           *changes,
+                   const char          *signal_name,
+                   GVariant            *args,
+                   MpelRemotePaintable *self)
+{
+  request_frame (self);
+}
+
+static void
+changes_on_state (MpelProxy           *changes,
+                  GParamSpec          *pspec,
+                  MpelRemotePaintable *self)
+{
+  const GError *error = mpel_proxy_get_error (changes);
+
+  if (mpel_proxy_get_state (changes) != MPEL_PROXY_STATE_FAILED)
+    return;
+
+  /* A worker that exports no `<target>.changes` may still stream them;
+   * any other end (a crash) is retried after the next good frame. */
+  if (g_error_matches (error, MPEL_ERROR, MPEL_ERROR_NO_SUCH_OBJECT))
+    self->changes_refused = TRUE;
+  changes_stop (self);
+  if (self->changes_refused)
+    stream_start (self);
+}
+
 static void
 watch_start (MpelRemotePaintable *self)
+{
+  g_autofree char *name = NULL;
+  const char *none[] = { NULL };
+
+  if (!self->constructed || self->loop == NULL || self->target == NULL)
+    return;
+  if (self->changes_refused)
+    {
+      stream_start (self);
+      return;
+    }
+  if (self->changes != NULL)
+    return;
+
+  /* No event stays in flight: mpel_loop_stop() does not wait for it. */
+  name = g_strconcat (self->target, MPEL_GTK_CHANGES_SUFFIX, NULL);
+  self->changes = mpel_proxy_new_for_name (self->loop, name, none, NULL);
+  g_signal_connect (self->changes, "remote-signal::" MPEL_GTK_CHANGED_SIGNAL,
+                    G_CALLBACK (changes_on_signal), self);
+  g_signal_connect (self->changes, "notify::state", G_CALLBACK (changes_on_state), self);
+  mpel_proxy_subscribe_signal (self->changes, MPEL_GTK_CHANGED_SIGNAL);
+}
+
+static void
+stream_start (MpelRemotePaintable *self)
 {
   g_autofree char *target = NULL;
   g_autoptr(GVariant) dict = NULL;
 
-  if (!self->constructed || self->loop == NULL || self->target == NULL || self->watch_event != NULL)
+  if (self->watch_event != NULL || self->watch_refused)
     return;
 
   target = g_strconcat (self->target, MPEL_GTK_WATCH_SUFFIX, NULL);
@@ -570,13 +644,17 @@ mpel_remote_paintable_class_init (MpelRemotePaintableClass *klass)
    * MpelRemotePaintable:watch:
    *
    * Whether to follow changes the worker makes by itself: the paintable
-   * then keeps the streaming target `<target>.watch` running and asks for a
-   * new frame for each item it yields. A worker that has no such target
-   * sets [property@MpelGtk.RemotePaintable:error] once.
+   * then subscribes to the signal `changed` of the object the worker
+   * exports as `<target>.changes` and asks for a new frame each time it is
+   * emitted. No event stays in flight for it, so [method@Mpel.Loop.stop]
+   * does not wait.
    *
-   * The stream is an event in flight: [method@Mpel.Loop.stop] waits for
-   * it, so unset this property (or drop the paintable) before a graceful
-   * stop; [method@Mpel.Loop.close] ends it at once.
+   * A worker that exports no such object (one that serves the frame
+   * protocol by hand) is watched through the streaming target
+   * `<target>.watch` instead, a new frame for each item it yields; that
+   * stream is an event in flight, which [method@Mpel.Loop.stop] waits for
+   * (unset this property first, or use [method@Mpel.Loop.close]). A worker
+   * that has neither sets [property@MpelGtk.RemotePaintable:error] once.
    */
   properties[PROP_WATCH] =
     g_param_spec_boolean ("watch", NULL, NULL,
@@ -884,6 +962,7 @@ mpel_remote_paintable_set_watch (MpelRemotePaintable *self,
     return;
 
   self->watch = watch;
+  self->changes_refused = FALSE;
   self->watch_refused = FALSE;
   if (watch)
     watch_start (self);

@@ -327,8 +327,14 @@ _mpel_gi_new_object (GType                         type,
   object = g_object_new_with_properties (type, construct->len,
                                          (const char **) construct_names->pdata,
                                          (const GValue *) construct->data);
+  /* A GInitiallyUnowned that is no longer floating was sunk during its
+   * construction by whoever keeps it (GTK's list of toplevels keeps every
+   * GtkWindow): that reference is theirs, and gtk_window_destroy() drops
+   * it, so take one of our own. */
   if (g_object_is_floating (object))
     g_object_ref_sink (object);
+  else if (G_IS_INITIALLY_UNOWNED (object))
+    g_object_ref (object);
 
   for (guint i = 0; i < later->len; i++)
     g_object_set_property (object, later_names->pdata[i], &g_array_index (later, GValue, i));

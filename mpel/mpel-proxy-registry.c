@@ -16,6 +16,7 @@
 #include "mpel-proxy-mirror-private.h"
 #include "mpel-proxy-private.h"
 #include "mpel-proxy-registry-private.h"
+#include "mpel-proxy-signals-private.h"
 
 typedef struct
 {
@@ -89,6 +90,13 @@ registry_notify (MpelLoop   *loop,
   Registry *registry = data;
   g_autoptr(GError) error = NULL;
   MpelProxy *proxy;
+
+  /* Named: a remote signal or a list's change */
+  if (name != NULL && name[0] != '\0')
+    {
+      _mpel_proxy_signals_dispatch (registry, child, handle, name, body);
+      return;
+    }
 
   if (body == NULL || !g_variant_is_of_type (body, G_VARIANT_TYPE_VARDICT))
     {

@@ -15,6 +15,7 @@
 #include "mpel-proxy-mirror-private.h"
 #include "mpel-proxy-private.h"
 #include "mpel-proxy-registry-private.h"
+#include "mpel-proxy-signals-private.h"
 #include "mpel-util-private.h"
 #include "mpel-value.h"
 #include "mpel-worker-objects-private.h"
@@ -346,6 +347,10 @@ mpel_proxy_constructed (GObject *object)
 
   _mpel_proxy_resolve_declared (self);
 
+  /* An item of an MpelListModel: attached by its fetch */
+  if (_mpel_list_model_take_placeholder (self))
+    return;
+
   if (g_private_get (&adopting) != NULL)
     {
       Adopting *adopt = g_private_get (&adopting);
@@ -598,6 +603,8 @@ mpel_proxy_class_init (MpelProxyClass *klass)
                   G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_VARIANT);
   g_signal_set_va_marshaller (proxy_signals[CHANGED], G_TYPE_FROM_CLASS (klass),
                               _mpel_marshal_VOID__STRING_VARIANTv);
+
+  _mpel_proxy_signals_class_init (klass);
 }
 
 static void

@@ -26,6 +26,7 @@ G_DECLARE_DERIVABLE_TYPE (MpelProxy, mpel_proxy, MPEL, PROXY, GObject)
  * MpelProxyClass:
  * @parent_class: the parent class
  * @changed: class closure of [signal@Mpel.Proxy::changed]
+ * @remote_signal: class closure of [signal@Mpel.Proxy::remote-signal]
  *
  * The class of [class@Mpel.Proxy]. A subclass declares properties of its
  * own to have them mirrored, and getters with
@@ -35,12 +36,15 @@ struct _MpelProxyClass
 {
   GObjectClass parent_class;
 
-  void (*changed) (MpelProxy  *self,
-                   const char *name,
-                   GVariant   *value);
+  void (*changed)       (MpelProxy  *self,
+                         const char *name,
+                         GVariant   *value);
+  void (*remote_signal) (MpelProxy  *self,
+                         const char *signal_name,
+                         GVariant   *args);
 
   /*< private >*/
-  gpointer _reserved[8];
+  gpointer _reserved[7];
 };
 
 MPEL_AVAILABLE_IN_ALL
@@ -109,5 +113,11 @@ GVariant           *mpel_proxy_call_finish      (MpelProxy           *self,
                                                  GError             **error);
 MPEL_AVAILABLE_IN_ALL
 void                mpel_proxy_release          (MpelProxy           *self);
+MPEL_AVAILABLE_IN_ALL
+MpelEvent          *mpel_proxy_subscribe_signal (MpelProxy           *self,
+                                                 const char          *signal_name);
+MPEL_AVAILABLE_IN_ALL
+void                mpel_proxy_unsubscribe_signal (MpelProxy         *self,
+                                                   const char        *signal_name);
 
 G_END_DECLS

@@ -103,6 +103,25 @@ void      _mpel_worker_objects_dispatch      (MpelWorker                    *sel
                                               MpelInvocation                *invocation);
 /* Drops every object (the connection closed). */
 void      _mpel_worker_objects_clear         (MpelWorker                    *self);
+/* What mpel-worker-signals.c and mpel-worker-lists.c attach to the entry
+ * of @handle (freed with it by _mpel_worker_signals_free_extras()), and
+ * its object; NULL for an unknown handle. */
+gpointer *_mpel_worker_objects_get_extras    (MpelWorker                    *self,
+                                              guint64                        handle,
+                                              GObject                      **object);
+/* Sends every pending change now (lists' first, then values). */
+void      _mpel_worker_objects_flush         (MpelWorker                    *self);
+/* The same, after reading every mirrored property of @handle again. */
+void      _mpel_worker_objects_refresh       (MpelWorker                    *self,
+                                              guint64                        handle);
+/* Mirrors @object under the app's @handle (mas, as) and returns its first
+ * values, as mpel.object.new does. */
+GVariant *_mpel_worker_objects_start_mirror  (MpelWorker                    *self,
+                                              guint64                        handle,
+                                              GObject                       *object,
+                                              GVariant                      *properties,
+                                              GVariant                      *getters,
+                                              GError                       **error);
 /* mpel.object.new, .attach, .adopt, .set, .release and mpel.objects.count */
 void      _mpel_worker_objects_add_builtins  (MpelWorker                    *self);
 

@@ -11,6 +11,7 @@
 #include "mpel-gi-private.h"
 #include "mpel-worker-objects-private.h"
 #include "mpel-worker-private.h"
+#include "mpel-worker-signals-private.h"
 
 /* What the app mirrors of one handle: the values last sent, so that only
  * changes go out, and the properties changed since. */
@@ -31,6 +32,7 @@ typedef struct
   GObject *object;
   guint    n_sent;
   Mirror  *mirror;
+  gpointer extras;   /* signals and list watches: mpel-worker-signals.c */
 } Entry;
 
 typedef struct
@@ -75,6 +77,8 @@ entry_free (gpointer data)
 
   if (entry->mirror != NULL)
     mirror_free (entry->mirror, entry->object);
+  if (entry->extras != NULL)
+    _mpel_worker_signals_free_extras (entry->extras, entry->object);
   g_clear_object (&entry->object);
   g_free (entry);
 }
@@ -794,6 +798,8 @@ flush_all (Objects *objects,
   g_autoptr(MpelWorker) worker = g_object_ref (objects->worker);
   Entry *entry;
 
+  /* Lists' changes first: the values below may describe their items */
+  _mpel_worker_lists_flush (worker);
   objects->dirty = g_array_new (FALSE, FALSE, sizeof (guint64));
   for (guint i = 0; i < dirty->len; i++)
     {
@@ -1168,4 +1174,68 @@ _mpel_worker_objects_add_builtins (MpelWorker *self)
   mpel_worker_add_handler (self, "mpel.object.set", builtin_object_set, NULL, NULL);
   mpel_worker_add_handler (self, "mpel.object.release", builtin_object_release, NULL, NULL);
   mpel_worker_add_handler (self, "mpel.objects.count", builtin_objects_count, NULL, NULL);
+  _mpel_worker_signals_add_builtins (self);
+  _mpel_worker_lists_add_builtins (self);
+}
+
+/* Seams for mpel-worker-signals.c and mpel-worker-lists.c */
+
+gpointer *
+_mpel_worker_objects_get_extras (MpelWorker  *self,
+                                 guint64      handle,
+                                 GObject    **object)
+{
+  Entry *entry = g_hash_table_lookup (get_objects (self)->by_handle, &handle);
+
+  if (entry == NULL)
+    return NULL;
+  *object = entry->object;
+  return &entry->extras;
+}
+
+void
+_mpel_worker_objects_flush (MpelWorker *self)
+{
+  flush_all (get_objects (self), 0);
+}
+
+void
+_mpel_worker_objects_refresh (MpelWorker *self,
+                              guint64     handle)
+{
+  Objects *objects = get_objects (self);
+  Entry *entry = g_hash_table_lookup (objects->by_handle, &handle);
+
+  if (entry != NULL && entry->mirror != NULL)
+    {
+      Mirror *mirror = entry->mirror;
+      g_autofree GParamSpec **pspecs = NULL;
+      guint n_pspecs;
+
+      /* Read again: the object may notify after its signal */
+      pspecs = g_object_class_list_properties (G_OBJECT_GET_CLASS (entry->object), &n_pspecs);
+      for (guint i = 0; i < n_pspecs; i++)
+        if ((pspecs[i]->flags & G_PARAM_READABLE) != 0 &&
+            (mirror->properties == NULL ||
+             g_strv_contains ((const char * const *) mirror->properties, pspecs[i]->name)))
+          g_hash_table_add (mirror->dirty, (gpointer) g_intern_string (pspecs[i]->name));
+      if (!mirror->queued && g_hash_table_size (mirror->dirty) > 0)
+        {
+          mirror->queued = TRUE;
+          g_array_append_val (objects->dirty, entry->handle);
+        }
+    }
+
+  flush_all (objects, 0);
+}
+
+GVariant *
+_mpel_worker_objects_start_mirror (MpelWorker  *self,
+                                   guint64      handle,
+                                   GObject     *object,
+                                   GVariant    *properties,
+                                   GVariant    *getters,
+                                   GError     **error)
+{
+  return start_mirror (self, handle, object, properties, getters, error);
 }

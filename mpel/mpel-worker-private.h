@@ -73,5 +73,9 @@ guint           _mpel_worker_get_n_held     (MpelWorker     *self);
 gboolean        _mpel_worker_send_notify    (MpelWorker     *self,
                                              guint64         handle,
                                              GVariant       *body);
+gboolean        _mpel_worker_send_notify_named (MpelWorker  *self,
+                                                guint64      handle,
+                                                const char  *name,
+                                                GVariant    *body);
 
 G_END_DECLS

@@ -495,6 +495,24 @@ _mpel_worker_send_notify (MpelWorker *self,
   return _mpel_connection_send (self->conn, MPEL_FRAME_NOTIFY, 0, handle, NULL, owned_body, NULL, NULL);
 }
 
+/* The same with a name: a remote signal or a list's change (see
+ * doc/protocol.md); mpel-worker-signals.c sends them. */
+gboolean
+_mpel_worker_send_notify_named (MpelWorker *self,
+                                guint64     handle,
+                                const char *name,
+                                GVariant   *body)
+{
+  g_autoptr(GVariant) owned_body = g_variant_ref_sink (body);
+
+  g_return_val_if_fail (MPEL_IS_WORKER (self), FALSE);
+
+  if (self->conn == NULL || _mpel_connection_is_closed (self->conn))
+    return FALSE;
+
+  return _mpel_connection_send (self->conn, MPEL_FRAME_NOTIFY, 0, handle, name, owned_body, NULL, NULL);
+}
+
 /* Serving */
 
 static void

@@ -16,6 +16,7 @@ G_BEGIN_DECLS
 # include "mpel-enums.h"
 # include "mpel-event.h"
 # include "mpel-invocation.h"
+# include "mpel-list-model.h"
 # include "mpel-loop.h"
 # include "mpel-proxy.h"
 # include "mpel-value.h"

@@ -1,11 +1,13 @@
-/* demo-module.c: the worker side of mpel-demo (prime counting and the
- * Mandelbrot that the window shows), loaded with
- * `mpel-worker --module`.
+/* demo-module.c: the worker side of mpel-demo (prime counting, the
+ * Mandelbrot that the window shows, the list of primes that a worker keeps
+ * filling and a way to crash), loaded with `mpel-worker --module`.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
 #include "config.h"
+
+#include <signal.h>
 
 #include <mpel-gtk.h>
 
@@ -126,9 +128,71 @@ render_mandelbrot (cairo_t   *cr,
   return TRUE;
 }
 
+/* primes.start: exports the Gtk.StringList "primes" (once per worker) and
+ * keeps appending the primes, in order, PRIMES_PER_TICK at a time from a
+ * timeout of the worker's main loop, up to PRIMES_MAX: the app shows the
+ * list through an MpelListModel while it grows. Answers with how many it
+ * holds. */
+#define PRIMES_PER_TICK     25
+#define PRIMES_INTERVAL_MS  100
+#define PRIMES_MAX          100000
+
+static GtkStringList *primes_list;
+static guint64 primes_next = 2;
+
+static gboolean
+primes_fill (gpointer user_data)
+{
+  const char *found[PRIMES_PER_TICK + 1] = { NULL, };
+  char buffers[PRIMES_PER_TICK][24];
+  guint n = 0;
+
+  for (; n < PRIMES_PER_TICK; primes_next++)
+    {
+      if (!is_prime (primes_next))
+        continue;
+      g_snprintf (buffers[n], sizeof buffers[n], "%" G_GUINT64_FORMAT, primes_next);
+      found[n] = buffers[n];
+      n++;
+    }
+
+  /* One splice: one items-changed for the lot. */
+  gtk_string_list_splice (primes_list, g_list_model_get_n_items (G_LIST_MODEL (primes_list)), 0, found);
+
+  return g_list_model_get_n_items (G_LIST_MODEL (primes_list)) < PRIMES_MAX
+         ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static void
+primes_start (MpelInvocation *invocation,
+              gpointer        user_data)
+{
+  MpelWorker *worker = mpel_invocation_get_worker (invocation);
+
+  if (primes_list == NULL)
+    {
+      primes_list = gtk_string_list_new (NULL);
+      mpel_worker_export_object (worker, "primes", G_OBJECT (primes_list));
+      g_timeout_add (PRIMES_INTERVAL_MS, primes_fill, NULL);
+    }
+
+  mpel_invocation_return_value (invocation,
+                                g_variant_new_uint32 (g_list_model_get_n_items (G_LIST_MODEL (primes_list))));
+}
+
+/* demo.crash: what the demo's Crash button asks for. */
+static void
+demo_crash (MpelInvocation *invocation,
+            gpointer        user_data)
+{
+  raise (SIGSEGV);
+}
+
 void
 mpel_module_init (MpelWorker *worker)
 {
   mpel_worker_add_handler (worker, "count_primes", count_primes, NULL, NULL);
+  mpel_worker_add_handler (worker, "primes.start", primes_start, NULL, NULL);
+  mpel_worker_add_handler (worker, "demo.crash", demo_crash, NULL, NULL);
   mpel_gtk_worker_add_cairo_renderer (worker, "mandelbrot", render_mandelbrot, NULL, NULL);
 }

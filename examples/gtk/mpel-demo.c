@@ -4,6 +4,12 @@
  * through an MpelRemotePaintable: drag to move, use the scale to zoom; the
  * latest view wins, and the window never waits for a frame.
  *
+ * Below, a third loop's worker has GTK on this display (demo-worker.c): the
+ * zoom scale is bound to a Gtk.Adjustment that lives there, a GtkListView
+ * shows the primes it keeps finding (demo-primes.c), it opens a window of
+ * its own on request, and when it crashes the app says why and makes
+ * everything again in the restarted worker.
+ *
  * The work is cut into chunks, each one an event ("count_primes" from the
  * demo module) that an MpelLoop sends to its workers. Results come back on the
  * loop's `output` signal, on this main loop: the progress bar moves, the
@@ -13,8 +19,12 @@
  *   mpel-demo --self-test      counts the primes below 2 000 000 (after
  *                              cancelling a first run), checks 148 933,
  *                              checks pixels of the Mandelbrot before and
- *                              after zooming, exits
+ *                              after zooming, then the worker's part: the
+ *                              scale both ways, the list, the worker's
+ *                              window, a crash and the recovery; exits
  *   mpel-demo --self-test --screenshot=FILE.png
+ *                              also saves the window at the end (or to
+ *                              $MPEL_DEMO_SCREENSHOT)
  *
  * Uninstalled, $MPEL_WORKER names the mpel-worker host and $MPEL_DEMO_MODULE
  * the demo module.
@@ -32,6 +42,8 @@
 #include <gtk/gtk.h>
 #include <mpel-gtk.h>
 
+#include "demo-worker.h"
+
 #define APPLICATION_ID         "org.mpel.Demo"
 #define N_CHUNKS               100
 #define DEFAULT_LIMIT          10000000
@@ -39,7 +51,7 @@
 #define MAX_WORKERS            8
 #define SELF_TEST_LIMIT        2000000
 #define SELF_TEST_PRIMES       148933
-#define SELF_TEST_TIMEOUT_S    45
+#define SELF_TEST_TIMEOUT_S    100
 /* The longest time the window may go without a frame while the workers
  * count. Generous, since the test may share two cores with other tests: it
  * catches a blocked main loop, not a slow machine. */
@@ -64,6 +76,7 @@ typedef enum
   SELF_TEST_OFF,
   SELF_TEST_CANCEL,       /* first run: cancelled after its first chunk */
   SELF_TEST_COUNT,        /* second run: must count SELF_TEST_PRIMES */
+  SELF_TEST_WORKER,       /* the worker's part (demo-worker.c) */
   SELF_TEST_SCREENSHOT,   /* waiting for a frame to save */
   SELF_TEST_DONE,
 } SelfTestPhase;
@@ -93,6 +106,9 @@ typedef struct
   double               view_y;
   double               drag_x;
   double               drag_y;
+
+  /* The worker with GTK on this display, and what the app keeps there. */
+  DemoWorker          *worker_part;
 
   /* The current job: its events (owned), their key, what has come back. */
   GPtrArray      *events;
@@ -219,7 +235,9 @@ demo_set_busy (Demo     *demo,
 
   gtk_widget_set_sensitive (demo->count_button, busy == FALSE && demo->start_error == NULL);
   gtk_widget_set_sensitive (demo->cancel_button, busy);
-  gtk_spinner_set_spinning (demo->spinner, busy);
+  /* The spinner keeps turning, busy or not: it shows that the window never
+   * waits for a worker. */
+  gtk_spinner_set_spinning (demo->spinner, TRUE);
 
   if (!busy && demo->tick_id != 0)
     {
@@ -552,11 +570,12 @@ demo_self_test_mandelbrot (Demo *demo)
     }
 }
 
+static void demo_on_worker_checked (const char *message,
+                                    gpointer    user_data);
+
 static void
 demo_self_test_check (Demo *demo)
 {
-  GdkFrameClock *frame_clock;
-
   if (demo->n_primes != SELF_TEST_PRIMES)
     {
       demo_self_test_fail (demo, "counted %" G_GUINT64_FORMAT " primes below %u, expected %u",
@@ -582,6 +601,24 @@ demo_self_test_check (Demo *demo)
                            demo->max_frame_gap / 1000);
       return;
     }
+
+  demo->phase = SELF_TEST_WORKER;
+  demo_worker_self_test (demo->worker_part, demo_on_worker_checked, demo);
+}
+
+static void
+demo_on_worker_checked (const char *message,
+                        gpointer    user_data)
+{
+  Demo *demo = user_data;
+  GdkFrameClock *frame_clock;
+
+  if (message != NULL)
+    {
+      demo_self_test_fail (demo, "%s", message);
+      return;
+    }
+  g_print ("mpel-demo: the worker's part checked\n");
 
   if (demo->screenshot == NULL)
     {
@@ -885,6 +922,9 @@ demo_build_window (Demo *demo)
 
   demo_build_mandelbrot (demo, box);
 
+  demo->worker_part = demo_worker_new (find_demo_module (), demo->zoom_scale);
+  gtk_box_append (GTK_BOX (box), demo_worker_get_widget (demo->worker_part));
+
   demo->status_label = GTK_LABEL (gtk_label_new (NULL));
   gtk_label_set_wrap (demo->status_label, TRUE);
   gtk_label_set_xalign (demo->status_label, 0.0);
@@ -928,6 +968,8 @@ demo_shutdown (GApplication *app,
                Demo         *demo)
 {
   g_clear_handle_id (&demo->watchdog_id, g_source_remove);
+
+  g_clear_pointer (&demo->worker_part, demo_worker_free);
 
   if (demo->loop != NULL)
     {
@@ -1012,6 +1054,10 @@ demo_handle_local_options (GApplication *app,
       g_printerr ("mpel-demo: --screenshot goes with --self-test\n");
       return EXIT_FAILURE;
     }
+  if (demo->screenshot == NULL && demo->self_test)
+    demo->screenshot = g_strdup (g_getenv ("MPEL_DEMO_SCREENSHOT"));
+  if (demo->screenshot != NULL && *demo->screenshot == '\0')
+    g_clear_pointer (&demo->screenshot, g_free);
 
   return -1;
 }
@@ -1030,10 +1076,12 @@ main (int   argc,
   g_application_add_main_option (G_APPLICATION (app), "self-test", 0, G_OPTION_FLAG_NONE,
                                  G_OPTION_ARG_NONE,
                                  "Count the primes below 2000000 (after cancelling a first "
-                                 "count), check the result and exit", NULL);
+                                 "count), check the result, the Mandelbrot and the worker's "
+                                 "widgets, crash that worker, check the recovery and exit", NULL);
   g_application_add_main_option (G_APPLICATION (app), "screenshot", 0, G_OPTION_FLAG_NONE,
                                  G_OPTION_ARG_FILENAME,
-                                 "With --self-test, save the window as a PNG image at the end",
+                                 "With --self-test, save the window as a PNG image at the end "
+                                 "(default: $MPEL_DEMO_SCREENSHOT)",
                                  "FILE");
 
   g_signal_connect (app, "handle-local-options", G_CALLBACK (demo_handle_local_options), &demo);

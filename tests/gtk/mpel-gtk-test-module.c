@@ -197,6 +197,32 @@ hostile (MpelInvocation *invocation,
                                                                           pixels, n_bytes, 1)));
 }
 
+/* list.make (u n): exports a Gtk.StringList "list" of n items, "Item 0"
+ * to "Item n-1", for test-list-scroll. */
+static void
+list_make (MpelInvocation *invocation,
+           gpointer        user_data)
+{
+  g_autoptr(GtkStringList) list = gtk_string_list_new (NULL);
+  g_autoptr(GPtrArray) strings = g_ptr_array_new_with_free_func (g_free);
+  guint32 n;
+
+  if (!g_variant_is_of_type (mpel_invocation_get_args (invocation), G_VARIANT_TYPE ("(u)")))
+    {
+      mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS, "list.make takes (u)");
+      return;
+    }
+  g_variant_get (mpel_invocation_get_args (invocation), "(u)", &n);
+
+  for (guint32 i = 0; i < n; i++)
+    g_ptr_array_add (strings, g_strdup_printf ("Item %u", i));
+  g_ptr_array_add (strings, NULL);
+  gtk_string_list_splice (list, 0, 0, (const char * const *) strings->pdata);
+
+  mpel_worker_export_object (mpel_invocation_get_worker (invocation), "list", G_OBJECT (list));
+  mpel_invocation_return_value (invocation, NULL);
+}
+
 void
 mpel_module_init (MpelWorker *worker)
 {
@@ -213,9 +239,14 @@ mpel_module_init (MpelWorker *worker)
   mpel_gtk_worker_add_cairo_renderer (worker, "slow", render_slow, NULL, NULL);
   mpel_gtk_worker_add_cairo_renderer (worker, "crash", render_crash, NULL, NULL);
   mpel_gtk_worker_add_cairo_renderer (worker, "changing", render_changing, NULL, NULL);
+  /* Like a worker that serves the frame protocol by hand: no
+   * "streamed.changes" to subscribe to, only the "streamed.watch" stream. */
+  mpel_gtk_worker_add_cairo_renderer (worker, "streamed", render_changing, NULL, NULL);
+  mpel_worker_export_object (worker, "streamed.changes", NULL);
   mpel_gtk_worker_add_paintable (worker, "texture", GDK_PAINTABLE (texture));
   mpel_worker_add_handler (worker, "slow-stats", slow_stats, NULL, NULL);
   mpel_worker_add_handler (worker, "changing.set", changing_set, NULL, NULL);
   mpel_worker_add_handler (worker, "hostile", hostile, NULL, NULL);
   mpel_worker_add_handler (worker, "notify", notify, NULL, NULL);
+  mpel_worker_add_handler (worker, "list.make", list_make, NULL, NULL);
 }

@@ -444,6 +444,11 @@ test_watch (void)
   wait_for_frames (paintable, 1);
   g_assert_cmphex (texture_pixel (mpel_remote_paintable_get_texture (paintable), 0, 0), ==, 0xff0000ff);
 
+  /* Watching keeps no event in flight (a subscription to the worker's
+   * "changing.changes"): mpel_loop_stop() would not wait for it. */
+  g_assert_true (mpel_loop_wait (loop, NULL, NULL));
+  g_assert_cmpuint (mpel_loop_get_n_pending (loop), ==, 0);
+
   /* The worker changes by itself: the watch brings a new frame. */
   reply = call (loop, "changing.set", g_variant_new ("(u)", 0xffff00));
   wait_for_frames (paintable, 2);
@@ -472,6 +477,36 @@ test_watch (void)
   g_assert_error (mpel_remote_paintable_get_error (paintable), MPEL_ERROR, MPEL_ERROR_UNKNOWN_TARGET);
   g_assert_finalize_object (paintable);
 
+  close_loop (g_steal_pointer (&loop));
+}
+
+/* A worker that exports no `<target>.changes` is watched through the
+ * `<target>.watch` stream, an event in flight while it watches. */
+static void
+test_watch_stream (void)
+{
+  g_autoptr(MpelLoop) loop = make_loop ();
+  g_autoptr(GVariant) reply = NULL;
+  MpelRemotePaintable *paintable;
+
+  paintable = g_object_new (MPEL_TYPE_REMOTE_PAINTABLE,
+                            "loop", loop,
+                            "target", "streamed",
+                            "width", 4,
+                            "height", 4,
+                            "watch", TRUE,
+                            NULL);
+  wait_for_frames (paintable, 1);
+  reply = call (loop, "notify", g_variant_new ("(s)", "streamed"));
+  wait_for_frames (paintable, 2);
+  g_assert_no_error (mpel_remote_paintable_get_error (paintable));
+  g_assert_cmpuint (mpel_loop_get_n_pending (loop), ==, 1);
+
+  mpel_remote_paintable_set_watch (paintable, FALSE);
+  g_assert_true (mpel_loop_wait (loop, NULL, NULL));
+  g_assert_cmpuint (mpel_loop_get_n_pending (loop), ==, 0);
+
+  g_assert_finalize_object (paintable);
   close_loop (g_steal_pointer (&loop));
 }
 
@@ -571,6 +606,7 @@ main (int   argc,
   g_test_add_func ("/MpelGtk/RemotePaintable/crash", test_crash);
   g_test_add_func ("/MpelGtk/RemotePaintable/hostile", test_hostile);
   g_test_add_func ("/MpelGtk/RemotePaintable/watch", test_watch);
+  g_test_add_func ("/MpelGtk/RemotePaintable/watch-stream", test_watch_stream);
   g_test_add_func ("/MpelGtk/RemotePaintable/watch-after-crash", test_watch_after_crash);
   g_test_add_func ("/MpelGtk/RemotePaintable/worker-paintable", test_worker_paintable);
   g_test_add_func ("/MpelGtk/RemotePaintable/dispose-in-flight", test_dispose_in_flight);
