@@ -36,11 +36,6 @@ void     _mpel_proxy_remove_items_watcher  (MpelProxy          *self,
                                             MpelProxyItemsFunc  func,
                                             gpointer            user_data);
 
-/* mpel-proxy.c: sends @event to the proxy's worker, after its creation,
- * or fails it with the proxy's error */
-void     _mpel_proxy_push                  (MpelProxy          *self,
-                                            MpelEvent          *event);
-
 /* mpel-list-model.c: called by MpelProxy's constructed(); TRUE if @self is
  * an item the list model is making (a placeholder: its handle picked, its
  * object attached by mpel.list.fetch) */
