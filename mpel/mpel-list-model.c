@@ -106,6 +106,13 @@ _mpel_list_model_take_placeholder (MpelProxy *self)
   if (make == NULL)
     return FALSE;
 
+  if (make->child == NULL)
+    {
+      _mpel_proxy_fail (self, g_error_new_literal (MPEL_ERROR, MPEL_ERROR_CLOSED,
+                                                   _("The proxy has no remote object")));
+      return TRUE;
+    }
+
   /* Its handle is picked now; mpel.list.fetch attaches it */
   priv->registry = _mpel_proxy_registry_get (priv->loop);
   priv->child = _mpel_child_ref (make->child);
@@ -295,6 +302,8 @@ fetch_page (MpelListModel *self,
       item = placeholder_new (self);
       self->slots->pdata[i] = item;
       self->n_cached++;
+      if (mpel_proxy_get_state (item) != MPEL_PROXY_STATE_PENDING)
+        continue;
       g_ptr_array_add (fetch->items, g_object_ref (item));
       g_variant_builder_add (&wanted, "(ut)", i, mpel_proxy_get_handle (item));
     }

@@ -92,8 +92,14 @@ _mpel_worker_lists_free_watch (gpointer  data,
 {
   ListWatch *watch = data;
 
+  /* Not get_lists(): the worker may be finalizing, its qdata going */
   if (watch->queued)
-    g_ptr_array_remove_fast (get_lists (watch->worker)->queued, watch);
+    {
+      Lists *lists = g_object_get_qdata (G_OBJECT (watch->worker), lists_quark);
+
+      if (lists != NULL)
+        g_ptr_array_remove_fast (lists->queued, watch);
+    }
   g_clear_signal_handler (&watch->changed_id, object);
   g_array_unref (watch->pending);
   g_array_unref (watch->log);

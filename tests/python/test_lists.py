@@ -3,7 +3,8 @@
 #
 # Remote signals and list models from Python, through GObject-Introspection:
 # a Gtk.Adjustment's value-changed in the default mpel-worker host emitted
-# on its proxy as remote-signal::value-changed; an Mpel.ListModel over a
+# on its proxy as remote-signal::value-changed, a signal of a class of a
+# Python worker (lists_worker.py); an Mpel.ListModel over a
 # Gtk.StringList in the worker, with plain and subclassed item types.
 #
 # Prints TAP. Nothing sleeps: every wait runs the main context until the
@@ -60,6 +61,18 @@ def test_remote_signal():
         assert len(seen) == 1, seen
 
 
+def test_signal_of_a_python_worker_class():
+    loop = Mpel.Loop.for_python_script('lists_worker.py')
+    with loop:
+        bell = Mpel.Proxy(loop=loop, remote_type='TestPyBell', properties=['count'])
+        seen = []
+        bell.connect('remote-signal::rang', lambda proxy, _name, args: seen.append(
+            (args.unpack(), proxy.get_value('count'))))
+        bell.subscribe_signal('rang')
+        assert bell.call('ring', 'ding').result(timeout=DEADLINE_S) == 1
+        assert seen == [((1, 'ding'), 1)], seen
+
+
 class StringItem(Mpel.Proxy):
     string = GObject.Property(type=str)
 
@@ -111,6 +124,7 @@ def test_list_model_of_a_subclass():
 
 TESTS = [
     test_remote_signal,
+    test_signal_of_a_python_worker_class,
     test_list_model,
     test_list_model_of_a_subclass,
 ]
