@@ -14,8 +14,10 @@ G_BEGIN_DECLS
 /* The kwarg of a CALL that makes it a method call on the object it names
  * (a t); the worker strips it before the method sees its kwargs. */
 #define MPEL_OBJECT_KWARG "mpel.object"
-/* Handles the worker gives out have this bit; the app picks the others. */
-#define MPEL_OBJECT_HANDLE_WORKER (G_GUINT64_CONSTANT (1) << 63)
+/* Handles the worker gives out have this bit; the app picks the ones
+ * below it. Every handle stays below 2^53, so that a JavaScript number
+ * holds it exactly (GJS turns a t into a Number). */
+#define MPEL_OBJECT_HANDLE_WORKER (G_GUINT64_CONSTANT (1) << 52)
 
 /*
  * Every object the app may hold a proxy of has a handle in its worker's

@@ -598,7 +598,7 @@ insert_entry (Objects  *objects,
 {
   Entry *entry;
 
-  if (handle == 0 || (handle & MPEL_OBJECT_HANDLE_WORKER) != 0 ||
+  if (handle == 0 || handle >= MPEL_OBJECT_HANDLE_WORKER ||
       g_hash_table_contains (objects->by_handle, &handle))
     {
       g_set_error (error, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
@@ -1058,7 +1058,7 @@ builtin_object_adopt (MpelInvocation *invocation,
 
   g_variant_get (args, "(tt@mas@as)", &handle, &sent, &properties, &getters);
   entry = g_hash_table_lookup (get_objects (self)->by_handle, &sent);
-  if (entry == NULL || (sent & MPEL_OBJECT_HANDLE_WORKER) == 0)
+  if (entry == NULL || sent < MPEL_OBJECT_HANDLE_WORKER)
     {
       mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_NO_SUCH_OBJECT,
                                     _("No object has the handle %" G_GUINT64_FORMAT), sent);

@@ -52,8 +52,10 @@
  * its argument in milliseconds (a `u`), or until it is cancelled, and
  * `mpel.release` drops objects the worker holds for the app, by handle (an
  * `at`), and returns how many it held (a `u`). The targets of remote
- * objects, `mpel.object.new`, `.attach`, `.adopt`, `.set`, `.release` and
- * `mpel.objects.count`, are described in `doc/protocol.md`.
+ * objects, `mpel.object.new`, `.attach`, `.adopt`, `.set`, `.release`,
+ * `.subscribe` and `.unsubscribe`, `mpel.objects.count`, and of remote
+ * lists, `mpel.list.watch`, `.unwatch` and `.fetch`, are described in
+ * `doc/protocol.md`.
  *
  * [signal@Mpel.Worker::startup] and [signal@Mpel.Worker::shutdown] are the
  * places for set-up and tear-down in the worker process.

@@ -130,6 +130,22 @@ test('notify once per change; a mirrored property in a bidirectional binding', a
     await stopLoop(loop);
 });
 
+test('a proxy argument goes as its handle; handles are safe integers', async () => {
+    const loop = Mpel.Loop.new();
+    const group = Mpel.Proxy.new(loop, 'Gio.SimpleActionGroup', null, null, null);
+    const action = Mpel.Proxy.new(loop, 'Gio.SimpleAction', Mpel.toVariant({name: 'go'}), ['name'], null);
+    assertEqual(Mpel.toVariant(action).get_type_string(), 't', 'a proxy is a t');
+    await group.call('add_action', action);
+    // The worker gives the object it sends a handle of its own: a safe integer
+    const handle = await group.call('lookup_action', 'go');
+    assert(Number.isSafeInteger(handle) && handle >= 2 ** 52, `a safe worker handle, not ${handle}`);
+    const found = Mpel.Proxy.new_for_handle(group, handle, ['name'], null);
+    await loop.wait_async();
+    assertEqual(found.state, Mpel.ProxyState.READY, 'a proxy of the object');
+    assertEqual(found.getValue('name'), 'go', 'its name');
+    await stopLoop(loop);
+});
+
 test('addType refuses what is not a registered class', () => {
     const worker = new Mpel.Worker();
     let threw = false;

@@ -341,6 +341,26 @@ def test_gtk_adjustment():
         assert adj.get_value('value') == 0.0
 
 
+def test_a_proxy_argument_goes_as_its_handle():
+    loop = Mpel.Loop.new()
+    with loop:
+        group = Mpel.Proxy(loop=loop, remote_type='Gio.SimpleActionGroup')
+        action = Mpel.Proxy(loop=loop, remote_type='Gio.SimpleAction',
+                            construct_values={'name': 'go'}, properties=['name'])
+        assert Mpel.pack(action).get_type_string() == 't'
+        assert Mpel.pack(action).unpack() == action.get_handle()
+        group.call('add_action', action)  # the proxy itself, not its handle
+        handle = result(group.call('lookup_action', 'go'))
+        # The worker gives the object it sends a handle of its own, below
+        # 2**53, which a JavaScript number holds exactly
+        assert 2 ** 52 <= handle < 2 ** 53, hex(handle)
+        assert result(group.call('lookup_action', 'missing')) is None
+        found = Mpel.Proxy.new_for_handle(group, handle, ['name'], None)
+        loop.wait(None)
+        assert found.get_state() == Mpel.ProxyState.READY, found.get_error()
+        assert found.get_value('name') == 'go'
+
+
 class Knob(GObject.Object):
     value = GObject.Property(type=float, default=0.0)
 
@@ -395,6 +415,7 @@ TESTS = [
     test_add_type_refuses_what_is_not_a_python_subclass,
     test_gtk_adjustment,
     test_binding_a_mirrored_property,
+    test_a_proxy_argument_goes_as_its_handle,
 ]
 
 

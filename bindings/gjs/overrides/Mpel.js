@@ -79,6 +79,9 @@ function toVariant(value) {
             return GLib.Variant.new_maybe(new GLib.VariantType('v'), null);
         if (value instanceof GLib.Variant)
             return value;
+        // The worker's object, for a method's object parameter
+        if (value instanceof Mpel.Proxy)
+            return new GLib.Variant('t', value.get_handle());
         if (value instanceof GLib.Bytes)
             return bytesVariant(value);
         if (value instanceof Uint8Array)
@@ -92,7 +95,7 @@ function toVariant(value) {
         break;
     }
     throw new TypeError(`mpel cannot send ${describe(value)}: use a boolean, number, string, ` +
-        'Uint8Array, GLib.Bytes, null, array, plain object or GLib.Variant');
+        'Uint8Array, GLib.Bytes, null, array, plain object, Mpel.Proxy or GLib.Variant');
 }
 
 // An array of its items' type when they all have the same one, so that a C

@@ -68,11 +68,14 @@ def pack(value):
     bytes/bytearray/memoryview → ay (one copy through GLib.Bytes), None → mv
     (nothing), tuple → a tuple of its items, list → an array of its items'
     type when they all convert to the same type and av otherwise (an empty
-    list is av), dict with str keys → a{sv}. A GLib.Variant passes through.
-    Anything else raises TypeError naming the value.
+    list is av), dict with str keys → a{sv}, an Mpel.Proxy → t (its handle:
+    the worker's object, for a method's object parameter). A GLib.Variant
+    passes through. Anything else raises TypeError naming the value.
     """
     if isinstance(value, GLib.Variant):
         return value
+    if isinstance(value, Mpel.Proxy):
+        return GLib.Variant.new_uint64(value.get_handle())
     if isinstance(value, bool):
         return GLib.Variant.new_boolean(value)
     if isinstance(value, int):
@@ -98,7 +101,7 @@ def pack(value):
     if isinstance(value, dict):
         return _pack_dict(value)
     raise TypeError('mpel cannot send %r (of type %s): use bool, int, float, str, bytes, '
-                    'None, list, tuple, dict with str keys or GLib.Variant'
+                    'None, list, tuple, dict with str keys, Mpel.Proxy or GLib.Variant'
                     % (value, type(value).__name__))
 
 
