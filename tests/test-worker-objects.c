@@ -504,7 +504,7 @@ handle_obj_new (MpelInvocation *invocation,
   guint64 handle;
 
   g_variant_get (mpel_invocation_get_args (invocation), "(&s@a{sv})", &type_name, &values);
-  if (_mpel_worker_objects_new (worker, type_name, g_steal_pointer (&values), &handle, &error))
+  if (_mpel_worker_objects_new (worker, type_name, values, &handle, &error))
     mpel_invocation_return_value (invocation, g_variant_new_uint64 (handle));
   else
     mpel_invocation_take_error (invocation, error);
