@@ -482,17 +482,7 @@ _mpel_connection_read_chunk_data (MpelConnection  *conn,
   gssize n = _mpel_connection_read_stream (conn, in->data + in->received, conn->chunk_left);
 
   if (n < 0)
-    {
-      int errsv = errno;
-
-      if (errsv == EAGAIN || errsv == EWOULDBLOCK)
-        return -1;
-      if (errsv == ECONNRESET || errsv == EIO)
-        return 0;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-                   _("Could not read from the peer: %s"), g_strerror (errsv));
-      return -2;
-    }
+    return _mpel_connection_read_failed (errno, error);
 
   in->received += n;
   conn->chunk_left -= n;

@@ -213,6 +213,8 @@ gssize   _mpel_connection_write_stream     (MpelConnection     *conn,
                                             int                 n_iov);
 
 /* mpel-connection-read.c, for the chunks */
+gssize   _mpel_connection_read_failed      (int             errsv,
+                                            GError        **error);
 gssize   _mpel_connection_read_stream      (MpelConnection *conn,
                                             guint8         *dest,
                                             gsize           len);

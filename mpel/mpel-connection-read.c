@@ -89,6 +89,23 @@ _mpel_connection_read_stream (MpelConnection *conn,
 
 /* Returns bytes read, 0 on EOF, -1 when nothing is there (EAGAIN), -2 with
  * @error set. */
+/* What a failed read() or recvmsg() with @errsv means: -1 to wait for
+ * more (EAGAIN), 0 for the end of input (the peer went away), -2 with
+ * @error set for any other failure. */
+gssize
+_mpel_connection_read_failed (int      errsv,
+                              GError **error)
+{
+  if (errsv == EAGAIN || errsv == EWOULDBLOCK)
+    return -1;
+  if (errsv == ECONNRESET || errsv == EIO)
+    return 0;
+
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+               _("Could not read from the peer: %s"), g_strerror (errsv));
+  return -2;
+}
+
 static gssize
 read_some (MpelConnection  *conn,
            GError         **error)
@@ -116,18 +133,7 @@ read_some (MpelConnection  *conn,
     while (n < 0 && errno == EINTR);
 
   if (n < 0)
-    {
-      int errsv = errno;
-
-      if (errsv == EAGAIN || errsv == EWOULDBLOCK)
-        return -1;
-      if (errsv == ECONNRESET || errsv == EIO)
-        return 0;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-                   _("Could not read from the peer: %s"), g_strerror (errsv));
-      return -2;
-    }
+    return _mpel_connection_read_failed (errno, error);
 
   conn->n_received += n;
 

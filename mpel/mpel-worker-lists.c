@@ -283,22 +283,6 @@ lookup_watch (MpelWorker  *self,
   return watch;
 }
 
-static gboolean
-check_args (MpelInvocation *invocation,
-            const char     *type)
-{
-  GVariant *args = mpel_invocation_get_args (invocation);
-
-  if (g_variant_is_of_type (args, G_VARIANT_TYPE (type)))
-    return TRUE;
-
-  mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
-                                _("%s takes %s, not %s"),
-                                mpel_invocation_get_target (invocation), type,
-                                g_variant_get_type_string (args));
-  return FALSE;
-}
-
 /* (t) → (uu): the list's handle → its length and generation */
 static void
 builtin_watch (MpelInvocation *invocation,
@@ -310,7 +294,7 @@ builtin_watch (MpelInvocation *invocation,
   ListWatch *watch;
   guint64 handle;
 
-  if (!check_args (invocation, "(t)"))
+  if (!_mpel_worker_objects_check_args (invocation, "(t)"))
     return;
 
   g_variant_get (mpel_invocation_get_args (invocation), "(t)", &handle);
@@ -339,7 +323,7 @@ builtin_unwatch (MpelInvocation *invocation,
   GObject *list;
   guint64 handle;
 
-  if (!check_args (invocation, "(t)"))
+  if (!_mpel_worker_objects_check_args (invocation, "(t)"))
     return;
 
   g_variant_get (mpel_invocation_get_args (invocation), "(t)", &handle);
@@ -400,7 +384,7 @@ builtin_fetch (MpelInvocation *invocation,
   guint64 handle, item_handle;
   guint32 generation, position;
 
-  if (!check_args (invocation, "(tua(ut)masas)"))
+  if (!_mpel_worker_objects_check_args (invocation, "(tua(ut)masas)"))
     return;
 
   g_variant_get (mpel_invocation_get_args (invocation), "(tu@a(ut)@mas@as)",

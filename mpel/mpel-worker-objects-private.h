@@ -124,6 +124,8 @@ GVariant *_mpel_worker_objects_start_mirror  (MpelWorker                    *sel
                                               GVariant                      *properties,
                                               GVariant                      *getters,
                                               GError                       **error);
+gboolean  _mpel_worker_objects_check_args    (MpelInvocation                *invocation,
+                                              const char                    *type);
 /* mpel.object.new, .attach, .adopt, .set, .release and mpel.objects.count */
 void      _mpel_worker_objects_add_builtins  (MpelWorker                    *self);
 

@@ -882,8 +882,10 @@ _mpel_worker_objects_dispatch (MpelWorker     *self,
 
 /* The built-in targets */
 
-static gboolean
-check_args (MpelInvocation *invocation,
+/* TRUE when the arguments of a built-in target have @type; otherwise
+ * answers INVALID_ARGS naming the target and both types */
+gboolean
+_mpel_worker_objects_check_args (MpelInvocation *invocation,
             const char     *type)
 {
   GVariant *args = mpel_invocation_get_args (invocation);
@@ -984,7 +986,7 @@ builtin_object_new (MpelInvocation *invocation,
   guint64 handle;
   GType type;
 
-  if (!check_args (invocation, "(tsa{sv}masas)"))
+  if (!_mpel_worker_objects_check_args (invocation, "(tsa{sv}masas)"))
     return;
 
   g_variant_get (args, "(t&s@a{sv}@mas@as)", &handle, &type_name, &construct_values, &properties, &getters);
@@ -1015,7 +1017,7 @@ builtin_object_attach (MpelInvocation *invocation,
   GVariant *values;
   guint64 handle;
 
-  if (!check_args (invocation, "(tsmasas)"))
+  if (!_mpel_worker_objects_check_args (invocation, "(tsmasas)"))
     return;
 
   g_variant_get (args, "(t&s@mas@as)", &handle, &name, &properties, &getters);
@@ -1053,7 +1055,7 @@ builtin_object_adopt (MpelInvocation *invocation,
   GVariant *values;
   Entry *entry;
 
-  if (!check_args (invocation, "(ttmasas)"))
+  if (!_mpel_worker_objects_check_args (invocation, "(ttmasas)"))
     return;
 
   g_variant_get (args, "(tt@mas@as)", &handle, &sent, &properties, &getters);
@@ -1094,7 +1096,7 @@ builtin_object_set (MpelInvocation *invocation,
   guint64 handle;
   Entry *entry;
 
-  if (!check_args (invocation, "(tsv)"))
+  if (!_mpel_worker_objects_check_args (invocation, "(tsv)"))
     return;
 
   g_variant_get (args, "(t&sv)", &handle, &name, &value);
@@ -1143,7 +1145,7 @@ builtin_object_release (MpelInvocation *invocation,
   guint64 handle;
   guint32 n_seen;
 
-  if (!check_args (invocation, "(a(tu))"))
+  if (!_mpel_worker_objects_check_args (invocation, "(a(tu))"))
     return;
 
   list = g_variant_get_child_value (mpel_invocation_get_args (invocation), 0);
