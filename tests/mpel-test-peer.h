@@ -210,6 +210,8 @@ write_frame_bytes (guint8     *dest,
 
   memcpy (dest, header, 8);
   _mpel_envelope_write (dest + 8, size, kind, 0, id, name, body, NULL);
+  /* The padding to 8 bytes is zeros, as the library writes it */
+  memset (dest + 8 + size, 0, ((size + 7) & ~7) - size);
   return 8 + ((size + 7) & ~7);
 }
 
