@@ -50,14 +50,54 @@ test_over_stdio (void)
   return g_strcmp0 (g_getenv ("MPEL_TEST_TRANSPORT"), "stdio") == 0;
 }
 
+/* MPEL_TEST_TRANSPORT=ssh (set by tests/run-over-ssh.py, which starts a
+ * private sshd on 127.0.0.1) runs them through `ssh … mpel-worker --stdio
+ * --module …`: MPEL_TEST_SSH_COMMAND is the ssh command, its words
+ * separated by U+001F. The module is in that command line, so a test that
+ * sets other modules later does not get them over ssh. */
+static inline gboolean
+test_over_ssh (void)
+{
+  return g_strcmp0 (g_getenv ("MPEL_TEST_TRANSPORT"), "ssh") == 0;
+}
+
+static inline MpelLoop *
+test_loop_new_over_ssh (const char *module)
+{
+  const char *command = g_getenv ("MPEL_TEST_SSH_COMMAND");
+  const char *worker = g_getenv ("MPEL_WORKER");
+  g_auto(GStrv) words = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *remote = NULL;
+  MpelLoop *loop;
+
+  g_assert_nonnull (command);
+  g_assert_nonnull (worker);
+  words = g_strsplit (command, "\x1f", -1);
+  remote = g_strdup_printf ("exec %s --stdio --module %s", worker, module);
+  for (guint i = 0; words[i] != NULL; i++)
+    g_ptr_array_add (argv, words[i]);
+  g_ptr_array_add (argv, remote);
+  g_ptr_array_add (argv, NULL);
+
+  loop = mpel_loop_new_for_stream_argv ((const char * const *) argv->pdata);
+  /* An ssh login on a loaded 2-CPU machine can take longer than 5 s */
+  mpel_loop_set_handshake_timeout (loop, 60000);
+  return loop;
+}
+
 static inline MpelLoop *
 test_loop_new (void)
 {
-  MpelLoop *loop = mpel_loop_new ();
+  MpelLoop *loop;
   const char *module = g_getenv ("MPEL_TEST_MODULE");
   const char *modules[] = { module, NULL };
 
   g_assert_nonnull (module);
+  if (test_over_ssh ())
+    return test_loop_new_over_ssh (module);
+
+  loop = mpel_loop_new ();
   mpel_loop_set_modules (loop, modules);
   if (test_over_stdio ())
     mpel_loop_set_transport (loop, MPEL_TRANSPORT_STDIO);
