@@ -124,6 +124,22 @@ GVariant *_mpel_worker_objects_start_mirror  (MpelWorker                    *sel
                                               GVariant                      *properties,
                                               GVariant                      *getters,
                                               GError                       **error);
+/* The object under @handle, or the one exported as @name; %NULL with
+ * NO_SUCH_OBJECT naming it */
+GObject  *_mpel_worker_objects_lookup_or_fail (MpelWorker                   *self,
+                                              guint64                        handle,
+                                              GError                       **error);
+GObject  *_mpel_worker_objects_find_exported (MpelWorker                    *self,
+                                              const char                    *name,
+                                              GError                       **error);
+/* mpel.object.set: sets, reads back and sends the NOTIFY; transfer full */
+GVariant *_mpel_worker_objects_set_mirrored  (MpelWorker                    *self,
+                                              guint64                        handle,
+                                              const char                    *name,
+                                              GVariant                      *value,
+                                              GError                       **error);
+
+/* mpel-worker-objects-builtins.c */
 gboolean  _mpel_worker_objects_check_args    (MpelInvocation                *invocation,
                                               const char                    *type);
 /* mpel.object.new, .attach, .adopt, .set, .release and mpel.objects.count */

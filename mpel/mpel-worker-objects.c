@@ -326,6 +326,46 @@ _mpel_worker_objects_lookup (MpelWorker *self,
   return entry != NULL ? entry->object : NULL;
 }
 
+static Entry *
+lookup_entry (Objects  *objects,
+              guint64   handle,
+              GError  **error)
+{
+  Entry *entry = g_hash_table_lookup (objects->by_handle, &handle);
+
+  if (entry == NULL)
+    g_set_error (error, MPEL_ERROR, MPEL_ERROR_NO_SUCH_OBJECT,
+                 _("No object has the handle %" G_GUINT64_FORMAT), handle);
+
+  return entry;
+}
+
+/* The object under @handle, or %NULL with NO_SUCH_OBJECT */
+GObject *
+_mpel_worker_objects_lookup_or_fail (MpelWorker  *self,
+                                     guint64      handle,
+                                     GError     **error)
+{
+  Entry *entry = lookup_entry (get_objects (self), handle, error);
+
+  return entry != NULL ? entry->object : NULL;
+}
+
+/* The object exported as @name, or %NULL with NO_SUCH_OBJECT */
+GObject *
+_mpel_worker_objects_find_exported (MpelWorker  *self,
+                                    const char  *name,
+                                    GError     **error)
+{
+  GObject *object = g_hash_table_lookup (get_objects (self)->exported, name);
+
+  if (object == NULL)
+    g_set_error (error, MPEL_ERROR, MPEL_ERROR_NO_SUCH_OBJECT,
+                 _("The worker exports no object named “%s”"), name);
+
+  return object;
+}
+
 gboolean
 _mpel_worker_objects_release (MpelWorker *self,
                               guint64     handle,
@@ -360,14 +400,10 @@ _mpel_worker_objects_lookup_name (MpelWorker  *self,
                                   guint64     *handle,
                                   GError     **error)
 {
-  GObject *object = g_hash_table_lookup (get_objects (self)->exported, name);
+  GObject *object = _mpel_worker_objects_find_exported (self, name, error);
 
   if (object == NULL)
-    {
-      g_set_error (error, MPEL_ERROR, MPEL_ERROR_NO_SUCH_OBJECT,
-                   _("The worker exports no object named “%s”"), name);
-      return FALSE;
-    }
+    return FALSE;
 
   *handle = _mpel_worker_objects_add (self, object);
   return TRUE;
@@ -402,19 +438,6 @@ _mpel_worker_objects_new (MpelWorker  *self,
   return TRUE;
 }
 
-static GObject *
-lookup_or_fail (MpelWorker  *self,
-                guint64      handle,
-                GError     **error)
-{
-  GObject *object = _mpel_worker_objects_lookup (self, handle);
-
-  if (object == NULL)
-    g_set_error (error, MPEL_ERROR, MPEL_ERROR_NO_SUCH_OBJECT,
-                 _("No object has the handle %" G_GUINT64_FORMAT), handle);
-
-  return object;
-}
 
 /* @kwargs without the handle of a method call, "mpel.object"; NULL when
  * nothing else is left. Transfer full. */
@@ -454,7 +477,7 @@ _mpel_worker_objects_invoke (MpelWorker    *self,
   g_autoptr(GObject) object = NULL;
   GObject *found;
 
-  if (!(found = lookup_or_fail (self, handle, error)))
+  if (!(found = _mpel_worker_objects_lookup_or_fail (self, handle, error)))
     return FALSE;
 
   /* The method may release its own object */
@@ -476,7 +499,7 @@ _mpel_worker_objects_call (MpelWorker     *self,
   gpointer user_data = NULL;
   GObject *found;
 
-  if (!(found = lookup_or_fail (self, handle, &error)))
+  if (!(found = _mpel_worker_objects_lookup_or_fail (self, handle, &error)))
     {
       mpel_invocation_take_error (invocation, error);
       return;
@@ -517,7 +540,7 @@ _mpel_worker_objects_set_property (MpelWorker  *self,
   g_autoptr(GVariant) owned = g_variant_ref_sink (value);
   GObject *object;
 
-  if (!(object = lookup_or_fail (self, handle, error)))
+  if (!(object = _mpel_worker_objects_lookup_or_fail (self, handle, error)))
     return FALSE;
 
   return _mpel_gi_set_property (object, name, value, _mpel_worker_objects_get_mapper (self), error);
@@ -542,7 +565,7 @@ _mpel_worker_objects_read (MpelWorker          *self,
   const char *name;
   GVariant *value;
 
-  if (!(found = lookup_or_fail (self, handle, error)))
+  if (!(found = _mpel_worker_objects_lookup_or_fail (self, handle, error)))
     return FALSE;
   object = g_object_ref (found);
 
@@ -572,20 +595,6 @@ _mpel_worker_objects_clear (MpelWorker *self)
   g_hash_table_remove_all (objects->by_object);
   g_hash_table_remove_all (objects->by_handle);
   g_array_set_size (objects->dirty, 0);
-}
-
-static Entry *
-lookup_entry (Objects  *objects,
-              guint64   handle,
-              GError  **error)
-{
-  Entry *entry = g_hash_table_lookup (objects->by_handle, &handle);
-
-  if (entry == NULL)
-    g_set_error (error, MPEL_ERROR, MPEL_ERROR_NO_SUCH_OBJECT,
-                 _("No object has the handle %" G_GUINT64_FORMAT), handle);
-
-  return entry;
 }
 
 /* Under a handle the app picked: each is its own entry, with its own
@@ -880,24 +889,55 @@ _mpel_worker_objects_dispatch (MpelWorker     *self,
   _mpel_worker_objects_call (self, handle, invocation);
 }
 
-/* The built-in targets */
+/* Seams for mpel-worker-signals.c and mpel-worker-lists.c */
 
-/* TRUE when the arguments of a built-in target have @type; otherwise
- * answers INVALID_ARGS naming the target and both types */
-gboolean
-_mpel_worker_objects_check_args (MpelInvocation *invocation,
-            const char     *type)
+gpointer *
+_mpel_worker_objects_get_extras (MpelWorker  *self,
+                                 guint64      handle,
+                                 GObject    **object)
 {
-  GVariant *args = mpel_invocation_get_args (invocation);
+  Entry *entry = g_hash_table_lookup (get_objects (self)->by_handle, &handle);
 
-  if (g_variant_is_of_type (args, G_VARIANT_TYPE (type)))
-    return TRUE;
+  if (entry == NULL)
+    return NULL;
+  *object = entry->object;
+  return &entry->extras;
+}
 
-  mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
-                                _("%s takes %s, not %s"),
-                                mpel_invocation_get_target (invocation), type,
-                                g_variant_get_type_string (args));
-  return FALSE;
+void
+_mpel_worker_objects_flush (MpelWorker *self)
+{
+  flush_all (get_objects (self), 0);
+}
+
+void
+_mpel_worker_objects_refresh (MpelWorker *self,
+                              guint64     handle)
+{
+  Objects *objects = get_objects (self);
+  Entry *entry = g_hash_table_lookup (objects->by_handle, &handle);
+
+  if (entry != NULL && entry->mirror != NULL)
+    {
+      Mirror *mirror = entry->mirror;
+      g_autofree GParamSpec **pspecs = NULL;
+      guint n_pspecs;
+
+      /* Read again: the object may notify after its signal */
+      pspecs = g_object_class_list_properties (G_OBJECT_GET_CLASS (entry->object), &n_pspecs);
+      for (guint i = 0; i < n_pspecs; i++)
+        if ((pspecs[i]->flags & G_PARAM_READABLE) != 0 &&
+            (mirror->properties == NULL ||
+             g_strv_contains ((const char * const *) mirror->properties, pspecs[i]->name)))
+          g_hash_table_add (mirror->dirty, (gpointer) g_intern_string (pspecs[i]->name));
+      if (!mirror->queued && g_hash_table_size (mirror->dirty) > 0)
+        {
+          mirror->queued = TRUE;
+          g_array_append_val (objects->dirty, entry->handle);
+        }
+    }
+
+  flush_all (objects, 0);
 }
 
 static char **
@@ -909,13 +949,13 @@ maybe_strv (GVariant *maybe)
 }
 
 /* Mirrors @object under @handle and reads its first values. */
-static GVariant *
-start_mirror (MpelWorker  *self,
-              guint64      handle,
-              GObject     *object,
-              GVariant    *properties,
-              GVariant    *getters,
-              GError     **error)
+GVariant *
+_mpel_worker_objects_start_mirror (MpelWorker  *self,
+                                   guint64      handle,
+                                   GObject     *object,
+                                   GVariant    *properties,
+                                   GVariant    *getters,
+                                   GError     **error)
 {
   Objects *objects = get_objects (self);
   g_autoptr(GVariant) values = NULL;
@@ -968,276 +1008,36 @@ start_mirror (MpelWorker  *self,
   }
 }
 
-/* (t s a{sv} mas as) → a{sv}: handle, type, construct values in order,
- * mirrored properties (nothing: all), getters → the first values */
-static void
-builtin_object_new (MpelInvocation *invocation,
-                    gpointer        user_data)
+/* mpel.object.set: sets @name of the object under @handle, reads the value
+ * back (the object may have adjusted it) and sends the changes waiting,
+ * this one's NOTIFY first; the value read back needs no NOTIFY later.
+ * Returns it, or %NULL with @error set. */
+GVariant *
+_mpel_worker_objects_set_mirrored (MpelWorker  *self,
+                                   guint64      handle,
+                                   const char  *name,
+                                   GVariant    *value,
+                                   GError     **error)
 {
-  MpelWorker *self = mpel_invocation_get_worker (invocation);
-  GVariant *args = mpel_invocation_get_args (invocation);
-  g_autoptr(GVariant) construct_values = NULL;
-  g_autoptr(GVariant) properties = NULL;
-  g_autoptr(GVariant) getters = NULL;
-  g_autoptr(GObject) object = NULL;
-  GError *error = NULL;
-  const char *type_name;
-  GVariant *values;
-  guint64 handle;
-  GType type;
-
-  if (!_mpel_worker_objects_check_args (invocation, "(tsa{sv}masas)"))
-    return;
-
-  g_variant_get (args, "(t&s@a{sv}@mas@as)", &handle, &type_name, &construct_values, &properties, &getters);
-  if ((type = _mpel_gi_find_type (type_name, &error)) == G_TYPE_INVALID ||
-      !(object = _mpel_gi_new_object (type, construct_values, &get_objects (self)->mapper, &error)) ||
-      !(values = start_mirror (self, handle, object, properties, getters, &error)))
-    {
-      mpel_invocation_take_error (invocation, error);
-      return;
-    }
-
-  mpel_invocation_return_value (invocation, values);
-}
-
-/* (t s mas as) → (s a{sv}): handle, exported name, properties, getters →
- * the type's name and the first values */
-static void
-builtin_object_attach (MpelInvocation *invocation,
-                       gpointer        user_data)
-{
-  MpelWorker *self = mpel_invocation_get_worker (invocation);
-  GVariant *args = mpel_invocation_get_args (invocation);
-  g_autoptr(GVariant) properties = NULL;
-  g_autoptr(GVariant) getters = NULL;
-  GError *error = NULL;
-  const char *name;
-  GObject *object;
-  GVariant *values;
-  guint64 handle;
-
-  if (!_mpel_worker_objects_check_args (invocation, "(tsmasas)"))
-    return;
-
-  g_variant_get (args, "(t&s@mas@as)", &handle, &name, &properties, &getters);
-  object = g_hash_table_lookup (get_objects (self)->exported, name);
-  if (object == NULL)
-    {
-      mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_NO_SUCH_OBJECT,
-                                    _("The worker exports no object named “%s”"), name);
-      return;
-    }
-
-  if (!(values = start_mirror (self, handle, object, properties, getters, &error)))
-    {
-      mpel_invocation_take_error (invocation, error);
-      return;
-    }
-
-  mpel_invocation_return_value (invocation,
-                                g_variant_new ("(s@a{sv})", G_OBJECT_TYPE_NAME (object), values));
-}
-
-/* (t t mas as) → (s a{sv}): a handle the app picks for an object the
- * worker sent (a method's result), which takes over that sending */
-static void
-builtin_object_adopt (MpelInvocation *invocation,
-                      gpointer        user_data)
-{
-  MpelWorker *self = mpel_invocation_get_worker (invocation);
-  GVariant *args = mpel_invocation_get_args (invocation);
-  g_autoptr(GVariant) properties = NULL;
-  g_autoptr(GVariant) getters = NULL;
-  g_autoptr(GObject) object = NULL;
-  GError *error = NULL;
-  guint64 handle, sent;
-  GVariant *values;
-  Entry *entry;
-
-  if (!_mpel_worker_objects_check_args (invocation, "(ttmasas)"))
-    return;
-
-  g_variant_get (args, "(tt@mas@as)", &handle, &sent, &properties, &getters);
-  entry = g_hash_table_lookup (get_objects (self)->by_handle, &sent);
-  if (entry == NULL || sent < MPEL_OBJECT_HANDLE_WORKER)
-    {
-      mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_NO_SUCH_OBJECT,
-                                    _("No object has the handle %" G_GUINT64_FORMAT), sent);
-      return;
-    }
-
-  object = g_object_ref (entry->object);
-  if (!(values = start_mirror (self, handle, object, properties, getters, &error)))
-    {
-      mpel_invocation_take_error (invocation, error);
-      return;
-    }
-  _mpel_worker_objects_release (self, sent, 1);
-
-  mpel_invocation_return_value (invocation,
-                                g_variant_new ("(s@a{sv})", G_OBJECT_TYPE_NAME (object), values));
-}
-
-/* (t s v) → v: the value after the set, which the object may have
- * adjusted; its NOTIFY goes first. */
-static void
-builtin_object_set (MpelInvocation *invocation,
-                    gpointer        user_data)
-{
-  MpelWorker *self = mpel_invocation_get_worker (invocation);
   Objects *objects = get_objects (self);
-  GVariant *args = mpel_invocation_get_args (invocation);
-  g_autoptr(GVariant) value = NULL;
-  g_autoptr(GVariant) after = NULL;
+  const char *names[] = { name, NULL };
+  g_autoptr(GVariant) values = NULL;
   g_autoptr(GObject) object = NULL;
-  GError *error = NULL;
-  const char *name;
-  guint64 handle;
+  GVariant *after;
   Entry *entry;
 
-  if (!_mpel_worker_objects_check_args (invocation, "(tsv)"))
-    return;
-
-  g_variant_get (args, "(t&sv)", &handle, &name, &value);
-  if (!(entry = lookup_entry (objects, handle, &error)))
-    {
-      mpel_invocation_take_error (invocation, error);
-      return;
-    }
+  if (!(entry = lookup_entry (objects, handle, error)))
+    return NULL;
 
   object = g_object_ref (entry->object);
-  if (!_mpel_gi_set_property (object, name, value, &objects->mapper, &error))
-    {
-      mpel_invocation_take_error (invocation, error);
-      return;
-    }
-
-  {
-    const char *names[] = { name, NULL };
-    g_autoptr(GVariant) values = NULL;
-
-    if (!_mpel_gi_get_properties (object, names, &objects->mapper, &values, &error))
-      {
-        mpel_invocation_take_error (invocation, error);
-        return;
-      }
-    after = g_variant_lookup_value (values, name, NULL);
-  }
+  if (!_mpel_gi_set_property (object, name, value, &objects->mapper, error) ||
+      !_mpel_gi_get_properties (object, names, &objects->mapper, &values, error))
+    return NULL;
+  after = g_variant_lookup_value (values, name, NULL);
 
   flush_all (objects, handle);
-  /* What the app gets now needs no NOTIFY later */
   if ((entry = g_hash_table_lookup (objects->by_handle, &handle)) != NULL && entry->mirror != NULL)
     g_hash_table_replace (entry->mirror->sent, g_strdup (name), g_variant_ref (after));
 
-  mpel_invocation_return_value (invocation, g_variant_new_variant (after));
-}
-
-/* a(tu) → u: handles and the number of sendings of each the app saw */
-static void
-builtin_object_release (MpelInvocation *invocation,
-                        gpointer        user_data)
-{
-  MpelWorker *self = mpel_invocation_get_worker (invocation);
-  g_autoptr(GVariant) list = NULL;
-  GVariantIter iter;
-  guint32 n_released = 0;
-  guint64 handle;
-  guint32 n_seen;
-
-  if (!_mpel_worker_objects_check_args (invocation, "(a(tu))"))
-    return;
-
-  list = g_variant_get_child_value (mpel_invocation_get_args (invocation), 0);
-  g_variant_iter_init (&iter, list);
-  while (g_variant_iter_next (&iter, "(tu)", &handle, &n_seen))
-    if (_mpel_worker_objects_release (self, handle, n_seen))
-      n_released++;
-
-  mpel_invocation_return_value (invocation, g_variant_new_uint32 (n_released));
-}
-
-static void
-builtin_objects_count (MpelInvocation *invocation,
-                       gpointer        user_data)
-{
-  MpelWorker *self = mpel_invocation_get_worker (invocation);
-
-  mpel_invocation_return_value (invocation,
-                                g_variant_new_uint32 (_mpel_worker_objects_get_n_objects (self)));
-}
-
-void
-_mpel_worker_objects_add_builtins (MpelWorker *self)
-{
-  mpel_worker_add_handler (self, "mpel.object.new", builtin_object_new, NULL, NULL);
-  mpel_worker_add_handler (self, "mpel.object.attach", builtin_object_attach, NULL, NULL);
-  mpel_worker_add_handler (self, "mpel.object.adopt", builtin_object_adopt, NULL, NULL);
-  mpel_worker_add_handler (self, "mpel.object.set", builtin_object_set, NULL, NULL);
-  mpel_worker_add_handler (self, "mpel.object.release", builtin_object_release, NULL, NULL);
-  mpel_worker_add_handler (self, "mpel.objects.count", builtin_objects_count, NULL, NULL);
-  _mpel_worker_signals_add_builtins (self);
-  _mpel_worker_lists_add_builtins (self);
-}
-
-/* Seams for mpel-worker-signals.c and mpel-worker-lists.c */
-
-gpointer *
-_mpel_worker_objects_get_extras (MpelWorker  *self,
-                                 guint64      handle,
-                                 GObject    **object)
-{
-  Entry *entry = g_hash_table_lookup (get_objects (self)->by_handle, &handle);
-
-  if (entry == NULL)
-    return NULL;
-  *object = entry->object;
-  return &entry->extras;
-}
-
-void
-_mpel_worker_objects_flush (MpelWorker *self)
-{
-  flush_all (get_objects (self), 0);
-}
-
-void
-_mpel_worker_objects_refresh (MpelWorker *self,
-                              guint64     handle)
-{
-  Objects *objects = get_objects (self);
-  Entry *entry = g_hash_table_lookup (objects->by_handle, &handle);
-
-  if (entry != NULL && entry->mirror != NULL)
-    {
-      Mirror *mirror = entry->mirror;
-      g_autofree GParamSpec **pspecs = NULL;
-      guint n_pspecs;
-
-      /* Read again: the object may notify after its signal */
-      pspecs = g_object_class_list_properties (G_OBJECT_GET_CLASS (entry->object), &n_pspecs);
-      for (guint i = 0; i < n_pspecs; i++)
-        if ((pspecs[i]->flags & G_PARAM_READABLE) != 0 &&
-            (mirror->properties == NULL ||
-             g_strv_contains ((const char * const *) mirror->properties, pspecs[i]->name)))
-          g_hash_table_add (mirror->dirty, (gpointer) g_intern_string (pspecs[i]->name));
-      if (!mirror->queued && g_hash_table_size (mirror->dirty) > 0)
-        {
-          mirror->queued = TRUE;
-          g_array_append_val (objects->dirty, entry->handle);
-        }
-    }
-
-  flush_all (objects, 0);
-}
-
-GVariant *
-_mpel_worker_objects_start_mirror (MpelWorker  *self,
-                                   guint64      handle,
-                                   GObject     *object,
-                                   GVariant    *properties,
-                                   GVariant    *getters,
-                                   GError     **error)
-{
-  return start_mirror (self, handle, object, properties, getters, error);
+  return after;
 }
