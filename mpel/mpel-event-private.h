@@ -56,6 +56,7 @@ gboolean _mpel_event_finish      (MpelEvent      *self,
 void     _mpel_event_emit_item   (MpelEvent      *self,
                                   GVariant       *item);
 GError  *_mpel_event_check       (MpelEvent      *self);
+void     _mpel_event_compact     (MpelEvent      *self);
 
 /* Implemented in mpel-loop.c */
 void     _mpel_loop_cancel_event (MpelLoop       *loop,

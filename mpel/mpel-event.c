@@ -82,7 +82,7 @@ target_quark (const char *target)
   static guint last_target;
   GQuark quark = g_atomic_int_get (&last_target);
 
-  /* g_object_new () sets construct-only properties to their default */
+  /* the property set to NULL */
   if (target == NULL)
     return 0;
 
@@ -220,12 +220,13 @@ mpel_event_set_property (GObject      *object,
   switch (prop_id)
     {
     case PROP_TARGET:
+      g_return_if_fail (!self->pushed);
       self->target = target_quark (g_value_get_string (value));
       break;
 
     case PROP_ARGS:
-      /* g_object_new () passes the default, NULL, for every event, which
-       * mpel_event_get_args () gives as () when asked */
+      g_return_if_fail (!self->pushed);
+      /* NULL, which mpel_event_get_args () gives as () when asked */
       g_clear_pointer (&self->args, g_variant_unref);
       if (g_value_get_variant (value) != NULL)
         self->args = normalize_args (g_value_get_variant (value));
@@ -269,21 +270,27 @@ mpel_event_class_init (MpelEventClass *klass)
    * MpelEvent:target:
    *
    * The name of the handler that runs the event in the worker.
+   *
+   * Like the options, it can be set only before the event is pushed.
+   * It is not construct-only: GObject would then set it, and
+   * [property@Mpel.Event:args], to their defaults for every event made,
+   * a cost on the path of every event.
    */
   properties[PROP_TARGET] =
     g_param_spec_string ("target", NULL, NULL,
                          NULL,
-                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+                         (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
 
   /**
    * MpelEvent:args:
    *
-   * The positional arguments, always a tuple.
+   * The positional arguments, always a tuple. Like the options, they can
+   * be set only before the event is pushed.
    */
   properties[PROP_ARGS] =
     g_param_spec_variant ("args", NULL, NULL,
                           G_VARIANT_TYPE_TUPLE, NULL,
-                          (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+                          (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
 
   /**
    * MpelEvent:kwargs:
@@ -447,7 +454,7 @@ mpel_event_new (const char *target,
 
   g_return_val_if_fail (target != NULL, NULL);
 
-  self = g_object_new (MPEL_TYPE_EVENT, NULL);
+  self = (MpelEvent *) g_object_new_with_properties (MPEL_TYPE_EVENT, 0, NULL, NULL);
   self->target = target_quark (target);
   self->args = normalize_args (args);
 
@@ -547,6 +554,21 @@ mpel_event_set_kwargs (MpelEvent *self,
     self->kwargs = g_steal_pointer (&owned);
 
   notify (self, PROP_KWARGS);
+}
+
+/* Arguments made of values (a tuple of a few numbers and strings) are a
+ * tree of GVariants, a few allocations each. Serialised, they are one
+ * block, which is written out as it is when the event is sent: an event
+ * queued in a long flood keeps fewer and smaller allocations, and sending
+ * it reads one block rather than chase the tree. Large arguments stay as
+ * they are: serialising them here would copy them once more. */
+#define COMPACT_MAX_SIZE 4096
+
+void
+_mpel_event_compact (MpelEvent *self)
+{
+  if (self->args != NULL && g_variant_get_size (self->args) <= COMPACT_MAX_SIZE)
+    g_variant_get_data (self->args);
 }
 
 /* Why the event cannot be sent, or %NULL. A worker takes a target name that

@@ -156,6 +156,12 @@ mpel_loop_push (MpelLoop  *self,
 
   _mpel_queue_push (&self->queue, g_object_ref (event));
   _mpel_loop_pump (self);
+
+  /* Waiting behind a full window and as many events again, it may wait a
+   * while: see _mpel_event_compact(). */
+  if (event->state == MPEL_EVENT_STATE_QUEUED &&
+      _mpel_queue_length (&self->queue) > self->max_in_flight)
+    _mpel_event_compact (event);
 }
 
 /**

@@ -786,6 +786,126 @@ test_priority (void)
   g_assert_finalize_object (g_steal_pointer (&loop));
 }
 
+static gboolean
+save_echo (MpelLoop  *loop,
+           MpelEvent *event,
+           GPtrArray *results)
+{
+  g_assert_cmpint (mpel_event_get_state (event), ==, MPEL_EVENT_STATE_DONE);
+  g_ptr_array_add (results, g_variant_ref (mpel_event_get_result (event)));
+  return FALSE;
+}
+
+/* Events queued deep (behind a full window and as many again) keep their
+ * arguments serialised (see _mpel_event_compact()): what the caller kept of
+ * them, what the getter gives and what the worker gets do not change, small
+ * or large. */
+static void
+test_queued_args (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) expected = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  g_autoptr(GVariant) kept = g_variant_ref_sink (g_variant_new_string ("kept by the caller"));
+  g_autofree char *large = g_strnfill (64 * 1024, 'x');
+
+  mpel_loop_set_max_in_flight (loop, 1);
+  g_signal_connect (loop, "output::mpel.echo", G_CALLBACK (save_echo), results);
+
+  /* Holds the only slot so that the rest queue up. */
+  mpel_loop_add_event (loop, "mpel.sleep", g_variant_new ("(u)", 20));
+  for (int i = 0; i < 8; i++)
+    {
+      g_autoptr(MpelEvent) event = NULL;
+      GVariant *children[3];
+
+      /* A tree of values, one of which the caller keeps a reference to */
+      children[0] = g_variant_new_int32 (i);
+      children[1] = kept;
+      children[2] = g_variant_new_string (i == 5 ? large : "small");
+      event = mpel_event_new ("mpel.echo", g_variant_new_tuple (children, 3));
+      g_ptr_array_add (expected, g_variant_ref_sink (g_variant_new ("(iss)", i, "kept by the caller",
+                                                                      i == 5 ? large : "small")));
+      mpel_loop_push (loop, event);
+      g_ptr_array_add (events, g_steal_pointer (&event));
+    }
+
+  for (guint i = 0; i < events->len; i++)
+    {
+      MpelEvent *event = g_ptr_array_index (events, i);
+
+      g_assert_cmpint (mpel_event_get_state (event), ==, MPEL_EVENT_STATE_QUEUED);
+      g_assert_true (g_variant_equal (mpel_event_get_args (event), g_ptr_array_index (expected, i)));
+    }
+  g_assert_cmpstr (g_variant_get_string (kept, NULL), ==, "kept by the caller");
+
+  test_wait (loop);
+
+  g_assert_cmpuint (results->len, ==, 8);
+  for (guint i = 0; i < results->len; i++)
+    {
+      g_assert_true (g_variant_equal (g_ptr_array_index (results, i), g_ptr_array_index (expected, i)));
+      g_assert_true (g_variant_equal (mpel_event_get_args (g_ptr_array_index (events, i)),
+                                      g_ptr_array_index (expected, i)));
+    }
+  g_assert_cmpstr (g_variant_get_string (kept, NULL), ==, "kept by the caller");
+
+  g_ptr_array_set_size (events, 0);
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
+/* An event made with g_object_new () and its properties, as Python and GJS
+ * make them; the target and the arguments, like the options, are fixed
+ * once the event is pushed. */
+static void
+test_event_properties (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(GArray) results = g_array_new (FALSE, FALSE, sizeof (gint32));
+  g_autoptr(MpelEvent) event = NULL;
+  g_autoptr(MpelEvent) bare = NULL;
+  g_autoptr(GVariant) args = NULL;
+  g_autofree char *target = NULL;
+
+  g_signal_connect (loop, "output::add_one", G_CALLBACK (save_result), results);
+
+  event = g_object_new (MPEL_TYPE_EVENT,
+                        "target", "add_one",
+                        "args", g_variant_new ("(i)", 41),
+                        NULL);
+  g_assert_cmpstr (mpel_event_get_target (event), ==, "add_one");
+
+  /* Changed before the push: the last one counts */
+  g_object_set (event, "args", g_variant_new ("(i)", 1), NULL);
+  mpel_loop_push (loop, event);
+
+  g_test_expect_message ("Mpel", G_LOG_LEVEL_CRITICAL, "*!self->pushed*");
+  g_object_set (event, "target", "other", NULL);
+  g_test_assert_expected_messages ();
+  g_test_expect_message ("Mpel", G_LOG_LEVEL_CRITICAL, "*!self->pushed*");
+  g_object_set (event, "args", g_variant_new ("(i)", 7), NULL);
+  g_test_assert_expected_messages ();
+
+  test_wait (loop);
+  g_assert_cmpuint (results->len, ==, 1);
+  g_assert_cmpint (g_array_index (results, gint32, 0), ==, 2);
+  g_object_get (event, "target", &target, "args", &args, NULL);
+  g_assert_cmpstr (target, ==, "add_one");
+  g_assert_true (g_variant_equal (args, g_variant_new ("(i)", 1)));
+
+  /* With neither: () for arguments, and refused when pushed */
+  bare = g_object_new (MPEL_TYPE_EVENT, NULL);
+  g_assert_null (mpel_event_get_target (bare));
+  g_assert_true (g_variant_equal (mpel_event_get_args (bare), g_variant_new ("()")));
+  mpel_loop_push (loop, bare);
+  test_wait (loop);
+  g_assert_cmpint (mpel_event_get_state (bare), ==, MPEL_EVENT_STATE_FAILED);
+  g_assert_error (mpel_event_get_error (bare), MPEL_ERROR, MPEL_ERROR_INVALID_ARGS);
+
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
 static void
 store_bool (GObject      *object,
             GAsyncResult *result,
@@ -921,6 +1041,8 @@ main (int   argc,
   g_test_add_func ("/Mpel/Loop/cancel", test_cancel);
   g_test_add_func ("/Mpel/Loop/timeout", test_timeout);
   g_test_add_func ("/Mpel/Loop/priority", test_priority);
+  g_test_add_func ("/Mpel/Loop/queued-args", test_queued_args);
+  g_test_add_func ("/Mpel/Loop/event-properties", test_event_properties);
   g_test_add_func ("/Mpel/Loop/wait-async", test_wait_async);
   g_test_add_func ("/Mpel/Loop/spawn-failure", test_spawn_failure);
   g_test_add_func ("/Mpel/Loop/bad-module", test_bad_module);
