@@ -440,8 +440,9 @@ def tables(core, pairs, single, targets, info):
         ("  args included", al.get("allocs_per_call_async_total")),
         ("  the (ii) args alone", al.get("allocs_args")),
         ("bytes per queued event, args included", mem.get("memory_event_bytes")),
-        ("  the (ii) args alone", mem.get("memory_args_bytes")),
-        ("  beyond args", mem.get("memory_overhead_bytes")),
+        ("  the (ii) args alone, as built (a tree)", mem.get("memory_args_tree_bytes")),
+        ("  the (ii) args alone, serialised (as a deep-queued event keeps them)", mem.get("memory_args_bytes")),
+        ("  beyond the serialised args", mem.get("memory_overhead_bytes")),
         (f"close () with {n_of(mem.get('memory_n'), '10^6')} queued (s)", mem.get("memory_close_s")),
         ("mpel_loop_start () to first result (ms)", misc.get("startup_ms")),
         ("pool: 1 worker / 2 workers (s)", f"{fmt(misc.get('pool_1_worker_s'))} / {fmt(misc.get('pool_2_workers_s'))}"
