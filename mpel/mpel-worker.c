@@ -638,6 +638,28 @@ lookup_handler (MpelWorker *self,
  * when a handler asks for them. A method call on a remote object (see
  * doc/protocol.md) carries its handle as the kwarg "mpel.object", which no
  * handler sees: then sets @object_handle and returns the other kwargs. */
+static gboolean
+may_name_object (GBytes *kwargs)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (kwargs, &size);
+
+  const guint8 *end = data + size;
+
+  /* Its key, terminated, is somewhere in the bytes: a quick look that
+   * spares the look-up proper the kwargs of plain calls (cheaper than
+   * memmem () for a dictionary of a few dozen bytes). */
+  while ((gsize) (end - data) >= sizeof MPEL_OBJECT_KWARG &&
+         (data = memchr (data, MPEL_OBJECT_KWARG[0], end - data - (sizeof MPEL_OBJECT_KWARG - 1))) != NULL)
+    {
+      if (memcmp (data, MPEL_OBJECT_KWARG, sizeof MPEL_OBJECT_KWARG) == 0)
+        return TRUE;
+      data++;
+    }
+
+  return FALSE;
+}
+
 static GBytes *
 take_kwargs (MpelFrame *frame,
              guint64   *object_handle)
@@ -645,7 +667,7 @@ take_kwargs (MpelFrame *frame,
   g_autoptr(GBytes) kwargs = _mpel_frame_lookup_meta_bytes (frame, "kwargs", G_VARIANT_TYPE_VARDICT);
   g_autoptr(GVariant) handle = NULL;
 
-  if (kwargs != NULL &&
+  if (kwargs != NULL && may_name_object (kwargs) &&
       _mpel_vardict_bytes_lookup (kwargs, MPEL_OBJECT_KWARG, G_VARIANT_TYPE_UINT64,
                                   &handle) == MPEL_VARDICT_FOUND)
     {
