@@ -196,10 +196,10 @@ pipelined_calls_per_s (guint n)
 }
 
 static double
-echo_once_ns (GBytes    *payload,
-              gsize      size,
-              GError   **error)
+echo_once_ns (BenchPayload  *payload,
+              GError       **error)
 {
+  gsize size = payload->size;
   g_autoptr(GVariant) args = bench_payload_args (payload);
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) ay = NULL;
@@ -271,7 +271,7 @@ main (int   argc,
   if (bench_has_arg (argc, argv, "--payload"))
     for (guint p = 0; p < G_N_ELEMENTS (bench_payloads); p++)
       {
-        g_autoptr(GBytes) bytes = bench_payload_bytes (bench_payloads[p].size);
+        BenchPayload payload;
         guint n = MAX (3, bench_count (bench_payloads[p].iterations));
         g_autofree gint64 *s = g_new (gint64, n);
         g_autofree char *key = g_strdup_printf ("payload_%s_ms", bench_payloads[p].name);
@@ -280,7 +280,8 @@ main (int   argc,
 
         /* GDBus may refuse big messages: that is a result ("n/a"), not a
          * crash of the benchmark. */
-        if (echo_once_ns (bytes, bench_payloads[p].size, &error) < 0)
+        bench_payload_init (&payload, bench_payloads[p].size);
+        if (echo_once_ns (&payload, &error) < 0)
           {
             g_printerr ("gdbus: Echo of %s failed: %s\n", bench_payloads[p].name, error->message);
             bench_json_null (&json, key);
@@ -288,11 +289,12 @@ main (int   argc,
             g_clear_error (&error);
             if (g_dbus_connection_is_closed (conn))
               bench_die ("gdbus: the connection closed after a failed Echo");
+            bench_payload_clear (&payload);
             continue;
           }
         for (i = 0; i < n; i++)
           {
-            double t = echo_once_ns (bytes, bench_payloads[p].size, &error);
+            double t = echo_once_ns (&payload, &error);
 
             if (t < 0)
               break;
@@ -306,6 +308,7 @@ main (int   argc,
           }
         else
           bench_json_num (&json, key, bench_percentile_ns (s, n, 0.5) / 1e6);
+        bench_payload_clear (&payload);
       }
 
   if (!g_dbus_connection_close_sync (conn, NULL, &error))

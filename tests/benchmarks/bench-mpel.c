@@ -257,10 +257,10 @@ pipelined_calls_per_s (MpelLoop *loop,
 /* ---- large payloads --------------------------------------------------- */
 
 static double
-echo_once_ns (MpelLoop *loop,
-              GBytes   *payload,
-              gsize     size)
+echo_once_ns (MpelLoop     *loop,
+              BenchPayload *payload)
 {
+  gsize size = payload->size;
   g_autoptr(GVariant) args = bench_payload_args (payload);
   gint64 t0 = bench_now_ns ();
   g_autoptr(GVariant) result = call_sync (loop, "mpel.echo", args);
@@ -710,7 +710,7 @@ payloads (BenchJson *json)
   g_variant_unref (call_sync (loop, "mpel.ping", NULL));
   for (guint p = 0; p < G_N_ELEMENTS (sizes); p++)
     {
-      g_autoptr(GBytes) bytes = bench_payload_bytes (sizes[p].size);
+      BenchPayload payload;
       gboolean huge = sizes[p].size > 128 * 1024 * 1024;
       guint n = MAX (huge ? 1 : 3, bench_count (sizes[p].n));
       g_autofree gint64 *s = g_new (gint64, n);
@@ -722,9 +722,10 @@ payloads (BenchJson *json)
       gint64 t_phase;
 
       begin_phase (name, 180);
+      bench_payload_init (&payload, sizes[p].size);
       if (sizes[p].memcpy)
         memcpy_init (&mc, sizes[p].size);
-      echo_once_ns (loop, bytes, sizes[p].size);  /* warm-up */
+      echo_once_ns (loop, &payload);  /* warm-up */
       t_phase = bench_now_ns ();
       for (guint i = 0; i < n; i++)
         {
@@ -734,7 +735,7 @@ payloads (BenchJson *json)
               n = i;
               break;
             }
-          s[i] = (gint64) echo_once_ns (loop, bytes, sizes[p].size);
+          s[i] = (gint64) echo_once_ns (loop, &payload);
           if (sizes[p].memcpy)
             {
               m[i] = (gint64) memcpy_two_ns (&mc);
@@ -756,6 +757,7 @@ payloads (BenchJson *json)
           bench_json_num (json, rkey, bench_percentile_ns (r, n, 0.5) / 1e6);
           memcpy_clear (&mc);
         }
+      bench_payload_clear (&payload);
     }
   mpel_loop_stop (loop);
 }
