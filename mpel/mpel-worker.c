@@ -633,22 +633,20 @@ lookup_handler (MpelWorker *self,
   return handler;
 }
 
-/* The CALL's kwargs, looked up where they lie: they stay the bytes they
- * came in (a slice of the read buffer), and their entries are read only
- * when a handler asks for them. A method call on a remote object (see
- * doc/protocol.md) carries its handle as the kwarg "mpel.object", which no
- * handler sees: then sets @object_handle and returns the other kwargs. */
+/* Whether the key "mpel.object", terminated, is somewhere in the bytes of
+ * @kwargs: a quick look that spares the look-up proper the kwargs of plain
+ * calls (cheaper than memmem () for a dictionary of a few dozen bytes). */
 static gboolean
 may_name_object (GBytes *kwargs)
 {
   gsize size;
   const guint8 *data = g_bytes_get_data (kwargs, &size);
+  const guint8 *end;
 
-  const guint8 *end = data + size;
+  if (data == NULL)
+    return FALSE;
 
-  /* Its key, terminated, is somewhere in the bytes: a quick look that
-   * spares the look-up proper the kwargs of plain calls (cheaper than
-   * memmem () for a dictionary of a few dozen bytes). */
+  end = data + size;
   while ((gsize) (end - data) >= sizeof MPEL_OBJECT_KWARG &&
          (data = memchr (data, MPEL_OBJECT_KWARG[0], end - data - (sizeof MPEL_OBJECT_KWARG - 1))) != NULL)
     {
@@ -660,6 +658,11 @@ may_name_object (GBytes *kwargs)
   return FALSE;
 }
 
+/* The CALL's kwargs, looked up where they lie: they stay the bytes they
+ * came in (a slice of the read buffer), and their entries are read only
+ * when a handler asks for them. A method call on a remote object (see
+ * doc/protocol.md) carries its handle as the kwarg "mpel.object", which no
+ * handler sees: then sets @object_handle and returns the other kwargs. */
 static GBytes *
 take_kwargs (MpelFrame *frame,
              guint64   *object_handle)
