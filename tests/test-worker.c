@@ -400,6 +400,35 @@ test_kwargs_default (void)
   g_assert_finalize_object (g_steal_pointer (&loop));
 }
 
+/* The object handle of a method call travels as the kwarg "mpel.object";
+ * the worker looks it up only where those bytes are (see
+ * may_name_object()). kwargs that merely contain them (a value, a longer
+ * key) are a plain call's, and reach its handler whole. */
+static void
+test_kwargs_like_object_key (void)
+{
+  g_autoptr(MpelLoop) loop = self_loop_new ("--worker", NULL);
+  const char *const kwargs[] = {
+    "{'note': <'mpel.object'>}",
+    "{'mpel.objectx': <uint64 5>, 'xmpel.object': <uint64 7>}",
+    "{'a': <'mpel.obj'>, 'mpel.object_': <'mpel.object'>, 'z': <uint64 9>}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (kwargs); i++)
+    {
+      g_autoptr(MpelEvent) event = mpel_event_new ("kwargs", NULL);
+      g_autoptr(GVariant) expected = g_variant_ref_sink (g_variant_new_parsed (kwargs[i]));
+
+      mpel_event_set_kwargs (event, g_variant_new_parsed (kwargs[i]));
+      mpel_loop_push (loop, event);
+      test_wait (loop);
+      g_assert_no_error ((GError *) mpel_event_get_error (event));
+      g_assert_true (g_variant_equal (mpel_event_get_result (event), expected));
+    }
+
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
 /* A worker binds mpel's text domain itself: a worker in Python or GJS
  * makes no MpelLoop, which used to be the only one to bind it. In a
  * process of its own, as GType classes live as long as the process. */
@@ -924,6 +953,7 @@ main (int   argc,
   g_test_add_func ("/Mpel/Worker/hooks", test_hooks);
   g_test_add_func ("/Mpel/Worker/async-handler", test_async_handler);
   g_test_add_func ("/Mpel/Worker/kwargs-default", test_kwargs_default);
+  g_test_add_func ("/Mpel/Worker/kwargs-like-object-key", test_kwargs_like_object_key);
   g_test_add_func ("/Mpel/Worker/kwargs-malformed", test_kwargs_malformed);
   g_test_add_func ("/Mpel/Worker/kwargs-lookup", test_kwargs_lookup);
   g_test_add_func ("/Mpel/Worker/get-kwarg", test_get_kwarg);
