@@ -866,6 +866,7 @@ test_event_properties (void)
   g_autoptr(MpelEvent) event = NULL;
   g_autoptr(MpelEvent) bare = NULL;
   g_autoptr(GVariant) args = NULL;
+  g_autoptr(GVariant) expected = NULL;
   g_autofree char *target = NULL;
 
   g_signal_connect (loop, "output::add_one", G_CALLBACK (save_result), results);
@@ -892,12 +893,15 @@ test_event_properties (void)
   g_assert_cmpint (g_array_index (results, gint32, 0), ==, 2);
   g_object_get (event, "target", &target, "args", &args, NULL);
   g_assert_cmpstr (target, ==, "add_one");
-  g_assert_true (g_variant_equal (args, g_variant_new ("(i)", 1)));
+  expected = g_variant_ref_sink (g_variant_new ("(i)", 1));
+  g_assert_true (g_variant_equal (args, expected));
 
   /* With neither: () for arguments, and refused when pushed */
   bare = g_object_new (MPEL_TYPE_EVENT, NULL);
   g_assert_null (mpel_event_get_target (bare));
-  g_assert_true (g_variant_equal (mpel_event_get_args (bare), g_variant_new ("()")));
+  g_clear_pointer (&expected, g_variant_unref);
+  expected = g_variant_ref_sink (g_variant_new ("()"));
+  g_assert_true (g_variant_equal (mpel_event_get_args (bare), expected));
   mpel_loop_push (loop, bare);
   test_wait (loop);
   g_assert_cmpint (mpel_event_get_state (bare), ==, MPEL_EVENT_STATE_FAILED);
