@@ -97,11 +97,35 @@ mpel_proxy_call_full (MpelProxy  *self,
   return event;
 }
 
+/* One mpel_proxy_call_async () until its event ends */
+typedef struct
+{
+  GTask   *task;
+  GSource *cancel_source;  /* watches the caller's cancellable, if any */
+} ProxyCall;
+
+static void
+proxy_call_free (ProxyCall *call)
+{
+  if (call->cancel_source != NULL)
+    {
+      g_source_destroy (call->cancel_source);
+      g_source_unref (call->cancel_source);
+    }
+  g_clear_object (&call->task);
+  g_free (call);
+}
+
 static void
 on_call_finished (MpelEvent *event,
                   gpointer   data)
 {
-  g_autoptr(GTask) task = data;
+  ProxyCall *call = data;
+  GTask *task = g_steal_pointer (&call->task);
+
+  /* The source goes first: the task's callback may drop the last
+   * reference to the cancellable or run a main loop of its own. */
+  proxy_call_free (call);
 
   if (mpel_event_get_state (event) == MPEL_EVENT_STATE_DONE)
     {
@@ -111,6 +135,18 @@ on_call_finished (MpelEvent *event,
     }
   else
     g_task_return_error (task, g_error_copy (mpel_event_get_error (event)));
+  g_object_unref (task);
+}
+
+/* In the loop's context: a cancellable may be cancelled from any thread,
+ * and an event may be touched only from there. */
+static gboolean
+on_call_cancelled (GCancellable *cancellable,
+                   gpointer      data)
+{
+  mpel_event_cancel (MPEL_EVENT (data));
+
+  return G_SOURCE_REMOVE;
 }
 
 /**
@@ -132,27 +168,35 @@ mpel_proxy_call_async (MpelProxy           *self,
                        GAsyncReadyCallback  callback,
                        gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
+  ProxyCall *call;
   MpelEvent *event;
 
   g_return_if_fail (MPEL_IS_PROXY (self));
   g_return_if_fail (method != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, mpel_proxy_call_async);
+  call = g_new0 (ProxyCall, 1);
+  call->task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (call->task, mpel_proxy_call_async);
 
   event = g_object_ref (mpel_proxy_call (self, method, args));
   if (mpel_event_is_finished (event))
-    on_call_finished (event, g_steal_pointer (&task));
+    on_call_finished (event, call);
   else
     {
-      g_signal_connect (event, "finished", G_CALLBACK (on_call_finished), g_steal_pointer (&task));
-      if (cancellable != NULL)
-        g_signal_connect_object (cancellable, "cancelled", G_CALLBACK (mpel_event_cancel), event,
-                                 G_CONNECT_SWAPPED);
+      g_signal_connect (event, "finished", G_CALLBACK (on_call_finished), call);
       if (g_cancellable_is_cancelled (cancellable))
         mpel_event_cancel (event);
+      else if (cancellable != NULL)
+        {
+          /* A source, not a handler of ::cancelled, which runs in the
+           * thread that cancels. It holds the event until the call ends. */
+          call->cancel_source = g_cancellable_source_new (cancellable);
+          g_source_set_static_name (call->cancel_source, "[mpel] proxy call cancellable");
+          g_source_set_callback (call->cancel_source, G_SOURCE_FUNC (on_call_cancelled),
+                                 g_object_ref (event), g_object_unref);
+          g_source_attach (call->cancel_source, mpel_proxy_get_loop (self)->context);
+        }
     }
   g_object_unref (event);
 }

@@ -451,6 +451,27 @@ point_move_later (MpelInvocation *invocation,
   g_idle_add_full (G_PRIORITY_HIGH, point_move_later_cb, later, NULL);
 }
 
+/* wait_cancelled (): answers only when the app cancels the call, with
+ * G_IO_ERROR_CANCELLED (which the app no longer waits for). The handler
+ * of its cancellable holds the invocation until then: a call never
+ * cancelled would keep both. */
+static void
+point_wait_cancelled_cb (GCancellable   *cancellable,
+                         MpelInvocation *invocation)
+{
+  mpel_invocation_return_error_literal (invocation, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+  g_object_unref (invocation);
+}
+
+static void
+point_wait_cancelled (MpelInvocation *invocation,
+                      GObject        *object,
+                      gpointer        user_data)
+{
+  g_cancellable_connect (mpel_invocation_get_cancellable (invocation),
+                         G_CALLBACK (point_wait_cancelled_cb), g_object_ref (invocation), NULL);
+}
+
 /* pid (): the worker's pid, to see which process holds the point */
 static void
 point_pid (MpelInvocation *invocation,
@@ -547,6 +568,7 @@ mpel_module_init (MpelWorker *worker)
   mpel_worker_add_method (worker, MY_TYPE_POINT, "pid", point_pid, NULL, NULL);
   mpel_worker_add_method (worker, MY_TYPE_POINT, "move_later", point_move_later, NULL, NULL);
   mpel_worker_add_method (worker, MY_TYPE_POINT, "shift", point_shift, NULL, NULL);
+  mpel_worker_add_method (worker, MY_TYPE_POINT, "wait_cancelled", point_wait_cancelled, NULL, NULL);
   {
     /* For mpel_proxy_new_for_name(): a point the worker made itself */
     g_autoptr(GObject) exported = g_object_new (MY_TYPE_POINT, "x", 11, NULL);

@@ -325,6 +325,70 @@ test_results_and_errors (void)
   mpel_loop_stop (loop);
 }
 
+static gpointer
+cancel_in_thread (gpointer data)
+{
+  g_cancellable_cancel (G_CANCELLABLE (data));
+  return NULL;
+}
+
+static void
+record_thread (GObject     *object,
+               GParamSpec  *pspec,
+               GThread    **thread)
+{
+  *thread = g_thread_self ();
+}
+
+/* A call's cancellable cancelled from another thread while the call runs
+ * in the worker: the event ends, and the loop's signals run, in the loop's
+ * context, not in the thread that cancelled (mpel_event_cancel () there
+ * would touch the loop from two threads). */
+static void
+test_cancel_from_thread (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(MpelProxy) point = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  GThread *thread;
+  GThread *ended_in = NULL;
+  MpelEvent *after;
+
+  point = mpel_proxy_new (loop, "MyPoint", NULL, NULL, NULL);
+  test_wait (loop);
+  g_signal_connect (loop, "notify::n-pending", G_CALLBACK (record_thread), &ended_in);
+
+  mpel_proxy_call_async (point, "wait_cancelled", NULL, cancellable, test_store_result, &result);
+  /* Calls of a proxy run in order: once the next one is answered, the
+   * worker is running the first. */
+  after = g_object_ref (mpel_proxy_call (point, "get_z", NULL));
+  test_iterate_until (mpel_event_get_state (after) >= MPEL_EVENT_STATE_DONE);
+  g_assert_cmpint (mpel_event_get_state (after), ==, MPEL_EVENT_STATE_DONE);
+  g_object_unref (after);
+  g_assert_null (result);
+  g_assert_null (ended_in);
+
+  thread = g_thread_new ("cancel", cancel_in_thread, cancellable);
+  g_thread_join (thread);
+
+  test_iterate_until (result != NULL);
+  g_assert_null (mpel_proxy_call_finish (point, result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_true (ended_in == g_thread_self ());
+  g_clear_object (&result);
+
+  /* The point still answers */
+  mpel_proxy_call_async (point, "get_z", NULL, NULL, test_store_result, &result);
+  test_iterate_until (result != NULL);
+  value = mpel_proxy_call_finish (point, result, NULL);
+  g_assert_nonnull (value);
+
+  mpel_loop_stop (loop);
+}
+
 /* An object the worker exported, by name */
 static void
 test_attach (void)
@@ -985,6 +1049,7 @@ main (int   argc,
   g_test_add_func ("/Mpel/Proxy/point/plain", test_point_plain);
   g_test_add_func ("/Mpel/Proxy/point/subclass", test_point_subclass);
   g_test_add_func ("/Mpel/Proxy/results-and-errors", test_results_and_errors);
+  g_test_add_func ("/Mpel/Proxy/cancel-from-thread", test_cancel_from_thread);
   g_test_add_func ("/Mpel/Proxy/attach", test_attach);
   g_test_add_func ("/Mpel/Proxy/returned-object", test_returned_object);
   g_test_add_func ("/Mpel/Proxy/adjustment", test_adjustment);
