@@ -24,6 +24,15 @@
  * for that. Meanwhile it may stream items with
  * [method@Mpel.Invocation.yield].
  *
+ * The answer and the items may also be given from another thread, as with
+ * `GDBusMethodInvocation` (a handler that hands its work to a `GTask` in a
+ * thread, say): they are then sent from the worker's main context, in the
+ * order that thread gave them. [method@Mpel.Invocation.get_target],
+ * [method@Mpel.Invocation.get_args] and
+ * [method@Mpel.Invocation.get_cancellable] may be called from any thread
+ * too; the keyword-argument getters, which read the kwargs on first use,
+ * only from the worker's.
+ *
  * If the app cancels the event, or its timeout passes, the invocation's
  * [method@Mpel.Invocation.get_cancellable] fires; the handler should then
  * stop and answer (any answer will do: the app has already moved on).
@@ -44,6 +53,10 @@ struct _MpelInvocation
   GVariant     *kwargs;       /* made from kwargs_bytes when asked */
   GBytes       *kwargs_bytes; /* as they came from the app, or NULL */
   GCancellable *cancellable;
+  /* Where the invocation was made: the worker's context, and the thread
+   * that runs it. Answers from other threads are sent from there. */
+  GMainContext *context;
+  GThread      *thread;
   guint64       id;
   /* In-process answers (remote objects): see _mpel_invocation_set_hook() */
   MpelInvocationHook hook;
@@ -81,6 +94,7 @@ mpel_invocation_finalize (GObject *object)
   g_clear_pointer (&self->kwargs, g_variant_unref);
   g_clear_pointer (&self->kwargs_bytes, g_bytes_unref);
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->context, g_main_context_unref);
   if (self->hook_destroy != NULL)
     self->hook_destroy (self->hook_data);
 
@@ -137,6 +151,8 @@ _mpel_invocation_new_for_target (MpelWorker *worker,
     self->target_name = g_strdup (target);
   self->args = g_variant_ref (args);
   self->no_reply = !!no_reply;
+  self->context = g_main_context_ref_thread_default ();
+  self->thread = g_thread_self ();
 
   return self;
 }
@@ -519,8 +535,9 @@ mpel_invocation_get_cancellable (MpelInvocation *self)
 {
   g_return_val_if_fail (MPEL_IS_INVOCATION (self), NULL);
 
-  if (self->cancellable == NULL)
-    self->cancellable = g_cancellable_new ();
+  /* A handler's thread may ask while the worker cancels */
+  if (g_once_init_enter (&self->cancellable))
+    g_once_init_leave (&self->cancellable, g_cancellable_new ());
 
   return self->cancellable;
 }
@@ -558,6 +575,84 @@ mpel_invocation_is_returned (MpelInvocation *self)
   return self->returned;
 }
 
+/* An answer (or a streamed item) given from another thread than the
+ * worker's, sent from the worker's context in the order given. */
+typedef struct
+{
+  MpelInvocation *self;
+  guint8 kind;
+  guint32 flags;
+  GVariant *body;
+} Answer;
+
+static void
+answer_free (Answer *answer)
+{
+  g_object_unref (answer->self);
+  g_clear_pointer (&answer->body, g_variant_unref);
+  g_free (answer);
+}
+
+static void
+send_answer (MpelInvocation *self,
+             guint8          kind,
+             guint32         flags,
+             GVariant       *body)
+{
+  if (kind == MPEL_FRAME_ITEM)
+    {
+      _mpel_worker_send_reply (self->worker, self, kind, flags, body);
+      return;
+    }
+
+  if (self->hook == NULL || !self->hook (self, kind, body, self->hook_data))
+    _mpel_worker_send_reply (self->worker, self, kind, flags, body);
+  _mpel_worker_invocation_ended (self->worker, self);
+}
+
+static gboolean
+send_answer_cb (gpointer data)
+{
+  Answer *answer = data;
+
+  send_answer (answer->self, answer->kind, answer->flags, answer->body);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Handlers may answer from a thread of their own, as with
+ * GDBusMethodInvocation: the worker's connection and tables are touched
+ * only from its own thread, so such an answer goes through an idle there.
+ * Idles of one priority run in the order they were added, so items and the
+ * answer given from one thread arrive in that order. */
+static void
+answer (MpelInvocation *self,
+        guint8          kind,
+        guint32         flags,
+        GVariant       *body)
+{
+  Answer *deferred;
+  GSource *source;
+
+  if (g_thread_self () == self->thread)
+    {
+      send_answer (self, kind, flags, body);
+      return;
+    }
+
+  deferred = g_new0 (Answer, 1);
+  deferred->self = g_object_ref (self);
+  deferred->kind = kind;
+  deferred->flags = flags;
+  deferred->body = body ? g_variant_ref (body) : NULL;
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (source, "[mpel] answer from a thread");
+  g_source_set_callback (source, send_answer_cb, deferred, (GDestroyNotify) answer_free);
+  g_source_attach (source, self->context);
+  g_source_unref (source);
+}
+
 static void
 finish (MpelInvocation *self,
         guint8          kind,
@@ -565,9 +660,7 @@ finish (MpelInvocation *self,
         GVariant       *body)
 {
   self->returned = TRUE;
-  if (self->hook == NULL || !self->hook (self, kind, body, self->hook_data))
-    _mpel_worker_send_reply (self->worker, self, kind, flags, body);
-  _mpel_worker_invocation_ended (self->worker, self);
+  answer (self, kind, flags, body);
 }
 
 /**
@@ -747,5 +840,5 @@ mpel_invocation_yield (MpelInvocation *self,
   owned = g_variant_ref_sink (item);
 
   if (!self->no_reply)
-    _mpel_worker_send_reply (self->worker, self, MPEL_FRAME_ITEM, MPEL_FRAME_FLAGS_NONE, owned);
+    answer (self, MPEL_FRAME_ITEM, MPEL_FRAME_FLAGS_NONE, owned);
 }

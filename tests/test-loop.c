@@ -376,6 +376,60 @@ store_failed_event (MpelLoop   *loop,
   return FALSE;
 }
 
+typedef struct
+{
+  GArray *items;   /* guint32, per event */
+  guint32 result;
+} ThreadRange;
+
+static void
+on_thread_range_item (MpelEvent   *event,
+                      GVariant    *item,
+                      ThreadRange *range)
+{
+  guint32 value = g_variant_get_uint32 (item);
+
+  g_assert_cmpint (mpel_event_get_state (event), ==, MPEL_EVENT_STATE_RUNNING);
+  g_array_append_val (range->items, value);
+}
+
+/* A handler that answers, and streams, from a thread of its own (a GTask
+ * run in a thread): every item and every answer arrives, in order, for 64
+ * such events at once (see the worker's answer () in mpel-invocation.c). */
+static void
+test_answer_from_thread (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_object_unref);
+  ThreadRange ranges[64];
+
+  for (guint i = 0; i < G_N_ELEMENTS (ranges); i++)
+    {
+      MpelEvent *event = mpel_loop_add_event (loop, "range_in_thread", g_variant_new ("(u)", i * 7));
+
+      ranges[i].items = g_array_new (FALSE, FALSE, sizeof (guint32));
+      g_signal_connect (event, "item", G_CALLBACK (on_thread_range_item), &ranges[i]);
+      g_ptr_array_add (events, g_object_ref (event));
+    }
+  test_wait (loop);
+
+  for (guint i = 0; i < G_N_ELEMENTS (ranges); i++)
+    {
+      MpelEvent *event = g_ptr_array_index (events, i);
+
+      g_assert_no_error ((GError *) mpel_event_get_error (event));
+      g_assert_cmpint (mpel_event_get_state (event), ==, MPEL_EVENT_STATE_DONE);
+      g_assert_cmpuint (g_variant_get_uint32 (mpel_event_get_result (event)), ==, i * 7);
+      g_assert_cmpuint (ranges[i].items->len, ==, i * 7);
+      for (guint j = 0; j < ranges[i].items->len; j++)
+        g_assert_cmpuint (g_array_index (ranges[i].items, guint32, j), ==, j);
+      g_array_unref (ranges[i].items);
+    }
+
+  g_ptr_array_set_size (events, 0);
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
 /* A handler's error keeps its domain and code on the app side. */
 static void
 test_error_domain (void)
@@ -1033,6 +1087,7 @@ main (int   argc,
   g_test_add_func ("/Mpel/Loop/output/stop-propagation", test_output_stop_propagation);
   g_test_add_func ("/Mpel/Loop/output/detail", test_output_detail);
   g_test_add_func ("/Mpel/Loop/item/interleaved", test_streamed_items);
+  g_test_add_func ("/Mpel/Loop/item/answer-from-thread", test_answer_from_thread);
   g_test_add_func ("/Mpel/Loop/error/domain", test_error_domain);
   g_test_add_func ("/Mpel/Loop/error/unknown-target", test_unknown_target);
   g_test_add_func ("/Mpel/Loop/error/invalid-args", test_invalid_args);

@@ -135,6 +135,41 @@ yield_range_step (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* range_in_thread (n): yields 0 … n - 1 and returns n, all from a thread
+ * of a GTask, as a handler that hands its work to a thread would. */
+static void
+range_in_thread_run (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  MpelInvocation *invocation = task_data;
+  guint32 n = 0;
+
+  g_variant_get (mpel_invocation_get_args (invocation), "(u)", &n);
+  for (guint32 i = 0; i < n; i++)
+    mpel_invocation_yield (invocation, g_variant_new_uint32 (i));
+  mpel_invocation_return_value (invocation, g_variant_new_uint32 (n));
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+range_in_thread (MpelInvocation *invocation,
+                 gpointer        user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  if (!g_variant_is_of_type (mpel_invocation_get_args (invocation), G_VARIANT_TYPE ("(u)")))
+    {
+      mpel_invocation_return_error_literal (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                            "range_in_thread takes (u)");
+      return;
+    }
+  task = g_task_new (NULL, NULL, NULL, NULL);
+  g_task_set_task_data (task, g_object_ref (invocation), g_object_unref);
+  g_task_run_in_thread (task, range_in_thread_run);
+}
+
 /* yield_range (n, name): the seed's async generator. One item per main loop
  * iteration, so that two invocations running at once interleave. Returns n. */
 static void
@@ -552,6 +587,7 @@ mpel_module_init (MpelWorker *worker)
   mpel_worker_add_handler (worker, "add", add, NULL, NULL);
   mpel_worker_add_handler (worker, "my_event", my_event, NULL, NULL);
   mpel_worker_add_handler (worker, "yield_range", yield_range, NULL, NULL);
+  mpel_worker_add_handler (worker, "range_in_thread", range_in_thread, NULL, NULL);
   mpel_worker_add_handler (worker, "fail_not_found", fail_not_found, NULL, NULL);
   mpel_worker_add_handler (worker, "die", die, NULL, NULL);
   mpel_worker_add_handler (worker, "block", block, NULL, NULL);
