@@ -114,6 +114,14 @@ gpointer *_mpel_worker_objects_get_extras    (MpelWorker                    *sel
 /* Sends every pending change now (lists' first, then values). */
 void      _mpel_worker_objects_flush         (MpelWorker                    *self);
 /* The same, after reading every mirrored property of @handle again. */
+/* Runs @func on the worker's thread: at once when called there, else from
+ * an idle of the worker's context, in the order of the other changes and
+ * answers given from the calling thread. */
+void      _mpel_worker_objects_run_in_worker (MpelWorker                    *self,
+                                              GSourceFunc                    func,
+                                              gpointer                       data,
+                                              GDestroyNotify                 destroy);
+gboolean  _mpel_worker_objects_in_worker     (MpelWorker                    *self);
 void      _mpel_worker_objects_refresh       (MpelWorker                    *self,
                                               guint64                        handle);
 /* Mirrors @object under the app's @handle (mas, as) and returns its first

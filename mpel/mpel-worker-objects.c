@@ -51,6 +51,10 @@ typedef struct
   GHashTable            *methods;     /* name → GPtrArray of Method */
   GArray                *dirty;       /* handles with changes to send */
   GSource               *flush_source;
+  /* The worker's context and thread, where its objects' changes are sent
+   * from, whichever thread changes them */
+  GMainContext          *context;
+  GThread               *thread;
   MpelWorker            *worker;      /* weak: the owner */
   guint64                last_handle;
   MpelValueObjectMapper  mapper;
@@ -109,6 +113,7 @@ objects_free (gpointer data)
       g_source_destroy (objects->flush_source);
       g_source_unref (objects->flush_source);
     }
+  g_main_context_unref (objects->context);
   g_free (objects);
 }
 
@@ -159,6 +164,8 @@ get_objects (MpelWorker *self)
   objects->methods = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                             (GDestroyNotify) g_ptr_array_unref);
   objects->dirty = g_array_new (FALSE, FALSE, sizeof (guint64));
+  objects->context = g_main_context_ref_thread_default ();
+  objects->thread = g_thread_self ();
   objects->worker = self;
   /* The worker owns the table: no reference back */
   objects->mapper.object_to_handle = mapper_object_to_handle;
@@ -626,6 +633,60 @@ insert_entry (Objects  *objects,
 
 static gboolean flush_cb (gpointer data);
 
+/* Marks @name of @entry as changed, for the next flush. */
+static void
+mark_dirty (Objects    *objects,
+            Entry      *entry,
+            const char *name)
+{
+  Mirror *mirror = entry->mirror;
+
+  g_hash_table_add (mirror->dirty, (gpointer) name);
+  if (mirror->queued)
+    return;
+
+  /* Coalesced: one NOTIFY per object and main-loop iteration */
+  mirror->queued = TRUE;
+  g_array_append_val (objects->dirty, entry->handle);
+  if (objects->flush_source == NULL)
+    {
+      objects->flush_source = g_idle_source_new ();
+      g_source_set_static_name (objects->flush_source, "[mpel] remote object changes");
+      g_source_set_callback (objects->flush_source, flush_cb, objects, NULL);
+      g_source_attach (objects->flush_source, objects->context);
+    }
+}
+
+/* A change made in another thread than the worker's, marked from there */
+typedef struct
+{
+  MpelWorker *worker;
+  guint64 handle;
+  const char *name;  /* interned */
+} ThreadChange;
+
+static void
+thread_change_free (gpointer data)
+{
+  ThreadChange *change = data;
+
+  g_object_unref (change->worker);
+  g_free (change);
+}
+
+static gboolean
+thread_change_cb (gpointer data)
+{
+  ThreadChange *change = data;
+  Objects *objects = get_objects (change->worker);
+  Entry *entry = g_hash_table_lookup (objects->by_handle, &change->handle);
+
+  if (entry != NULL && entry->mirror != NULL)
+    mark_dirty (objects, entry, change->name);
+
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_mirrored_notify (GObject    *object,
                     GParamSpec *pspec,
@@ -641,20 +702,24 @@ on_mirrored_notify (GObject    *object,
       !g_strv_contains ((const char * const *) mirror->properties, pspec->name))
     return;
 
-  g_hash_table_add (mirror->dirty, (gpointer) g_intern_string (pspec->name));
-  if (mirror->queued)
-    return;
-
-  /* Coalesced: one NOTIFY per object and main-loop iteration */
-  mirror->queued = TRUE;
-  g_array_append_val (objects->dirty, entry->handle);
-  if (objects->flush_source == NULL)
+  /* Set from a thread of the worker's own (a GTask's, say): the tables
+   * and the connection belong to the worker's thread, so the change is
+   * marked there, in the order of the other answers from this thread (see
+   * answer () in mpel-invocation.c): a call's answer given after the
+   * change still follows its NOTIFY. The object's own properties are its
+   * business: they are read from the worker's thread. */
+  if (g_thread_self () != objects->thread)
     {
-      objects->flush_source = g_idle_source_new ();
-      g_source_set_static_name (objects->flush_source, "[mpel] remote object changes");
-      g_source_set_callback (objects->flush_source, flush_cb, objects, NULL);
-      g_source_attach (objects->flush_source, g_main_context_get_thread_default ());
+      ThreadChange *change = g_new0 (ThreadChange, 1);
+
+      change->worker = g_object_ref (objects->worker);
+      change->handle = entry->handle;
+      change->name = g_intern_string (pspec->name);
+      _mpel_worker_objects_run_in_worker (objects->worker, thread_change_cb, change, thread_change_free);
+      return;
     }
+
+  mark_dirty (objects, entry, g_intern_string (pspec->name));
 }
 
 static Mirror *
@@ -902,6 +967,37 @@ _mpel_worker_objects_get_extras (MpelWorker  *self,
     return NULL;
   *object = entry->object;
   return &entry->extras;
+}
+
+gboolean
+_mpel_worker_objects_in_worker (MpelWorker *self)
+{
+  return g_thread_self () == get_objects (self)->thread;
+}
+
+void
+_mpel_worker_objects_run_in_worker (MpelWorker     *self,
+                                    GSourceFunc     func,
+                                    gpointer        data,
+                                    GDestroyNotify  destroy)
+{
+  Objects *objects = get_objects (self);
+  GSource *source;
+
+  if (g_thread_self () == objects->thread)
+    {
+      func (data);
+      if (destroy != NULL)
+        destroy (data);
+      return;
+    }
+
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (source, "[mpel] worker change from a thread");
+  g_source_set_callback (source, func, data, destroy);
+  g_source_attach (source, objects->context);
+  g_source_unref (source);
 }
 
 void

@@ -119,6 +119,62 @@ forward_finalize (gpointer  data,
   g_free (((Forward *) closure)->name);
 }
 
+/* An emission's arguments, forwarded from the worker's thread */
+typedef struct
+{
+  MpelWorker *worker;
+  guint64     handle;
+  char       *name;
+  GValue     *values;
+  guint       n_values;
+} Emission;
+
+static void
+emission_free (gpointer data)
+{
+  Emission *emission = data;
+
+  for (guint i = 0; i < emission->n_values; i++)
+    g_value_unset (&emission->values[i]);
+  g_free (emission->values);
+  g_free (emission->name);
+  g_object_unref (emission->worker);
+  g_free (emission);
+}
+
+static gboolean
+emission_send (gpointer data)
+{
+  Emission *emission = data;
+  const MpelValueObjectMapper *mapper = _mpel_worker_objects_get_mapper (emission->worker);
+  g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+
+  /* The handler returns nothing: a forwarded signal never stops an
+   * emission nor answers for the app. */
+  for (guint i = 0; i < emission->n_values; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      GVariant *arg = _mpel_value_to_variant_full (&emission->values[i], mapper, &error);
+
+      if (arg == NULL)
+        {
+          /* Types were checked when the app subscribed: only a value
+           * itself can fail (a string that is not UTF-8) */
+          g_debug ("Argument %u of “%s” does not cross: %s", i + 1, emission->name, error->message);
+          return G_SOURCE_REMOVE;
+        }
+      g_ptr_array_add (args, g_variant_ref_sink (arg));
+    }
+
+  /* Mirrors first, read again (GtkAdjustment emits value-changed before
+   * it notifies): the app's handler reads them current */
+  _mpel_worker_objects_refresh (emission->worker, emission->handle);
+  _mpel_worker_send_notify_named (emission->worker, emission->handle, emission->name,
+                                  g_variant_new_tuple ((GVariant **) args->pdata, args->len));
+
+  return G_SOURCE_REMOVE;
+}
+
 static void
 forward_marshal (GClosure     *closure,
                  GValue       *return_value,
@@ -128,34 +184,24 @@ forward_marshal (GClosure     *closure,
                  gpointer      marshal_data)
 {
   Forward *forward = (Forward *) closure;
-  const MpelValueObjectMapper *mapper = _mpel_worker_objects_get_mapper (forward->worker);
-  g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
-  g_autoptr(MpelWorker) worker = g_object_ref (forward->worker);
-  g_autofree char *name = g_strdup (forward->name);
-  guint64 handle = forward->handle;
+  Emission *emission = g_new0 (Emission, 1);
 
-  /* The handler returns nothing: a forwarded signal never stops an
-   * emission nor answers for the app. */
-  for (guint i = 1; i < n_param_values; i++)
+  /* The arguments are copied (objects and boxed values referenced): an
+   * emission in another thread than the worker's is sent from the
+   * worker's context (see _mpel_worker_objects_run_in_worker()), after
+   * the emission has returned. */
+  emission->worker = g_object_ref (forward->worker);
+  emission->handle = forward->handle;
+  emission->name = g_strdup (forward->name);
+  emission->n_values = n_param_values > 0 ? n_param_values - 1 : 0;
+  emission->values = g_new0 (GValue, MAX (emission->n_values, 1));
+  for (guint i = 0; i < emission->n_values; i++)
     {
-      g_autoptr(GError) error = NULL;
-      GVariant *arg = _mpel_value_to_variant_full (&param_values[i], mapper, &error);
-
-      if (arg == NULL)
-        {
-          /* Types were checked when the app subscribed: only a value
-           * itself can fail (a string that is not UTF-8) */
-          g_debug ("Argument %u of “%s” does not cross: %s", i, name, error->message);
-          return;
-        }
-      g_ptr_array_add (args, g_variant_ref_sink (arg));
+      g_value_init (&emission->values[i], G_VALUE_TYPE (&param_values[i + 1]));
+      g_value_copy (&param_values[i + 1], &emission->values[i]);
     }
 
-  /* Mirrors first, read again (GtkAdjustment emits value-changed before
-   * it notifies): the app's handler reads them current */
-  _mpel_worker_objects_refresh (worker, handle);
-  _mpel_worker_send_notify_named (worker, handle, name,
-                                  g_variant_new_tuple ((GVariant **) args->pdata, args->len));
+  _mpel_worker_objects_run_in_worker (emission->worker, emission_send, emission, emission_free);
 }
 
 /* Connects @name (`signal` or `signal::detail`) of @handle's object, or

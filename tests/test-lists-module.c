@@ -27,7 +27,7 @@ static guint spawned_signal;
 static void
 my_ticker_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
-  g_value_set_int (value, MY_TICKER (object)->count);
+  g_value_set_int (value, g_atomic_int_get (&MY_TICKER (object)->count));
 }
 
 static void
@@ -104,6 +104,47 @@ ticker_tick_later (MpelInvocation *invocation,
 {
   g_idle_add_full (G_PRIORITY_DEFAULT, tick_later_cb, g_object_ref (object), g_object_unref);
   mpel_invocation_return_value (invocation, NULL);
+}
+
+/* tick_in_thread (s, n): ticks n times from a thread of a GTask, then
+ * answers the count from that thread */
+static void
+ticker_tick_in_thread_run (GTask        *task,
+                           gpointer      source_object,
+                           gpointer      task_data,
+                           GCancellable *cancellable)
+{
+  MpelInvocation *invocation = task_data;
+  MyTicker *self = MY_TICKER (source_object);
+  const char *label;
+  int n;
+
+  g_variant_get (mpel_invocation_get_args (invocation), "(&si)", &label, &n);
+  for (int i = 0; i < n; i++)
+    {
+      g_atomic_int_inc (&self->count);
+      g_object_notify_by_pspec (G_OBJECT (self), count_pspec);
+      g_signal_emit (self, ticked_signal, 0, g_atomic_int_get (&self->count), label);
+    }
+  mpel_invocation_return_value (invocation, g_variant_new_int32 (g_atomic_int_get (&self->count)));
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+ticker_tick_in_thread (MpelInvocation *invocation,
+                       GObject        *object,
+                       gpointer        user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  if (!g_variant_is_of_type (mpel_invocation_get_args (invocation), G_VARIANT_TYPE ("(si)")))
+    {
+      mpel_invocation_return_error (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS, "tick_in_thread takes (si)");
+      return;
+    }
+  task = g_task_new (object, NULL, NULL, NULL);
+  g_task_set_task_data (task, g_object_ref (invocation), g_object_unref);
+  g_task_run_in_thread (task, ticker_tick_in_thread_run);
 }
 
 /* MyItem: what a list of the tests holds, a label and a number */
@@ -239,6 +280,7 @@ mpel_module_init (MpelWorker *worker)
   mpel_worker_add_method (worker, MY_TYPE_TICKER, "tick", ticker_tick, NULL, NULL);
   mpel_worker_add_method (worker, MY_TYPE_TICKER, "tick_later", ticker_tick_later, NULL, NULL);
   mpel_worker_add_method (worker, MY_TYPE_TICKER, "spawn", ticker_spawn, NULL, NULL);
+  mpel_worker_add_method (worker, MY_TYPE_TICKER, "tick_in_thread", ticker_tick_in_thread, NULL, NULL);
   mpel_worker_add_method (worker, G_TYPE_LIST_STORE, "fill", store_fill, NULL, NULL);
   mpel_worker_add_method (worker, G_TYPE_LIST_STORE, "relabel", store_relabel, NULL, NULL);
 }

@@ -507,6 +507,43 @@ point_wait_cancelled (MpelInvocation *invocation,
                          G_CALLBACK (point_wait_cancelled_cb), g_object_ref (invocation), NULL);
 }
 
+/* count_in_thread (n): in a thread of a GTask, sets x to 1, 2, … n, then
+ * answers n from that thread: a worker object changed from a thread. */
+static void
+point_count_in_thread_run (GTask        *task,
+                           gpointer      source_object,
+                           gpointer      task_data,
+                           GCancellable *cancellable)
+{
+  MpelInvocation *invocation = task_data;
+  MyPoint *self = MY_POINT (source_object);
+  gint32 n = 0;
+
+  g_variant_get (mpel_invocation_get_args (invocation), "(i)", &n);
+  for (gint32 i = 1; i <= n; i++)
+    my_point_set_xy (self, POINT_PROP_X, i);
+  mpel_invocation_return_value (invocation, g_variant_new_int32 (n));
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+point_count_in_thread (MpelInvocation *invocation,
+                       GObject        *object,
+                       gpointer        user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  if (!g_variant_is_of_type (mpel_invocation_get_args (invocation), G_VARIANT_TYPE ("(i)")))
+    {
+      mpel_invocation_return_error_literal (invocation, MPEL_ERROR, MPEL_ERROR_INVALID_ARGS,
+                                            "count_in_thread takes (i)");
+      return;
+    }
+  task = g_task_new (object, NULL, NULL, NULL);
+  g_task_set_task_data (task, g_object_ref (invocation), g_object_unref);
+  g_task_run_in_thread (task, point_count_in_thread_run);
+}
+
 /* pid (): the worker's pid, to see which process holds the point */
 static void
 point_pid (MpelInvocation *invocation,
@@ -605,6 +642,7 @@ mpel_module_init (MpelWorker *worker)
   mpel_worker_add_method (worker, MY_TYPE_POINT, "move_later", point_move_later, NULL, NULL);
   mpel_worker_add_method (worker, MY_TYPE_POINT, "shift", point_shift, NULL, NULL);
   mpel_worker_add_method (worker, MY_TYPE_POINT, "wait_cancelled", point_wait_cancelled, NULL, NULL);
+  mpel_worker_add_method (worker, MY_TYPE_POINT, "count_in_thread", point_count_in_thread, NULL, NULL);
   {
     /* For mpel_proxy_new_for_name(): a point the worker made itself */
     g_autoptr(GObject) exported = g_object_new (MY_TYPE_POINT, "x", 11, NULL);

@@ -389,6 +389,53 @@ test_cancel_from_thread (void)
   mpel_loop_stop (loop);
 }
 
+static void
+count_changed_here (MpelProxy  *proxy,
+                    const char *name,
+                    GVariant   *value,
+                    guint      *n)
+{
+  g_assert_true (g_thread_self () == (GThread *) g_object_get_data (G_OBJECT (proxy), "test-thread"));
+  (*n)++;
+}
+
+/* A worker object changed from a thread of the worker's (a GTask's): the
+ * app mirrors the change, and the call that made it answers after it, as
+ * for a change made on the worker's own thread. Ten times over. */
+static void
+test_changed_in_thread (void)
+{
+  g_autoptr(MpelLoop) loop = test_loop_new ();
+  g_autoptr(MpelProxy) point = NULL;
+  const char *properties[] = { "x", NULL };
+  guint n_notify = 0;
+
+  point = mpel_proxy_new (loop, "MyPoint", NULL, properties, NULL);
+  test_wait (loop);
+  g_object_set_data (G_OBJECT (point), "test-thread", g_thread_self ());
+  g_signal_connect (point, "changed::x", G_CALLBACK (count_changed_here), &n_notify);
+
+  for (int round = 1; round <= 10; round++)
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(GVariant) value = NULL;
+      g_autoptr(GError) error = NULL;
+      guint before = n_notify;
+
+      mpel_proxy_call_async (point, "count_in_thread", g_variant_new ("(i)", 100 * round),
+                             NULL, test_store_result, &result);
+      test_iterate_until (result != NULL);
+      value = mpel_proxy_call_finish (point, result, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (g_variant_get_int32 (value), ==, 100 * round);
+      /* The mirror is there with the answer */
+      g_assert_cmpint (get_int (point, "x"), ==, 100 * round);
+      g_assert_cmpuint (n_notify, >, before);
+    }
+
+  mpel_loop_stop (loop);
+}
+
 /* An object the worker exported, by name */
 static void
 test_attach (void)
@@ -1050,6 +1097,7 @@ main (int   argc,
   g_test_add_func ("/Mpel/Proxy/point/subclass", test_point_subclass);
   g_test_add_func ("/Mpel/Proxy/results-and-errors", test_results_and_errors);
   g_test_add_func ("/Mpel/Proxy/cancel-from-thread", test_cancel_from_thread);
+  g_test_add_func ("/Mpel/Proxy/changed-in-thread", test_changed_in_thread);
   g_test_add_func ("/Mpel/Proxy/attach", test_attach);
   g_test_add_func ("/Mpel/Proxy/returned-object", test_returned_object);
   g_test_add_func ("/Mpel/Proxy/adjustment", test_adjustment);

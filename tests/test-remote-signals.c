@@ -143,6 +143,48 @@ test_module_signal (void)
   mpel_loop_stop (loop);
 }
 
+/* A signal emitted, and a property changed, in a thread of the worker's
+ * (a GTask's): every emission arrives, in order, each after the mirror
+ * it follows, and all of them before the answer given from that thread. */
+static void
+test_signal_from_thread (void)
+{
+  g_autoptr(MpelLoop) loop = lists_loop_new ();
+  const char *props[] = { "count", NULL };
+  g_autoptr(MpelProxy) ticker = mpel_proxy_new (loop, "MyTicker", NULL, props, NULL);
+  g_autoptr(MpelEvent) call = NULL;
+  Seen seen;
+
+  seen_init (&seen);
+  g_signal_connect (ticker, "remote-signal::ticked", G_CALLBACK (on_remote_signal), &seen);
+  mpel_proxy_subscribe_signal (ticker, "ticked");
+
+  call = g_object_ref (mpel_proxy_call (ticker, "tick_in_thread", g_variant_new ("(si)", "t", 200)));
+  seen.call = call;
+  test_iterate_until (mpel_event_is_finished (call));
+  g_assert_no_error (mpel_event_get_error (call));
+  g_assert_cmpint (g_variant_get_int32 (mpel_event_get_result (call)), ==, 200);
+  g_assert_false (seen.call_ended);
+  g_assert_cmpuint (seen.args->len, ==, 200);
+  for (guint i = 0; i < seen.args->len; i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("(%u, 't')", i + 1);
+
+      assert_args (&seen, i, expected);
+      /* The thread may have ticked on meanwhile: at least this one */
+      g_assert_cmpint (g_array_index (seen.mirrored, int, i), >=, (int) i + 1);
+    }
+  {
+    g_autoptr(GVariant) count = mpel_proxy_get_value (ticker, "count");
+
+    g_assert_cmpint (g_variant_get_int32 (count), ==, 200);
+  }
+
+  seen.call = NULL;
+  seen_clear (&seen);
+  mpel_loop_stop (loop);
+}
+
 /* Subscriptions are counted; after the last one ends nothing arrives */
 static void
 test_unsubscribe (void)
@@ -438,6 +480,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/Mpel/RemoteSignals/module", test_module_signal);
+  g_test_add_func ("/Mpel/RemoteSignals/from-thread", test_signal_from_thread);
   g_test_add_func ("/Mpel/RemoteSignals/unsubscribe", test_unsubscribe);
   g_test_add_func ("/Mpel/RemoteSignals/object-argument", test_object_argument);
   g_test_add_func ("/Mpel/RemoteSignals/refused", test_refused);
