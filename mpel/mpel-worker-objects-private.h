@@ -121,7 +121,6 @@ void      _mpel_worker_objects_run_in_worker (MpelWorker                    *sel
                                               GSourceFunc                    func,
                                               gpointer                       data,
                                               GDestroyNotify                 destroy);
-gboolean  _mpel_worker_objects_in_worker     (MpelWorker                    *self);
 void      _mpel_worker_objects_refresh       (MpelWorker                    *self,
                                               guint64                        handle);
 /* Mirrors @object under the app's @handle (mas, as) and returns its first

@@ -969,12 +969,6 @@ _mpel_worker_objects_get_extras (MpelWorker  *self,
   return &entry->extras;
 }
 
-gboolean
-_mpel_worker_objects_in_worker (MpelWorker *self)
-{
-  return g_thread_self () == get_objects (self)->thread;
-}
-
 void
 _mpel_worker_objects_run_in_worker (MpelWorker     *self,
                                     GSourceFunc     func,

@@ -119,7 +119,7 @@ forward_finalize (gpointer  data,
   g_free (((Forward *) closure)->name);
 }
 
-/* An emission's arguments, forwarded from the worker's thread */
+/* An emission, its arguments copied, to be sent from the worker's thread */
 typedef struct
 {
   MpelWorker *worker;
