@@ -113,7 +113,6 @@ gpointer *_mpel_worker_objects_get_extras    (MpelWorker                    *sel
                                               GObject                      **object);
 /* Sends every pending change now (lists' first, then values). */
 void      _mpel_worker_objects_flush         (MpelWorker                    *self);
-/* The same, after reading every mirrored property of @handle again. */
 /* Runs @func on the worker's thread: at once when called there, else from
  * an idle of the worker's context, in the order of the other changes and
  * answers given from the calling thread. */
@@ -121,6 +120,10 @@ void      _mpel_worker_objects_run_in_worker (MpelWorker                    *sel
                                               GSourceFunc                    func,
                                               gpointer                       data,
                                               GDestroyNotify                 destroy);
+/* The worker serves from the calling thread and its thread-default
+ * context (mpel_worker_run()), which may not be where it was set up. */
+void      _mpel_worker_objects_serve_here    (MpelWorker                    *self);
+/* The same, after reading every mirrored property of @handle again. */
 void      _mpel_worker_objects_refresh       (MpelWorker                    *self,
                                               guint64                        handle);
 /* Mirrors @object under the app's @handle (mas, as) and returns its first

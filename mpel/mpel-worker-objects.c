@@ -633,6 +633,15 @@ insert_entry (Objects  *objects,
 
 static gboolean flush_cb (gpointer data);
 
+static void
+schedule_flush (Objects *objects)
+{
+  objects->flush_source = g_idle_source_new ();
+  g_source_set_static_name (objects->flush_source, "[mpel] remote object changes");
+  g_source_set_callback (objects->flush_source, flush_cb, objects, NULL);
+  g_source_attach (objects->flush_source, objects->context);
+}
+
 /* Marks @name of @entry as changed, for the next flush. */
 static void
 mark_dirty (Objects    *objects,
@@ -649,12 +658,7 @@ mark_dirty (Objects    *objects,
   mirror->queued = TRUE;
   g_array_append_val (objects->dirty, entry->handle);
   if (objects->flush_source == NULL)
-    {
-      objects->flush_source = g_idle_source_new ();
-      g_source_set_static_name (objects->flush_source, "[mpel] remote object changes");
-      g_source_set_callback (objects->flush_source, flush_cb, objects, NULL);
-      g_source_attach (objects->flush_source, objects->context);
-    }
+    schedule_flush (objects);
 }
 
 /* A change made in another thread than the worker's, marked from there */
@@ -992,6 +996,22 @@ _mpel_worker_objects_run_in_worker (MpelWorker     *self,
   g_source_set_callback (source, func, data, destroy);
   g_source_attach (source, objects->context);
   g_source_unref (source);
+}
+
+void
+_mpel_worker_objects_serve_here (MpelWorker *self)
+{
+  Objects *objects = get_objects (self);
+
+  g_main_context_unref (objects->context);
+  objects->context = g_main_context_ref_thread_default ();
+  objects->thread = g_thread_self ();
+  if (objects->flush_source != NULL)
+    {
+      g_source_destroy (objects->flush_source);
+      g_clear_pointer (&objects->flush_source, g_source_unref);
+      schedule_flush (objects);
+    }
 }
 
 void

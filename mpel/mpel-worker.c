@@ -1168,6 +1168,7 @@ mpel_worker_run (MpelWorker  *self,
   g_clear_error (&self->run_error);
 
   context = g_main_context_ref_thread_default ();
+  _mpel_worker_objects_serve_here (self);
   self->main_loop = g_main_loop_new (context, FALSE);
   if (stdout_fd >= 0)
     self->conn = _mpel_connection_new_stream (fd, stdout_fd, context, on_frame, on_closed, self);

@@ -570,6 +570,40 @@ run_worker (void)
   return 0;
 }
 
+/* --worker-thread: a worker set up in the process's main thread (an object
+ * exported), then served from another thread with a context of its own,
+ * as an app may run an in-process worker. */
+static gpointer
+serve_in_thread (gpointer data)
+{
+  MpelWorker *worker = data;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  g_main_context_push_thread_default (context);
+  ok = mpel_worker_run (worker, &error);
+  if (!ok)
+    g_printerr ("worker: %s\n", error->message);
+  g_main_context_pop_thread_default (context);
+
+  return GINT_TO_POINTER (ok);
+}
+
+static int
+run_worker_in_thread (void)
+{
+  g_autoptr(MpelWorker) worker = mpel_worker_new ();
+  g_autoptr(GSimpleAction) action = g_simple_action_new ("go", NULL);
+  GThread *thread;
+
+  mpel_worker_export_object (worker, "the-action", G_OBJECT (action));
+  thread = g_thread_new ("serve", serve_in_thread, worker);
+
+  return g_thread_join (thread) != NULL ? 0 : 1;
+}
+
+
 static GVariant *
 invoke (MpelLoop    *loop,
         guint64      handle,
@@ -642,6 +676,38 @@ test_over_the_wire (void)
   g_assert_finalize_object (g_steal_pointer (&loop));
 }
 
+/* A worker served from another thread than the one that set it up: its
+ * object's changes are sent from where it serves (see
+ * _mpel_worker_objects_serve_here()), ahead of the answer. */
+static void
+test_served_from_thread (void)
+{
+  const char *argv[] = { self_path, "--worker-thread", NULL };
+  const char *properties[] = { "enabled", NULL };
+  g_autoptr(MpelLoop) loop = mpel_loop_new_for_argv (argv);
+  g_autoptr(MpelProxy) action = NULL;
+  g_autoptr(MpelEvent) call = NULL;
+  g_autoptr(GVariant) enabled = NULL;
+
+  action = mpel_proxy_new_for_name (loop, "the-action", properties, NULL);
+  test_wait (loop);
+  g_assert_cmpint (mpel_proxy_get_state (action), ==, MPEL_PROXY_STATE_READY);
+  enabled = mpel_proxy_get_value (action, "enabled");
+  g_assert_true (g_variant_get_boolean (enabled));
+  g_clear_pointer (&enabled, g_variant_unref);
+
+  call = g_object_ref (mpel_proxy_call (action, "set_enabled", g_variant_new ("(b)", FALSE)));
+  test_iterate_until (mpel_event_is_finished (call));
+  g_assert_no_error (mpel_event_get_error (call));
+  enabled = mpel_proxy_get_value (action, "enabled");
+  g_assert_false (g_variant_get_boolean (enabled));
+
+  mpel_loop_stop (loop);
+  test_iterate_until (!mpel_loop_is_running (loop));
+  g_clear_object (&action);
+  g_assert_finalize_object (g_steal_pointer (&loop));
+}
+
 /* Many made and released leave the table as it was */
 static void
 test_cycles (void)
@@ -669,6 +735,8 @@ main (int   argc,
 {
   if (argc >= 2 && g_str_equal (argv[1], "--worker"))
     return run_worker ();
+  if (argc >= 2 && g_str_equal (argv[1], "--worker-thread"))
+    return run_worker_in_thread ();
 
   self_path = argv[0];
   g_test_init (&argc, &argv, NULL);
@@ -682,6 +750,7 @@ main (int   argc,
   g_test_add_func ("/Mpel/WorkerObjects/new-and-invoke", test_new_and_invoke);
   g_test_add_func ("/Mpel/WorkerObjects/cycles", test_cycles);
   g_test_add_func ("/Mpel/WorkerObjects/over-the-wire", test_over_the_wire);
+  g_test_add_func ("/Mpel/WorkerObjects/served-from-thread", test_served_from_thread);
 
   return g_test_run ();
 }
