@@ -251,15 +251,7 @@ _mpel_connection_write_chunk (MpelConnection  *conn,
 
   n = _mpel_connection_write_stream (conn, iov, n_iov);
   if (n < 0)
-    {
-      int errsv = errno;
-
-      if (errsv == EAGAIN || errsv == EWOULDBLOCK)
-        return 0;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-                   _("Could not write to the peer: %s"), g_strerror (errsv));
-      return -1;
-    }
+    return _mpel_connection_write_failed (errno, error);
 
   conn->chunk_pos += n;
   if (conn->chunk_pos == header + padded)

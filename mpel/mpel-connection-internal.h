@@ -212,6 +212,11 @@ gssize   _mpel_connection_write_stream     (MpelConnection     *conn,
                                             const struct iovec *iov,
                                             int                 n_iov);
 
+/* What a failed write with @errsv means: 0, nothing written (the peer's
+ * end is full: wait for it), or -1 with @error set. */
+int      _mpel_connection_write_failed     (int             errsv,
+                                            GError        **error);
+
 /* mpel-connection-read.c, for the chunks */
 gssize   _mpel_connection_read_failed      (int             errsv,
                                             GError        **error);

@@ -123,6 +123,40 @@ send_bulk (MpelConnection            *conn,
   return TRUE;
 }
 
+int
+_mpel_connection_write_failed (int      errsv,
+                               GError **error)
+{
+  if (errsv == EAGAIN || errsv == EWOULDBLOCK)
+    return 0;
+
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+               _("Could not write to the peer: %s"), g_strerror (errsv));
+  return -1;
+}
+
+/* Makes room for an inline frame of @size bytes at the end of the output,
+ * writes its header and zeroes its padding; returns where its envelope
+ * goes. */
+static guint8 *
+append_inline_frame (MpelConnection *conn,
+                     gsize           size)
+{
+  gsize padded = MPEL_ALIGN8 (size);
+  guint32 header[2];
+  guint8 *dest;
+
+  header[0] = GUINT32_TO_LE ((guint32) size);
+  header[1] = GUINT32_TO_LE (0);
+  _mpel_connection_ensure_write_space (conn, sizeof header + padded);
+  dest = conn->wbuf + conn->wend;
+  memcpy (dest, header, sizeof header);
+  memset (dest + sizeof header + size, 0, padded - size);
+  conn->wend += sizeof header + padded;
+
+  return dest + sizeof header;
+}
+
 static void
 send_inline (MpelConnection           *conn,
              const MpelEnvelopeLayout *layout,
@@ -130,17 +164,7 @@ send_inline (MpelConnection           *conn,
              guint32                   flags,
              guint64                   id)
 {
-  gsize size = layout->total;
-  gsize padded = MPEL_ALIGN8 (size);
-  guint32 header[2];
-
-  header[0] = GUINT32_TO_LE ((guint32) size);
-  header[1] = GUINT32_TO_LE (0);
-  _mpel_connection_ensure_write_space (conn, sizeof header + padded);
-  memcpy (conn->wbuf + conn->wend, header, sizeof header);
-  _mpel_envelope_write_layout (conn->wbuf + conn->wend + sizeof header, layout, kind, flags, id);
-  memset (conn->wbuf + conn->wend + sizeof header + size, 0, padded - size);
-  conn->wend += sizeof header + padded;
+  _mpel_envelope_write_layout (append_inline_frame (conn, layout->total), layout, kind, flags, id);
 }
 
 /* Queues an envelope written beforehand as an inline frame. */
@@ -149,16 +173,7 @@ _mpel_connection_append_inline (MpelConnection *conn,
                                 const guint8   *envelope,
                                 gsize           size)
 {
-  gsize padded = MPEL_ALIGN8 (size);
-  guint32 header[2];
-
-  header[0] = GUINT32_TO_LE ((guint32) size);
-  header[1] = GUINT32_TO_LE (0);
-  _mpel_connection_ensure_write_space (conn, sizeof header + padded);
-  memcpy (conn->wbuf + conn->wend, header, sizeof header);
-  memcpy (conn->wbuf + conn->wend + sizeof header, envelope, size);
-  memset (conn->wbuf + conn->wend + sizeof header + size, 0, padded - size);
-  conn->wend += sizeof header + padded;
+  memcpy (append_inline_frame (conn, size), envelope, size);
 }
 
 /* A frame over the inline limit goes in a shared buffer when both ends have
@@ -367,16 +382,7 @@ write_some (MpelConnection  *conn,
     while (n < 0 && errno == EINTR);
 
   if (n < 0)
-    {
-      int errsv = errno;
-
-      if (errsv == EAGAIN || errsv == EWOULDBLOCK)
-        return 0;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-                   _("Could not write to the peer: %s"), g_strerror (errsv));
-      return -1;
-    }
+    return _mpel_connection_write_failed (errno, error);
 
   /* Descriptors travel with the first byte of a sendmsg(), so every one
    * attached here has been passed, even if the write was short. */
