@@ -149,6 +149,32 @@ test_call_sync (MpelLoop    *loop,
   return mpel_loop_call_finish (loop, result, error);
 }
 
+/* How many objects the worker holds for the app (mpel.objects.count) */
+static inline guint
+test_count_objects (MpelLoop *loop)
+{
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+
+  value = test_call_sync (loop, "mpel.objects.count", NULL, &error);
+  g_assert_no_error (error);
+  return g_variant_get_uint32 (value);
+}
+
+/* A loop whose workers load the test module and the lists module */
+static inline MpelLoop *
+test_lists_loop_new (void)
+{
+  MpelLoop *loop = mpel_loop_new ();
+  const char *modules[] = { g_getenv ("MPEL_TEST_MODULE"), g_getenv ("MPEL_TEST_LISTS_MODULE"), NULL };
+
+  g_assert_nonnull (modules[0]);
+  g_assert_nonnull (modules[1]);
+  mpel_loop_set_modules (loop, modules);
+
+  return loop;
+}
+
 /* Writes @len bytes with @fd attached (SCM_RIGHTS), as a peer would. */
 static inline gssize
 test_send_with_fd (int         sock,

@@ -47,30 +47,6 @@ test_item_proxy_init (TestItemProxy *self)
 {
 }
 
-static MpelLoop *
-lists_loop_new (void)
-{
-  MpelLoop *loop = mpel_loop_new ();
-  const char *modules[] = { g_getenv ("MPEL_TEST_MODULE"), g_getenv ("MPEL_TEST_LISTS_MODULE"), NULL };
-
-  g_assert_nonnull (modules[0]);
-  g_assert_nonnull (modules[1]);
-  mpel_loop_set_modules (loop, modules);
-
-  return loop;
-}
-
-static guint
-count_objects (MpelLoop *loop)
-{
-  g_autoptr(GVariant) value = NULL;
-  g_autoptr(GError) error = NULL;
-
-  value = test_call_sync (loop, "mpel.objects.count", NULL, &error);
-  g_assert_no_error (error);
-  return g_variant_get_uint32 (value);
-}
-
 /* Releases leave from an idle, which runs once nothing more urgent is
  * ready: let every ready source run, then count (a round trip after the
  * releases). */
@@ -80,7 +56,7 @@ assert_count_reaches (MpelLoop *loop,
 {
   while (g_main_context_pending (NULL))
     g_main_context_iteration (NULL, FALSE);
-  g_assert_cmpuint (count_objects (loop), ==, expected);
+  g_assert_cmpuint (test_count_objects (loop), ==, expected);
 }
 
 /* The items-changed a model emitted, as "position-removed-added" */
@@ -137,7 +113,7 @@ item_store_new (MpelLoop *loop)
 static void
 test_string_list (void)
 {
-  g_autoptr(MpelLoop) loop = lists_loop_new ();
+  g_autoptr(MpelLoop) loop = test_lists_loop_new ();
   g_autoptr(MpelProxy) list = mpel_proxy_new (loop, "Gtk-4.0.StringList", NULL, NULL, NULL);
   g_autoptr(MpelListModel) model = mpel_list_model_new (list, MPEL_TYPE_PROXY);
   g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
@@ -186,7 +162,7 @@ test_string_list (void)
 static void
 test_coalesced_and_live (void)
 {
-  g_autoptr(MpelLoop) loop = lists_loop_new ();
+  g_autoptr(MpelLoop) loop = test_lists_loop_new ();
   g_autoptr(MpelProxy) store = item_store_new (loop);
   g_autoptr(MpelListModel) model = mpel_list_model_new (store, TEST_TYPE_ITEM_PROXY);
   g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
@@ -225,7 +201,7 @@ test_coalesced_and_live (void)
 static void
 test_scale (void)
 {
-  g_autoptr(MpelLoop) loop = lists_loop_new ();
+  g_autoptr(MpelLoop) loop = test_lists_loop_new ();
   g_autoptr(MpelProxy) store = item_store_new (loop);
   g_autoptr(MpelListModel) model = NULL;
   g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
@@ -234,7 +210,7 @@ test_scale (void)
   guint before;
 
   /* The store is made first: it is counted */
-  before = count_objects (loop);
+  before = test_count_objects (loop);
   mpel_proxy_call (store, "fill", g_variant_new ("(u)", 100000));
   test_wait (loop);
 
@@ -267,7 +243,7 @@ test_scale (void)
   while (g_main_context_pending (NULL))
     g_main_context_iteration (NULL, FALSE);
   /* the store, and at most a cache of items */
-  g_assert_cmpuint (count_objects (loop), <=, before + 256);
+  g_assert_cmpuint (test_count_objects (loop), <=, before + 256);
 
   /* Released from an idle, in one batch */
   g_clear_object (&model);
@@ -280,7 +256,7 @@ test_scale (void)
 static void
 test_fetch_crosses_change (void)
 {
-  g_autoptr(MpelLoop) loop = lists_loop_new ();
+  g_autoptr(MpelLoop) loop = test_lists_loop_new ();
   g_autoptr(MpelProxy) store = item_store_new (loop);
   g_autoptr(MpelListModel) model = mpel_list_model_new (store, TEST_TYPE_ITEM_PROXY);
   g_autoptr(MpelProxy) fifth = NULL;
@@ -313,7 +289,7 @@ test_fetch_crosses_change (void)
 static void
 test_crash (void)
 {
-  g_autoptr(MpelLoop) loop = lists_loop_new ();
+  g_autoptr(MpelLoop) loop = test_lists_loop_new ();
   g_autoptr(MpelProxy) store = item_store_new (loop);
   g_autoptr(MpelListModel) model = mpel_list_model_new (store, TEST_TYPE_ITEM_PROXY);
   g_autoptr(GPtrArray) seen = g_ptr_array_new_with_free_func (g_free);
@@ -345,7 +321,7 @@ test_crash (void)
 static void
 test_not_a_list (void)
 {
-  g_autoptr(MpelLoop) loop = lists_loop_new ();
+  g_autoptr(MpelLoop) loop = test_lists_loop_new ();
   g_autoptr(MpelProxy) ticker = mpel_proxy_new (loop, "MyTicker", NULL, NULL, NULL);
   g_autoptr(MpelListModel) model = mpel_list_model_new (ticker, MPEL_TYPE_PROXY);
 

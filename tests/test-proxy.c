@@ -129,17 +129,6 @@ get_boolean (MpelProxy  *proxy,
   return g_variant_get_boolean (value);
 }
 
-static guint
-count_objects (MpelLoop *loop)
-{
-  g_autoptr(GVariant) value = NULL;
-  g_autoptr(GError) error = NULL;
-
-  value = test_call_sync (loop, "mpel.objects.count", NULL, &error);
-  g_assert_no_error (error);
-  return g_variant_get_uint32 (value);
-}
-
 static void
 count_notify (GObject    *object,
               GParamSpec *pspec,
@@ -487,7 +476,7 @@ test_returned_object (void)
   g_autoptr(GError) error = NULL;
   guint before;
 
-  before = count_objects (loop);
+  before = test_count_objects (loop);
   group = mpel_proxy_new (loop, "Gio.SimpleActionGroup", NULL, NULL, NULL);
   action = mpel_proxy_new (loop, "Gio.SimpleAction", g_variant_new_parsed ("{'name': <'go'>}"), props, NULL);
   test_wait (loop);
@@ -499,11 +488,11 @@ test_returned_object (void)
   value = mpel_proxy_call_finish (group, result, &error);
   g_assert_no_error (error);
 
-  g_assert_cmpuint (count_objects (loop), ==, before + 3);
+  g_assert_cmpuint (test_count_objects (loop), ==, before + 3);
   found = mpel_proxy_new_for_handle (group, g_variant_get_uint64 (value), props, NULL);
   test_wait (loop);
   /* The worker's own handle was taken over, not added to */
-  g_assert_cmpuint (count_objects (loop), ==, before + 3);
+  g_assert_cmpuint (test_count_objects (loop), ==, before + 3);
   g_assert_no_error (mpel_proxy_get_error (found));
   g_assert_cmpstr (mpel_proxy_get_remote_type (found), ==, "GSimpleAction");
   name = mpel_proxy_get_value (found, "name");
@@ -521,7 +510,7 @@ test_returned_object (void)
   g_clear_object (&group);
   g_main_context_iteration (NULL, FALSE);
   test_wait (loop);
-  g_assert_cmpuint (count_objects (loop), ==, before);
+  g_assert_cmpuint (test_count_objects (loop), ==, before);
 
   mpel_loop_stop (loop);
 }
@@ -655,7 +644,7 @@ test_release (void)
   g_autoptr(MpelLoop) loop = test_loop_new ();
   guint before, n = g_getenv ("MPEL_TEST_QUICK") ? 500 : 10000;
 
-  before = count_objects (loop);
+  before = test_count_objects (loop);
   for (guint i = 0; i < n; i++)
     {
       MpelProxy *point = mpel_proxy_new (loop, "MyPoint", NULL, NULL, NULL);
@@ -667,7 +656,7 @@ test_release (void)
   /* The releases wait for an idle; waiting covers them all the same */
   test_wait (loop);
   g_assert_cmpuint (mpel_loop_get_n_pending (loop), ==, 0);
-  g_assert_cmpuint (count_objects (loop), ==, before);
+  g_assert_cmpuint (test_count_objects (loop), ==, before);
 
   /* So does waiting without blocking */
   {
@@ -680,7 +669,7 @@ test_release (void)
     test_iterate_until (result != NULL);
     g_assert_true (mpel_loop_wait_finish (loop, result, &error));
     g_assert_no_error (error);
-    g_assert_cmpuint (count_objects (loop), ==, before);
+    g_assert_cmpuint (test_count_objects (loop), ==, before);
   }
 
   /* A released proxy refuses calls and keeps its values */
@@ -922,7 +911,7 @@ test_crash_recreate (void)
   g_autoptr(MpelProxy) point = NULL;
   Recreate recreate = { NULL, NULL, FALSE };
   const char *getters[] = { "get_z", NULL };
-  guint fresh = count_objects (loop);
+  guint fresh = test_count_objects (loop);
 
   mpel_loop_set_restart_policy (loop, MPEL_RESTART_POLICY_ON_CRASH);
   point = mpel_proxy_new (loop, "MyPoint", g_variant_new_parsed ("{'x': <3>, 'y': <5>}"), NULL, getters);
@@ -956,7 +945,7 @@ test_crash_recreate (void)
     g_assert_error (mpel_event_get_error (call), MPEL_ERROR, MPEL_ERROR_CLOSED);
     g_object_unref (call);
     /* A new worker, which made nothing */
-    g_assert_cmpuint (count_objects (loop), ==, fresh);
+    g_assert_cmpuint (test_count_objects (loop), ==, fresh);
   }
 
   g_object_unref (recreate.call);

@@ -18,30 +18,6 @@
 
 static const char *self_path;
 
-static MpelLoop *
-lists_loop_new (void)
-{
-  MpelLoop *loop = mpel_loop_new ();
-  const char *modules[] = { g_getenv ("MPEL_TEST_MODULE"), g_getenv ("MPEL_TEST_LISTS_MODULE"), NULL };
-
-  g_assert_nonnull (modules[0]);
-  g_assert_nonnull (modules[1]);
-  mpel_loop_set_modules (loop, modules);
-
-  return loop;
-}
-
-static guint
-count_objects (MpelLoop *loop)
-{
-  g_autoptr(GVariant) value = NULL;
-  g_autoptr(GError) error = NULL;
-
-  value = test_call_sync (loop, "mpel.objects.count", NULL, &error);
-  g_assert_no_error (error);
-  return g_variant_get_uint32 (value);
-}
-
 /* What a handler saw of each emission */
 typedef struct
 {
@@ -110,7 +86,7 @@ assert_args (Seen       *seen,
 static void
 test_module_signal (void)
 {
-  g_autoptr(MpelLoop) loop = lists_loop_new ();
+  g_autoptr(MpelLoop) loop = test_lists_loop_new ();
   const char *props[] = { "count", NULL };
   g_autoptr(MpelProxy) ticker = mpel_proxy_new (loop, "MyTicker", NULL, props, NULL);
   g_autoptr(MpelEvent) call = NULL;
@@ -149,7 +125,7 @@ test_module_signal (void)
 static void
 test_signal_from_thread (void)
 {
-  g_autoptr(MpelLoop) loop = lists_loop_new ();
+  g_autoptr(MpelLoop) loop = test_lists_loop_new ();
   const char *props[] = { "count", NULL };
   g_autoptr(MpelProxy) ticker = mpel_proxy_new (loop, "MyTicker", NULL, props, NULL);
   g_autoptr(MpelEvent) call = NULL;
@@ -189,7 +165,7 @@ test_signal_from_thread (void)
 static void
 test_unsubscribe (void)
 {
-  g_autoptr(MpelLoop) loop = lists_loop_new ();
+  g_autoptr(MpelLoop) loop = test_lists_loop_new ();
   g_autoptr(MpelProxy) ticker = mpel_proxy_new (loop, "MyTicker", NULL, NULL, NULL);
   Seen seen;
 
@@ -219,7 +195,7 @@ test_unsubscribe (void)
 static void
 test_object_argument (void)
 {
-  g_autoptr(MpelLoop) loop = lists_loop_new ();
+  g_autoptr(MpelLoop) loop = test_lists_loop_new ();
   g_autoptr(MpelProxy) ticker = mpel_proxy_new (loop, "MyTicker", NULL, NULL, NULL);
   g_autoptr(MpelProxy) spawned = NULL;
   g_autoptr(GVariant) count = NULL;
@@ -228,7 +204,7 @@ test_object_argument (void)
   Seen seen;
 
   test_wait (loop);
-  before = count_objects (loop);
+  before = test_count_objects (loop);
   seen_init (&seen);
   g_signal_connect (ticker, "remote-signal::spawned", G_CALLBACK (on_remote_signal), &seen);
   mpel_proxy_subscribe_signal (ticker, "spawned");
@@ -249,7 +225,7 @@ test_object_argument (void)
   g_clear_object (&spawned);
   g_main_context_iteration (NULL, FALSE);
   test_wait (loop);
-  g_assert_cmpuint (count_objects (loop), ==, before);
+  g_assert_cmpuint (test_count_objects (loop), ==, before);
 
   seen_clear (&seen);
   mpel_loop_stop (loop);
@@ -259,7 +235,7 @@ test_object_argument (void)
 static void
 test_refused (void)
 {
-  g_autoptr(MpelLoop) loop = lists_loop_new ();
+  g_autoptr(MpelLoop) loop = test_lists_loop_new ();
   g_autoptr(MpelProxy) ticker = mpel_proxy_new (loop, "MyTicker", NULL, NULL, NULL);
   g_autoptr(MpelEvent) nope = NULL;
   g_autoptr(MpelEvent) poked = NULL;
@@ -279,7 +255,7 @@ test_refused (void)
 static void
 test_gi_signal (void)
 {
-  g_autoptr(MpelLoop) loop = lists_loop_new ();
+  g_autoptr(MpelLoop) loop = test_lists_loop_new ();
   g_autoptr(MpelProxy) action = NULL;
   Seen seen;
 
@@ -303,19 +279,19 @@ test_gi_signal (void)
 static void
 test_release (void)
 {
-  g_autoptr(MpelLoop) loop = lists_loop_new ();
+  g_autoptr(MpelLoop) loop = test_lists_loop_new ();
   g_autoptr(MpelProxy) ticker = NULL;
   g_autoptr(MpelEvent) call = NULL;
   guint before;
   Seen seen;
 
-  before = count_objects (loop);
+  before = test_count_objects (loop);
   ticker = mpel_proxy_new (loop, "MyTicker", NULL, NULL, NULL);
   seen_init (&seen);
   g_signal_connect (ticker, "remote-signal::ticked", G_CALLBACK (on_remote_signal), &seen);
   mpel_proxy_subscribe_signal (ticker, "ticked");
   test_wait (loop);
-  g_assert_cmpuint (count_objects (loop), ==, before + 1);
+  g_assert_cmpuint (test_count_objects (loop), ==, before + 1);
 
   /* The tick comes from the worker's idle, before or after the release
    * reached it: either way it is not emitted here */
@@ -324,7 +300,7 @@ test_release (void)
   test_iterate_until (mpel_event_is_finished (call));
   g_main_context_iteration (NULL, FALSE);
   test_wait (loop);
-  g_assert_cmpuint (count_objects (loop), ==, before);
+  g_assert_cmpuint (test_count_objects (loop), ==, before);
   g_assert_cmpuint (seen.args->len, ==, 0);
 
   /* Released: a subscription fails at once */
@@ -344,7 +320,7 @@ test_release (void)
 static void
 test_crash (void)
 {
-  g_autoptr(MpelLoop) loop = lists_loop_new ();
+  g_autoptr(MpelLoop) loop = test_lists_loop_new ();
   g_autoptr(MpelProxy) ticker = mpel_proxy_new (loop, "MyTicker", NULL, NULL, NULL);
   g_autoptr(MpelEvent) late = NULL;
   Seen seen;
